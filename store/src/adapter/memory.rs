@@ -1,0 +1,449 @@
+//! [`MemoryAdapter`]: the embedded default, with Redis's semantics in process.
+
+use std::any::Any;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use tokio::time::Instant;
+
+use super::{glob, KeyTtl, MsetEntry, ScanCursor, ScanReply, SetCondition, SetOptions, StoreAdapter};
+use crate::error::{ErrorCode, StoreError, StoreResult};
+
+/// An in-process store with the semantics of Redis, the store's embedded
+/// default: no server, nothing to configure.
+///
+/// - Expiry is in milliseconds on tokio's clock, so `tokio::time::pause` and
+///   `advance` drive it in tests. An expired key is gone for every operation
+///   at once, and its memory is reclaimed by the next operation.
+/// - Counters follow `INCRBY`: a missing key starts at 0, a value that is not
+///   a decimal integer (as Redis parses it) is refused, overflow is refused.
+/// - SCAN uses Redis's glob rules and returns, page by page, every key present
+///   for the whole scan exactly once (keys are kept in order; the cursor is the
+///   last key returned).
+///
+/// Cloning is cheap and shares the data.
+///
+/// ```
+/// use igniter_store::{MemoryAdapter, Store};
+///
+/// # async fn run() -> Result<(), igniter_store::StoreError> {
+/// let store = Store::builder().adapter(MemoryAdapter::new()).service("api").build()?;
+/// store.kv().set("greeting", &"hello").await?;
+/// assert_eq!(store.kv().get::<String>("greeting").await?.as_deref(), Some("hello"));
+/// # Ok(()) }
+/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(run()).unwrap();
+/// ```
+#[derive(Clone, Default)]
+pub struct MemoryAdapter {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for MemoryAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryAdapter")
+            .field("keys", &self.db().map.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    db: Mutex<Db>,
+    closed: AtomicBool,
+}
+
+#[derive(Default)]
+struct Db {
+    map: BTreeMap<String, Entry>,
+    /// Every key with a TTL, by deadline, so expired keys are reclaimed in
+    /// order without a background task.
+    expiries: BTreeSet<(Instant, String)>,
+}
+
+struct Entry {
+    value: Value,
+    expires_at: Option<Instant>,
+}
+
+enum Value {
+    Str(Bytes),
+}
+
+impl MemoryAdapter {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many live keys the store holds.
+    pub fn len(&self) -> usize {
+        let mut db = self.db();
+        db.reclaim(Instant::now());
+        db.map.len()
+    }
+
+    /// Whether the store holds no live key.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Removes every key (`FLUSHDB`).
+    pub fn clear(&self) {
+        let mut db = self.db();
+        db.map.clear();
+        db.expiries.clear();
+    }
+
+    fn db(&self) -> MutexGuard<'_, Db> {
+        // No code path panics while holding the lock; should one ever do so,
+        // the data is still consistent, so keep serving it.
+        self.inner.db.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Locks the data after reclaiming expired keys, or fails when closed.
+    fn open(&self) -> StoreResult<(MutexGuard<'_, Db>, Instant)> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(StoreError::new(
+                ErrorCode::NotConnected,
+                "the memory adapter is closed",
+            ));
+        }
+        let now = Instant::now();
+        let mut db = self.db();
+        db.reclaim(now);
+        Ok((db, now))
+    }
+}
+
+fn deadline(now: Instant, ttl: Duration) -> Instant {
+    now.checked_add(ttl).unwrap_or_else(|| now + Duration::from_secs(86_400 * 365 * 100))
+}
+
+impl Db {
+    fn reclaim(&mut self, now: Instant) {
+        while let Some((at, _)) = self.expiries.first() {
+            if *at > now {
+                break;
+            }
+            if let Some((_, key)) = self.expiries.pop_first() {
+                self.map.remove(&key);
+            }
+        }
+    }
+
+    fn live(&self, key: &str) -> Option<&Entry> {
+        self.map.get(key)
+    }
+
+    fn set_expiry(&mut self, key: &str, at: Option<Instant>) {
+        let Some(entry) = self.map.get_mut(key) else {
+            return;
+        };
+        let old = std::mem::replace(&mut entry.expires_at, at);
+        if let Some(old) = old {
+            self.expiries.remove(&(old, key.to_owned()));
+        }
+        if let Some(at) = at {
+            self.expiries.insert((at, key.to_owned()));
+        }
+    }
+
+    fn insert(&mut self, key: &str, value: Value, expires_at: Option<Instant>) {
+        match self.map.get_mut(key) {
+            Some(entry) => entry.value = value,
+            None => {
+                self.map.insert(
+                    key.to_owned(),
+                    Entry {
+                        value,
+                        expires_at: None,
+                    },
+                );
+            }
+        }
+        self.set_expiry(key, expires_at);
+    }
+
+    fn remove(&mut self, key: &str) -> bool {
+        match self.map.remove(key) {
+            Some(entry) => {
+                if let Some(at) = entry.expires_at {
+                    self.expiries.remove(&(at, key.to_owned()));
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn string(&self, key: &str) -> StoreResult<Option<&Bytes>> {
+        match self.live(key) {
+            None => Ok(None),
+            Some(Entry {
+                value: Value::Str(b),
+                ..
+            }) => Ok(Some(b)),
+        }
+    }
+
+    fn integer(&self, key: &str) -> StoreResult<Option<i64>> {
+        match self.string(key)? {
+            None => Ok(None),
+            Some(bytes) => parse_redis_integer(bytes).map(Some).ok_or_else(|| {
+                StoreError::new(
+                    ErrorCode::ValueNotInteger,
+                    "the value at the key is not an integer or out of range",
+                )
+            }),
+        }
+    }
+}
+
+/// Parses an integer as Redis's `string2ll` does: an optional `-`, no `+`, no
+/// leading zeros, no white space, within `i64`.
+fn parse_redis_integer(bytes: &[u8]) -> Option<i64> {
+    let digits = bytes.strip_prefix(b"-").unwrap_or(bytes);
+    let valid = match digits {
+        [] => false,
+        [b'0'] => bytes.len() == 1,
+        [first, rest @ ..] => {
+            (b'1'..=b'9').contains(first) && rest.iter().all(u8::is_ascii_digit)
+        }
+    };
+    if !valid || bytes.len() > 20 {
+        return None;
+    }
+    std::str::from_utf8(bytes).ok()?.parse().ok()
+}
+
+/// The literal start of a glob pattern: every key it matches begins with it.
+fn literal_prefix(pattern: &str) -> String {
+    let mut out = String::new();
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' | '?' | '[' => break,
+            '\\' => match chars.next() {
+                Some(escaped) => out.push(escaped),
+                None => out.push('\\'),
+            },
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn ttl_of(entry: &Entry, now: Instant) -> KeyTtl {
+    match entry.expires_at {
+        None => KeyTtl::Persistent,
+        Some(at) => KeyTtl::Expires(at.saturating_duration_since(now)),
+    }
+}
+
+#[async_trait]
+impl StoreAdapter for MemoryAdapter {
+    fn name(&self) -> &'static str {
+        "memory"
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    async fn get(&self, key: &str) -> StoreResult<Option<Bytes>> {
+        let (db, _) = self.open()?;
+        Ok(db.string(key)?.cloned())
+    }
+
+    async fn set(&self, key: &str, value: Bytes, options: SetOptions) -> StoreResult<bool> {
+        let (mut db, now) = self.open()?;
+        if options.condition == SetCondition::IfAbsent && db.live(key).is_some() {
+            return Ok(false);
+        }
+        let at = options.ttl.map(|ttl| deadline(now, ttl));
+        db.insert(key, Value::Str(value), at);
+        Ok(true)
+    }
+
+    async fn del(&self, keys: &[String]) -> StoreResult<u64> {
+        let (mut db, _) = self.open()?;
+        Ok(keys.iter().filter(|k| db.remove(k)).count() as u64)
+    }
+
+    async fn exists(&self, key: &str) -> StoreResult<bool> {
+        let (db, _) = self.open()?;
+        Ok(db.live(key).is_some())
+    }
+
+    async fn pexpire(&self, key: &str, ttl: Duration) -> StoreResult<bool> {
+        let (mut db, now) = self.open()?;
+        if db.live(key).is_none() {
+            return Ok(false);
+        }
+        db.set_expiry(key, Some(deadline(now, ttl)));
+        Ok(true)
+    }
+
+    async fn pttl(&self, key: &str) -> StoreResult<KeyTtl> {
+        let (db, now) = self.open()?;
+        Ok(db.live(key).map_or(KeyTtl::Missing, |e| ttl_of(e, now)))
+    }
+
+    async fn persist(&self, key: &str) -> StoreResult<bool> {
+        let (mut db, _) = self.open()?;
+        match db.live(key) {
+            Some(Entry {
+                expires_at: Some(_),
+                ..
+            }) => {
+                db.set_expiry(key, None);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn incr_by(&self, key: &str, delta: i64, ttl_if_created: Option<Duration>) -> StoreResult<i64> {
+        let (mut db, now) = self.open()?;
+        let current = db.integer(key)?;
+        let value = current.unwrap_or(0).checked_add(delta).ok_or_else(|| {
+            StoreError::new(
+                ErrorCode::CounterOverflow,
+                "increment or decrement would overflow",
+            )
+        })?;
+        let bytes = Bytes::from(value.to_string());
+        match (current, db.map.get_mut(key)) {
+            (Some(_), Some(entry)) => entry.value = Value::Str(bytes),
+            _ => {
+                let at = ttl_if_created.map(|ttl| deadline(now, ttl));
+                db.insert(key, Value::Str(bytes), at);
+            }
+        }
+        Ok(value)
+    }
+
+    async fn mget(&self, keys: &[String]) -> StoreResult<Vec<Option<Bytes>>> {
+        let (db, _) = self.open()?;
+        // MGET answers nil for a key of another type rather than failing.
+        Ok(keys
+            .iter()
+            .map(|k| db.string(k).ok().flatten().cloned())
+            .collect())
+    }
+
+    async fn mset(&self, entries: Vec<MsetEntry>) -> StoreResult<()> {
+        let (mut db, now) = self.open()?;
+        for entry in entries {
+            let at = entry.ttl.map(|ttl| deadline(now, ttl));
+            db.insert(&entry.key, Value::Str(entry.value), at);
+        }
+        Ok(())
+    }
+
+    async fn claim_acquire(
+        &self,
+        key: &str,
+        fence_key: &str,
+        nonce: &str,
+        ttl: Duration,
+    ) -> StoreResult<Option<u64>> {
+        let (mut db, now) = self.open()?;
+        if db.live(key).is_some() {
+            return Ok(None);
+        }
+        let fence = db.integer(fence_key)?.unwrap_or(0).checked_add(1).ok_or_else(|| {
+            StoreError::new(ErrorCode::CounterOverflow, "the fencing counter would overflow")
+        })?;
+        let keep = db.live(fence_key).and_then(|e| e.expires_at);
+        db.insert(fence_key, Value::Str(Bytes::from(fence.to_string())), keep);
+        let token = format!("{fence}:{nonce}");
+        db.insert(key, Value::Str(Bytes::from(token)), Some(deadline(now, ttl)));
+        Ok(Some(fence as u64))
+    }
+
+    async fn compare_and_delete(&self, key: &str, expected: &[u8]) -> StoreResult<bool> {
+        let (mut db, _) = self.open()?;
+        if db.string(key)?.is_some_and(|v| v.as_ref() == expected) {
+            db.remove(key);
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    async fn compare_and_expire(&self, key: &str, expected: &[u8], ttl: Duration) -> StoreResult<bool> {
+        let (mut db, now) = self.open()?;
+        if db.string(key)?.is_some_and(|v| v.as_ref() == expected) {
+            db.set_expiry(key, Some(deadline(now, ttl)));
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    async fn scan(&self, cursor: &ScanCursor, pattern: &str, count: usize) -> StoreResult<ScanReply> {
+        let (db, _) = self.open()?;
+        let prefix = literal_prefix(pattern);
+        let after = cursor.as_str().strip_prefix('k').map(str::to_owned);
+        let start = match &after {
+            Some(last) if last.as_str() >= prefix.as_str() => Bound::Excluded(last.clone()),
+            _ => Bound::Included(prefix.clone()),
+        };
+        let mut keys = Vec::new();
+        let mut examined = 0;
+        let mut last = None;
+        for (key, _) in db.map.range::<String, _>((start, Bound::Unbounded)) {
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            if examined == count.max(1) {
+                return Ok(ScanReply {
+                    cursor: ScanCursor::from_string(format!("k{}", last.unwrap_or_default())),
+                    keys,
+                });
+            }
+            examined += 1;
+            last = Some(key.clone());
+            if glob::matches(pattern.as_bytes(), key.as_bytes()) {
+                keys.push(key.clone());
+            }
+        }
+        Ok(ScanReply {
+            cursor: ScanCursor::start(),
+            keys,
+        })
+    }
+
+    async fn close(&self) -> StoreResult<()> {
+        self.inner.closed.store(true, Ordering::Release);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_parse_like_redis() {
+        for (s, v) in [("0", Some(0)), ("-1", Some(-1)), ("42", Some(42))] {
+            assert_eq!(parse_redis_integer(s.as_bytes()), v);
+        }
+        for s in ["", "-", "-0", "+1", "01", " 1", "1 ", "1.0", "abc", "9223372036854775808"] {
+            assert_eq!(parse_redis_integer(s.as_bytes()), None, "{s}");
+        }
+        assert_eq!(parse_redis_integer(b"-9223372036854775808"), Some(i64::MIN));
+    }
+
+    #[test]
+    fn literal_prefixes() {
+        assert_eq!(literal_prefix(r"a:b\*c*d"), "a:b*c");
+        assert_eq!(literal_prefix("abc"), "abc");
+        assert_eq!(literal_prefix(r"\ü*"), "ü");
+        assert_eq!(literal_prefix("[a]"), "");
+    }
+}

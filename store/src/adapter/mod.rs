@@ -1,0 +1,207 @@
+//! The contract every backend implements: [`StoreAdapter`].
+//!
+//! Adapters work on full keys and bytes. Serialization, key building, scopes,
+//! validation, deadlines and telemetry all live above them, in the store, so an
+//! adapter is a thin, testable translation to its backend. The conformance
+//! suite of this repository holds every adapter to the same behaviour, with
+//! Redis as the reference.
+
+use std::any::Any;
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use crate::error::StoreResult;
+
+pub mod glob;
+pub mod memory;
+
+/// How a [`StoreAdapter::set`] behaves when the key exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SetCondition {
+    /// Always write (`SET`).
+    #[default]
+    Always,
+    /// Write only when the key does not exist (`SET NX`).
+    IfAbsent,
+}
+
+/// Options of [`StoreAdapter::set`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct SetOptions {
+    /// Time to live (`PX`); `None` keeps the key until it is removed.
+    pub ttl: Option<Duration>,
+    /// When to write.
+    pub condition: SetCondition,
+}
+
+impl SetOptions {
+    /// Options with a TTL and a condition.
+    pub fn new(ttl: Option<Duration>, condition: SetCondition) -> Self {
+        SetOptions { ttl, condition }
+    }
+}
+
+/// One entry of [`StoreAdapter::mset`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct MsetEntry {
+    /// The full key.
+    pub key: String,
+    /// The encoded value.
+    pub value: Bytes,
+    /// Its own TTL, if any.
+    pub ttl: Option<Duration>,
+}
+
+impl fmt::Debug for MsetEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MsetEntry")
+            .field("len", &self.value.len())
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The remaining life of a key (`PTTL`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyTtl {
+    /// The key does not exist (`-2`).
+    Missing,
+    /// The key exists and never expires (`-1`).
+    Persistent,
+    /// The key expires after this long.
+    Expires(Duration),
+}
+
+/// An opaque position in a SCAN. [`ScanCursor::start`] begins a scan; a scan
+/// is over when the adapter hands back a cursor that
+/// [`is_done`](ScanCursor::is_done).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct ScanCursor(String);
+
+impl ScanCursor {
+    /// The cursor that starts a scan.
+    pub fn start() -> Self {
+        ScanCursor(String::new())
+    }
+
+    /// A cursor from the text an adapter (or a previous page) gave.
+    pub fn from_string(s: impl Into<String>) -> Self {
+        let s = s.into();
+        if s == "0" {
+            ScanCursor::start()
+        } else {
+            ScanCursor(s)
+        }
+    }
+
+    /// The cursor's text, to hand to the adapter that made it.
+    pub fn as_str(&self) -> &str {
+        if self.0.is_empty() { "0" } else { &self.0 }
+    }
+
+    /// Whether this cursor is the start of a scan (and so, when returned by
+    /// an adapter, the end of one).
+    pub fn is_done(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// One page of a SCAN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanReply {
+    /// The cursor to continue from; [`ScanCursor::is_done`] when the scan is over.
+    pub cursor: ScanCursor,
+    /// The full keys of this page.
+    pub keys: Vec<String>,
+}
+
+/// The operations a backend provides, on full keys and bytes.
+///
+/// Errors are [`StoreError`](crate::StoreError)s: backends give connection
+/// failures [`ErrorCode::ConnectionFailed`](crate::ErrorCode::ConnectionFailed),
+/// wrong types [`ErrorCode::WrongType`](crate::ErrorCode::WrongType), and
+/// failures without a code of their own
+/// [`ErrorCode::OperationFailed`](crate::ErrorCode::OperationFailed), which the
+/// store turns into the failing operation's code.
+///
+/// The trait grows with the store; every adapter of this crate implements all
+/// of it.
+#[async_trait]
+pub trait StoreAdapter: Send + Sync + 'static {
+    /// A short name for logs and telemetry, e.g. `"memory"`.
+    fn name(&self) -> &'static str;
+
+    /// The adapter as `Any`, so the store can hand out the concrete adapter
+    /// (and through it the backend's client) to code that needs a command the
+    /// store does not wrap.
+    fn as_any(&self) -> &dyn Any;
+
+    /// `GET key`.
+    async fn get(&self, key: &str) -> StoreResult<Option<Bytes>>;
+
+    /// `SET key value [PX ttl] [NX]`; whether the value was written.
+    async fn set(&self, key: &str, value: Bytes, options: SetOptions) -> StoreResult<bool>;
+
+    /// `DEL keys...`; how many existed.
+    async fn del(&self, keys: &[String]) -> StoreResult<u64>;
+
+    /// `EXISTS key`.
+    async fn exists(&self, key: &str) -> StoreResult<bool>;
+
+    /// `PEXPIRE key ttl`; whether the key exists.
+    async fn pexpire(&self, key: &str, ttl: Duration) -> StoreResult<bool>;
+
+    /// `PTTL key`.
+    async fn pttl(&self, key: &str) -> StoreResult<KeyTtl>;
+
+    /// `PERSIST key`; whether a TTL was removed.
+    async fn persist(&self, key: &str) -> StoreResult<bool>;
+
+    /// `INCRBY key delta`, and, when `ttl_if_created` is given and the key did
+    /// not exist before, `PEXPIRE key ttl` in the same atomic step. Returns
+    /// the new value.
+    async fn incr_by(&self, key: &str, delta: i64, ttl_if_created: Option<Duration>) -> StoreResult<i64>;
+
+    /// `MGET keys...`, in order.
+    async fn mget(&self, keys: &[String]) -> StoreResult<Vec<Option<Bytes>>>;
+
+    /// Writes every entry, each with its own TTL, atomically: all or none.
+    async fn mset(&self, entries: Vec<MsetEntry>) -> StoreResult<()>;
+
+    /// Acquires the claim at `key` if it is free: increments the fencing
+    /// counter at `fence_key` (which never expires) to `n` and sets `key` to
+    /// `"<n>:<nonce>"` with `ttl`, atomically. Returns `n`, or `None` when the
+    /// claim is held.
+    async fn claim_acquire(
+        &self,
+        key: &str,
+        fence_key: &str,
+        nonce: &str,
+        ttl: Duration,
+    ) -> StoreResult<Option<u64>>;
+
+    /// Deletes `key` if it holds exactly `expected`; whether it did.
+    async fn compare_and_delete(&self, key: &str, expected: &[u8]) -> StoreResult<bool>;
+
+    /// Sets the TTL of `key` if it holds exactly `expected`; whether it did.
+    async fn compare_and_expire(&self, key: &str, expected: &[u8], ttl: Duration) -> StoreResult<bool>;
+
+    /// `SCAN cursor MATCH pattern COUNT count`: a page of keys matching
+    /// `pattern` (Redis glob rules). A key present for the whole scan is
+    /// returned at least once.
+    async fn scan(&self, cursor: &ScanCursor, pattern: &str, count: usize) -> StoreResult<ScanReply>;
+
+    /// Removes `keys` (`UNLINK`); how many existed.
+    async fn unlink(&self, keys: &[String]) -> StoreResult<u64> {
+        self.del(keys).await
+    }
+
+    /// Closes the adapter; operations after it fail with
+    /// [`ErrorCode::NotConnected`](crate::ErrorCode::NotConnected).
+    async fn close(&self) -> StoreResult<()>;
+}

@@ -1,0 +1,184 @@
+//! [`StoreError`] and its stable [`ErrorCode`]s.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+/// A boxed error source, kept so the cause of a failure is never lost.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// The result of every fallible operation of the store.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+macro_rules! codes {
+    ($($(#[$doc:meta])* $variant:ident => $code:literal,)*) => {
+        /// The stable code of a [`StoreError`].
+        ///
+        /// The strings ([`ErrorCode::as_str`]) are those of the TypeScript
+        /// package `@igniter-js/store` where it has the same failure, and
+        /// follow its scheme where it has none. They never change once
+        /// released; new codes may be added.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum ErrorCode {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, in declaration order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            /// The code as the stable string, e.g. `"STORE_TTL_INVALID"`.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    /// The builder was given no adapter.
+    AdapterRequired => "STORE_ADAPTER_REQUIRED",
+    /// The builder was given no service name.
+    ServiceRequired => "STORE_SERVICE_REQUIRED",
+    /// The builder's configuration is not valid (service name, key prefix).
+    ConfigurationInvalid => "STORE_CONFIGURATION_INVALID",
+    /// Two scopes of one scope set share a key.
+    DuplicateScope => "STORE_DUPLICATE_SCOPE",
+    /// A scope key breaks the name rules.
+    InvalidScopeKey => "STORE_INVALID_SCOPE_KEY",
+    /// A scope key was empty.
+    ScopeKeyRequired => "STORE_SCOPE_KEY_REQUIRED",
+    /// A scope identifier was empty.
+    ScopeIdentifierRequired => "STORE_SCOPE_IDENTIFIER_REQUIRED",
+    /// The operation needs a scope that is not in the store's chain.
+    ScopeRequired => "STORE_SCOPE_REQUIRED",
+    /// A scope chain is not valid.
+    ScopeInvalid => "STORE_SCOPE_INVALID",
+    /// A key was empty.
+    KeyRequired => "STORE_KEY_REQUIRED",
+    /// A TTL was zero or too large.
+    TtlInvalid => "STORE_TTL_INVALID",
+    /// A value could not be serialized.
+    SerializationFailed => "STORE_SERIALIZATION_FAILED",
+    /// A stored value could not be decoded as the requested type.
+    DeserializationFailed => "STORE_DESERIALIZATION_FAILED",
+    /// The value at a counter's key is not an integer.
+    ValueNotInteger => "STORE_VALUE_NOT_INTEGER",
+    /// A counter would overflow an `i64`.
+    CounterOverflow => "STORE_COUNTER_OVERFLOW",
+    /// The key holds a value of another type (e.g. a stream).
+    WrongType => "STORE_WRONG_TYPE",
+    /// An operation failed in the adapter for a reason without a code of its own.
+    OperationFailed => "STORE_OPERATION_FAILED",
+    /// A read failed.
+    GetFailed => "STORE_GET_FAILED",
+    /// A write failed.
+    SetFailed => "STORE_SET_FAILED",
+    /// A delete failed.
+    DeleteFailed => "STORE_DELETE_FAILED",
+    /// A counter operation failed.
+    IncrementFailed => "STORE_INCREMENT_FAILED",
+    /// A batch operation failed.
+    BatchFailed => "STORE_BATCH_FAILED",
+    /// A claim operation failed.
+    ClaimFailed => "STORE_CLAIM_FAILED",
+    /// A scan failed.
+    ScanFailed => "STORE_SCAN_FAILED",
+    /// A scan was given an empty pattern.
+    ScanPatternRequired => "STORE_SCAN_PATTERN_REQUIRED",
+    /// A purge failed.
+    PurgeFailed => "STORE_PURGE_FAILED",
+    /// The backend could not be reached.
+    ConnectionFailed => "STORE_CONNECTION_FAILED",
+    /// The adapter was closed.
+    NotConnected => "STORE_NOT_CONNECTED",
+    /// The operation did not finish within the store's deadline.
+    Timeout => "STORE_TIMEOUT",
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error of the store: a stable [`code`](StoreError::code), a message that
+/// never holds a key, a value or an identifier, optional structured
+/// [`details`](StoreError::details), and the underlying cause as
+/// [`source`](std::error::Error::source).
+///
+/// ```
+/// use igniter_store::{ErrorCode, StoreError};
+///
+/// let err = StoreError::new(ErrorCode::TtlInvalid, "a TTL must be longer than zero");
+/// assert_eq!(err.code(), ErrorCode::TtlInvalid);
+/// assert_eq!(err.code().as_str(), "STORE_TTL_INVALID");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[error("{code}: {message}")]
+#[non_exhaustive]
+pub struct StoreError {
+    code: ErrorCode,
+    message: Cow<'static, str>,
+    details: Option<Box<Map<String, Value>>>,
+    #[source]
+    source: Option<BoxError>,
+}
+
+impl StoreError {
+    /// An error with `code` and `message`. The message must not hold keys,
+    /// values or identifiers: it is recorded in telemetry.
+    pub fn new(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
+        StoreError {
+            code,
+            message: message.into(),
+            details: None,
+            source: None,
+        }
+    }
+
+    /// Adds the underlying cause.
+    #[must_use]
+    pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// Adds one structured detail (for example `availableScopes`).
+    #[must_use]
+    pub fn with_detail(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.details
+            .get_or_insert_with(Default::default)
+            .insert(name.to_owned(), value.into());
+        self
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// The message, free of keys, values and identifiers.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Structured details, when the error has any.
+    pub fn details(&self) -> Option<&Map<String, Value>> {
+        self.details.as_deref()
+    }
+
+    /// Replaces a generic [`ErrorCode::OperationFailed`] with the code of the
+    /// operation that failed; specific codes (timeouts, connection failures,
+    /// type errors) are kept.
+    pub(crate) fn for_operation(mut self, code: ErrorCode) -> Self {
+        if self.code == ErrorCode::OperationFailed {
+            self.code = code;
+        }
+        self
+    }
+}
