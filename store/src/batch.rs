@@ -1,0 +1,117 @@
+//! Many kv entries in one round trip: [`Batch`].
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::adapter::MsetEntry;
+use crate::error::{ErrorCode, StoreResult};
+use crate::key::Namespace;
+use crate::serializer::Serializer;
+use crate::store::{check_ttl, Core};
+use crate::telemetry::op;
+
+/// Batches over the `kv` namespace of one scope chain; from
+/// [`Store::batch`](crate::Store::batch). An empty batch does no I/O.
+///
+/// ```
+/// use std::time::Duration;
+/// use igniter_store::{BatchEntry, MemoryAdapter, Store};
+///
+/// # async fn run() -> Result<(), igniter_store::StoreError> {
+/// let store = Store::builder().adapter(MemoryAdapter::new()).service("api").build()?;
+/// store.batch().set([
+///     BatchEntry::new("a", &1),
+///     BatchEntry::new("b", &2).ttl(Duration::from_secs(10)),
+/// ]).await?;
+/// let values: Vec<Option<i32>> = store.batch().get(&["a", "missing", "b"]).await?;
+/// assert_eq!(values, vec![Some(1), None, Some(2)]);
+/// # Ok(()) }
+/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(run()).unwrap();
+/// ```
+#[derive(Debug)]
+pub struct Batch<'a, Z> {
+    core: &'a Core<Z>,
+}
+
+/// One entry of [`Batch::set`]: a key, a value and its own TTL.
+pub struct BatchEntry<'a, T: ?Sized> {
+    key: &'a str,
+    value: &'a T,
+    ttl: Option<Duration>,
+}
+
+impl<T: ?Sized> fmt::Debug for BatchEntry<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BatchEntry").field("ttl", &self.ttl).finish_non_exhaustive()
+    }
+}
+
+impl<'a, T: ?Sized> BatchEntry<'a, T> {
+    /// An entry without a TTL.
+    pub fn new(key: &'a str, value: &'a T) -> Self {
+        BatchEntry { key, value, ttl: None }
+    }
+
+    /// This entry expires after `ttl`.
+    #[must_use]
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = Some(ttl);
+        self
+    }
+}
+
+impl<'a, Z: Serializer> Batch<'a, Z> {
+    pub(crate) fn new(core: &'a Core<Z>) -> Self {
+        Batch { core }
+    }
+
+    /// The values at `keys`, in order; `None` where there is none.
+    pub async fn get<T: DeserializeOwned, K: AsRef<str>>(&self, keys: &[K]) -> StoreResult<Vec<Option<T>>> {
+        let core = self.core;
+        let count = keys.len();
+        op!(core, "kv", "batch", "get", ErrorCode::BatchFailed, async {
+            let full = core.keys(Namespace::Kv, keys)?;
+            if full.is_empty() {
+                return Ok(Vec::new());
+            }
+            core.adapter()
+                .mget(&full)
+                .await?
+                .into_iter()
+                .map(|v| v.map(|b| core.serializer().decode(&b)).transpose())
+                .collect()
+        }, |v| batch.count = count, batch.found = v.iter().filter(|x| x.is_some()).count())
+    }
+
+    /// Writes every entry, each with its own TTL, all or nothing: an entry
+    /// that fails validation (empty key, zero TTL, a value that does not
+    /// serialize) fails the whole batch before anything is written.
+    pub async fn set<'e, T, I>(&self, entries: I) -> StoreResult<()>
+    where
+        T: Serialize + ?Sized + 'e,
+        I: IntoIterator<Item = BatchEntry<'e, T>>,
+    {
+        let core = self.core;
+        let prepared: StoreResult<Vec<MsetEntry>> = entries
+            .into_iter()
+            .map(|e| {
+                Ok(MsetEntry {
+                    key: core.key(Namespace::Kv, e.key)?,
+                    value: core.serializer().encode(e.value)?,
+                    ttl: e.ttl.map(check_ttl).transpose()?,
+                })
+            })
+            .collect();
+        let count = prepared.as_ref().map_or(0, Vec::len);
+        op!(core, "kv", "batch", "set", ErrorCode::BatchFailed, async {
+            let prepared = prepared?;
+            if prepared.is_empty() {
+                return Ok(());
+            }
+            core.adapter().mset(prepared).await
+        }, |_v| batch.count = count)
+    }
+}

@@ -1,0 +1,198 @@
+//! [`StoreBuilder`]: configures and builds a [`Store`].
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use igniter_store_names::{check, NameKind};
+
+use crate::actor::{NoActors, StoreActors};
+use crate::adapter::StoreAdapter;
+use crate::error::{ErrorCode, StoreError, StoreResult};
+use crate::scope::{validate_scopes, Chain, NoScopes, StoreScopes};
+use crate::serializer::{JsonSerializer, Serializer};
+use crate::store::{Shared, Store};
+
+/// The key prefix a store uses unless told otherwise, as in the TypeScript
+/// package.
+pub const DEFAULT_PREFIX: &str = "igniter:store";
+
+/// The deadline of every operation unless told otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A builder setting that has not been given yet. `build` is only available
+/// once the adapter and the service are given, so forgetting either is a
+/// compile error rather than a run-time one.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Missing;
+
+/// Configures a [`Store`]; start with [`Store::builder`].
+///
+/// Every setter consumes the builder and returns the next one. The adapter
+/// and the service are required (type-checked); the rest has defaults: key
+/// prefix [`DEFAULT_PREFIX`], no scopes, no actors, [`JsonSerializer`], a
+/// deadline of [`DEFAULT_TIMEOUT`] on every operation.
+///
+/// ```
+/// use std::time::Duration;
+/// use igniter_store::{MemoryAdapter, Store};
+///
+/// let store = Store::builder()
+///     .adapter(MemoryAdapter::new())
+///     .service("billing-api")
+///     .prefix("acme:store")
+///     .timeout(Duration::from_secs(2))
+///     .build()
+///     .unwrap();
+/// assert_eq!(store.kv().key("x").unwrap(), "acme:store:billing-api:kv:x");
+/// ```
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct StoreBuilder<Ad, Sv, S = NoScopes, A = NoActors, Z = JsonSerializer> {
+    adapter: Ad,
+    service: Sv,
+    prefix: String,
+    serializer: Z,
+    timeout: Option<Duration>,
+    _marker: PhantomData<fn() -> (S, A)>,
+}
+
+impl<Ad, Sv, S, A, Z> fmt::Debug for StoreBuilder<Ad, Sv, S, A, Z> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoreBuilder")
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StoreBuilder<Missing, Missing> {
+    pub(crate) fn new() -> Self {
+        StoreBuilder {
+            adapter: Missing,
+            service: Missing,
+            prefix: DEFAULT_PREFIX.to_owned(),
+            serializer: JsonSerializer,
+            timeout: Some(DEFAULT_TIMEOUT),
+            _marker: PhantomData,
+        }
+    }
+}
+
+impl<Ad, Sv, S, A, Z> StoreBuilder<Ad, Sv, S, A, Z> {
+    /// The backend: [`MemoryAdapter`](crate::MemoryAdapter) or another
+    /// [`StoreAdapter`].
+    pub fn adapter(self, adapter: impl StoreAdapter) -> StoreBuilder<Arc<dyn StoreAdapter>, Sv, S, A, Z> {
+        self.shared_adapter(Arc::new(adapter))
+    }
+
+    /// The backend, already shared (for example by several stores).
+    pub fn shared_adapter(
+        self,
+        adapter: Arc<dyn StoreAdapter>,
+    ) -> StoreBuilder<Arc<dyn StoreAdapter>, Sv, S, A, Z> {
+        self_with(self.prefix, self.timeout, adapter, self.service, self.serializer)
+    }
+
+    /// The service name, the key segment after the prefix. It must follow the
+    /// name rules (no `:`, `.`, white space, glob characters or braces),
+    /// checked by `build` (`STORE_CONFIGURATION_INVALID`).
+    pub fn service(self, service: impl Into<String>) -> StoreBuilder<Ad, String, S, A, Z> {
+        self_with(self.prefix, self.timeout, self.adapter, service.into(), self.serializer)
+    }
+
+    /// The key prefix, `igniter:store` by default. Segments are separated by
+    /// `:`; each follows the service name's rules.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// The scope set, usually a `#[derive(StoreScopes)]` enum.
+    pub fn scopes<S2: StoreScopes>(self) -> StoreBuilder<Ad, Sv, S2, A, Z> {
+        self_with(self.prefix, self.timeout, self.adapter, self.service, self.serializer)
+    }
+
+    /// The actor set.
+    pub fn actors<A2: StoreActors>(self) -> StoreBuilder<Ad, Sv, S, A2, Z> {
+        self_with(self.prefix, self.timeout, self.adapter, self.service, self.serializer)
+    }
+
+    /// The serializer of values, [`JsonSerializer`] by default.
+    pub fn serializer<Z2: Serializer>(self, serializer: Z2) -> StoreBuilder<Ad, Sv, S, A, Z2> {
+        self_with(self.prefix, self.timeout, self.adapter, self.service, serializer)
+    }
+
+    /// The deadline of every operation ([`DEFAULT_TIMEOUT`] by default): an
+    /// operation that has not finished by then fails with `STORE_TIMEOUT`.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// No deadline: operations wait as long as the adapter does.
+    pub fn no_timeout(mut self) -> Self {
+        self.timeout = None;
+        self
+    }
+}
+
+fn self_with<Ad, Sv, S, A, Z>(
+    prefix: String,
+    timeout: Option<Duration>,
+    adapter: Ad,
+    service: Sv,
+    serializer: Z,
+) -> StoreBuilder<Ad, Sv, S, A, Z> {
+    StoreBuilder {
+        adapter,
+        service,
+        prefix,
+        serializer,
+        timeout,
+        _marker: PhantomData,
+    }
+}
+
+impl<S: StoreScopes, A: StoreActors, Z: Serializer> StoreBuilder<Arc<dyn StoreAdapter>, String, S, A, Z> {
+    /// Checks the configuration and builds the store.
+    ///
+    /// Errors: `STORE_SERVICE_REQUIRED` (empty service),
+    /// `STORE_CONFIGURATION_INVALID` (service or prefix breaking the name
+    /// rules, zero timeout), `STORE_INVALID_SCOPE_KEY` /
+    /// `STORE_DUPLICATE_SCOPE` (a hand-written scope set breaking the rules
+    /// the derive enforces at compile time).
+    pub fn build(self) -> StoreResult<Store<S, A, Z>> {
+        if self.service.is_empty() {
+            return Err(StoreError::new(ErrorCode::ServiceRequired, "a service name is required"));
+        }
+        check(NameKind::Service, &self.service).map_err(|e| {
+            StoreError::new(ErrorCode::ConfigurationInvalid, format!("invalid service name: {e}"))
+        })?;
+        for segment in self.prefix.split(':') {
+            check(NameKind::Service, segment).map_err(|e| {
+                StoreError::new(
+                    ErrorCode::ConfigurationInvalid,
+                    format!("invalid key prefix segment: {e}"),
+                )
+            })?;
+        }
+        if self.timeout.is_some_and(|t| t.is_zero()) {
+            return Err(StoreError::new(
+                ErrorCode::ConfigurationInvalid,
+                "the operation deadline must be longer than zero",
+            ));
+        }
+        let required = validate_scopes(S::SCOPES)?;
+        let base = format!("{}:{}", self.prefix, self.service);
+        let shared = Shared {
+            adapter: self.adapter,
+            service: self.service.into_boxed_str(),
+            serializer: self.serializer,
+            timeout: self.timeout,
+            scopes: S::SCOPES,
+            required,
+        };
+        Ok(Store::from_parts(shared, Chain::root(base)))
+    }
+}

@@ -1,0 +1,176 @@
+//! Key-value entries with TTLs: [`Kv`].
+
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::adapter::{KeyTtl, SetOptions};
+use crate::error::{ErrorCode, StoreResult};
+use crate::key::Namespace;
+use crate::serializer::Serializer;
+use crate::store::{check_ttl, Core};
+use crate::telemetry::{ms, op};
+
+/// A boxed future of the store, returned by the awaitable builders.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = StoreResult<T>> + Send + 'a>>;
+
+/// Key-value entries in the `kv` namespace of one scope chain; from
+/// [`Store::kv`](crate::Store::kv).
+///
+/// ```
+/// use std::time::Duration;
+/// use igniter_store::{MemoryAdapter, Store, adapter::KeyTtl};
+///
+/// # async fn run() -> Result<(), igniter_store::StoreError> {
+/// let store = Store::builder().adapter(MemoryAdapter::new()).service("api").build()?;
+/// let kv = store.kv();
+/// kv.set("session", &vec!["a", "b"]).ttl(Duration::from_secs(60)).await?;
+/// let session: Option<Vec<String>> = kv.get("session").await?;
+/// assert_eq!(session, Some(vec!["a".to_owned(), "b".to_owned()]));
+/// assert!(matches!(kv.ttl("session").await?, KeyTtl::Expires(_)));
+/// assert!(kv.remove("session").await?);
+/// assert!(!kv.exists("session").await?);
+/// # Ok(()) }
+/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(run()).unwrap();
+/// ```
+#[derive(Debug)]
+pub struct Kv<'a, Z> {
+    core: &'a Core<Z>,
+}
+
+impl<'a, Z: Serializer> Kv<'a, Z> {
+    pub(crate) fn new(core: &'a Core<Z>) -> Self {
+        Kv { core }
+    }
+
+    /// The full key of `key`, for commands the store does not wrap.
+    pub fn key(&self, key: &str) -> StoreResult<String> {
+        self.core.key(Namespace::Kv, key)
+    }
+
+    /// The value at `key`, decoded as `T`, or `None` when there is none.
+    pub async fn get<T: DeserializeOwned>(&self, key: &str) -> StoreResult<Option<T>> {
+        let core = self.core;
+        op!(core, "kv", "kv", "get", ErrorCode::GetFailed, async {
+            let full = core.key(Namespace::Kv, key)?;
+            match core.adapter().get(&full).await? {
+                None => Ok(None),
+                Some(bytes) => core.serializer().decode(&bytes).map(Some),
+            }
+        }, |v| kv.found = v.is_some())
+    }
+
+    /// Writes `value` at `key`; await the returned builder, after `.ttl(..)`
+    /// if the entry should expire. Without a TTL the entry stays until it is
+    /// removed (and a previous TTL is cleared, as with Redis's `SET`).
+    pub fn set<T: Serialize + ?Sized>(&self, key: &'a str, value: &'a T) -> KvSet<'a, T, Z> {
+        KvSet {
+            core: self.core,
+            key,
+            value,
+            ttl: None,
+        }
+    }
+
+    /// Whether `key` holds a value.
+    pub async fn exists(&self, key: &str) -> StoreResult<bool> {
+        let core = self.core;
+        op!(core, "kv", "kv", "exists", ErrorCode::GetFailed, async {
+            let full = core.key(Namespace::Kv, key)?;
+            core.adapter().exists(&full).await
+        }, |v| kv.existed = *v)
+    }
+
+    /// Removes `key`; whether it existed.
+    pub async fn remove(&self, key: &str) -> StoreResult<bool> {
+        let core = self.core;
+        op!(core, "kv", "kv", "remove", ErrorCode::DeleteFailed, async {
+            let full = core.key(Namespace::Kv, key)?;
+            Ok(core.adapter().del(&[full]).await? > 0)
+        }, |v| kv.existed = *v)
+    }
+
+    /// Sets the TTL of `key`; whether it exists.
+    pub async fn expire(&self, key: &str, ttl: Duration) -> StoreResult<bool> {
+        let core = self.core;
+        op!(core, "kv", "kv", "expire", ErrorCode::SetFailed, async {
+            let full = core.key(Namespace::Kv, key)?;
+            let ttl = check_ttl(ttl)?;
+            core.adapter().pexpire(&full, ttl).await
+        }, |v| kv.existed = *v, kv.ttl = ms(Some(ttl)))
+    }
+
+    /// Refreshes the TTL of `key` (the same as [`Kv::expire`], as in the
+    /// TypeScript package); whether it exists.
+    pub async fn touch(&self, key: &str, ttl: Duration) -> StoreResult<bool> {
+        let core = self.core;
+        op!(core, "kv", "kv", "touch", ErrorCode::SetFailed, async {
+            let full = core.key(Namespace::Kv, key)?;
+            let ttl = check_ttl(ttl)?;
+            core.adapter().pexpire(&full, ttl).await
+        }, |v| kv.existed = *v, kv.ttl = ms(Some(ttl)))
+    }
+
+    /// The remaining life of `key`.
+    pub async fn ttl(&self, key: &str) -> StoreResult<KeyTtl> {
+        let core = self.core;
+        op!(core, "kv", "kv", "ttl", ErrorCode::GetFailed, async {
+            let full = core.key(Namespace::Kv, key)?;
+            core.adapter().pttl(&full).await
+        }, |v| kv.found = !matches!(v, KeyTtl::Missing), kv.ttl = ms(match v {
+            KeyTtl::Expires(d) => Some(*d),
+            _ => None,
+        }))
+    }
+
+    /// Removes the TTL of `key`; whether it had one.
+    pub async fn persist(&self, key: &str) -> StoreResult<bool> {
+        let core = self.core;
+        op!(core, "kv", "kv", "persist", ErrorCode::SetFailed, async {
+            let full = core.key(Namespace::Kv, key)?;
+            core.adapter().persist(&full).await
+        }, |v| kv.existed = *v)
+    }
+}
+
+/// A pending [`Kv::set`]: add `.ttl(..)`, then `.await` it.
+#[must_use = "a set does nothing until it is awaited"]
+#[derive(Debug)]
+pub struct KvSet<'a, T: ?Sized, Z> {
+    core: &'a Core<Z>,
+    key: &'a str,
+    value: &'a T,
+    ttl: Option<Duration>,
+}
+
+impl<'a, T: ?Sized, Z> KvSet<'a, T, Z> {
+    /// The entry expires after `ttl` (whole milliseconds, rounded up; zero is
+    /// refused with `STORE_TTL_INVALID`).
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = Some(ttl);
+        self
+    }
+}
+
+impl<'a, T: Serialize + ?Sized, Z: Serializer> IntoFuture for KvSet<'a, T, Z> {
+    type Output = StoreResult<()>;
+    type IntoFuture = StoreFuture<'a, ()>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        let KvSet { core, key, value, ttl } = self;
+        let encoded = core.serializer().encode(value);
+        Box::pin(async move {
+            op!(core, "kv", "kv", "set", ErrorCode::SetFailed, async {
+                let full = core.key(Namespace::Kv, key)?;
+                let ttl = ttl.map(check_ttl).transpose()?;
+                core.adapter()
+                    .set(&full, encoded?, SetOptions::new(ttl, Default::default()))
+                    .await
+                    .map(drop)
+            }, |_v| kv.ttl = ms(ttl))
+        })
+    }
+}

@@ -1,0 +1,70 @@
+//! How values become bytes: the [`Serializer`] trait and [`JsonSerializer`],
+//! the default.
+
+use bytes::Bytes;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ErrorCode, StoreError, StoreResult};
+
+/// Encodes values before they reach the adapter and decodes what it returns.
+/// Every operation of the store that carries a value goes through it: kv,
+/// batches, claim owners.
+///
+/// A serializer's errors must not quote the value: their messages reach
+/// telemetry. Keep the cause as the error's source instead.
+pub trait Serializer: Send + Sync + 'static {
+    /// Encodes `value`.
+    fn encode<T: Serialize + ?Sized>(&self, value: &T) -> StoreResult<Bytes>;
+
+    /// Decodes `bytes` as a `T`.
+    fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> StoreResult<T>;
+}
+
+/// JSON through `serde_json`, compatible with the TypeScript package.
+///
+/// Decoding follows the TypeScript package for values other services wrote:
+/// bytes that are not JSON are read as a JSON string holding them, so
+/// `get::<String>` reads a raw string value.
+///
+/// ```
+/// use igniter_store::{JsonSerializer, Serializer};
+///
+/// let bytes = JsonSerializer.encode(&vec![1, 2]).unwrap();
+/// assert_eq!(&bytes[..], b"[1,2]");
+/// let raw: String = JsonSerializer.decode(b"not json").unwrap();
+/// assert_eq!(raw, "not json");
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JsonSerializer;
+
+impl Serializer for JsonSerializer {
+    fn encode<T: Serialize + ?Sized>(&self, value: &T) -> StoreResult<Bytes> {
+        serde_json::to_vec(value).map(Bytes::from).map_err(|e| {
+            StoreError::new(
+                ErrorCode::SerializationFailed,
+                "the value could not be serialized as JSON",
+            )
+            .with_source(e)
+        })
+    }
+
+    fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> StoreResult<T> {
+        match serde_json::from_slice(bytes) {
+            Ok(value) => Ok(value),
+            Err(e) if e.is_syntax() || e.is_eof() => std::str::from_utf8(bytes)
+                .ok()
+                .and_then(|raw| T::deserialize(serde_json::Value::String(raw.to_owned())).ok())
+                .ok_or_else(|| decode_error(e)),
+            Err(e) => Err(decode_error(e)),
+        }
+    }
+}
+
+fn decode_error(e: serde_json::Error) -> StoreError {
+    StoreError::new(
+        ErrorCode::DeserializationFailed,
+        "the stored value could not be decoded as the requested type",
+    )
+    .with_source(e)
+}

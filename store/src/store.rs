@@ -1,0 +1,314 @@
+//! [`Store`]: a handle on one scope chain of one service.
+
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::actor::{NoActors, StoreActors};
+use crate::adapter::StoreAdapter;
+use crate::builder::{Missing, StoreBuilder};
+use crate::error::{ErrorCode, StoreError, StoreResult};
+use crate::key::{self, Namespace};
+use crate::scope::{Chain, NoScopes, ScopeDef, StoreScopes};
+use crate::serializer::{JsonSerializer, Serializer};
+use crate::telemetry::Ctx;
+use crate::{Batch, Claims, Counter, Dev, Kv};
+
+/// What every handle of one store shares.
+pub(crate) struct Shared<Z> {
+    pub(crate) adapter: Arc<dyn StoreAdapter>,
+    pub(crate) service: Box<str>,
+    pub(crate) serializer: Z,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) scopes: &'static [ScopeDef],
+    /// Bit `i` set when scope `i` is required.
+    pub(crate) required: u64,
+}
+
+/// The untyped core of a handle: the shared store and one scope chain. The
+/// namespace handles (`kv()`, ...) work on it.
+pub(crate) struct Core<Z> {
+    pub(crate) shared: Arc<Shared<Z>>,
+    pub(crate) chain: Arc<Chain>,
+}
+
+impl<Z> Clone for Core<Z> {
+    fn clone(&self) -> Self {
+        Core {
+            shared: Arc::clone(&self.shared),
+            chain: Arc::clone(&self.chain),
+        }
+    }
+}
+
+impl<Z> fmt::Debug for Core<Z> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Core").field("scope_depth", &self.chain.depth()).finish_non_exhaustive()
+    }
+}
+
+impl<Z: Serializer> Core<Z> {
+    pub(crate) fn adapter(&self) -> &dyn StoreAdapter {
+        &*self.shared.adapter
+    }
+
+    pub(crate) fn serializer(&self) -> &Z {
+        &self.shared.serializer
+    }
+
+    pub(crate) fn telemetry(&self) -> Ctx<'_> {
+        Ctx {
+            service: &self.shared.service,
+            scope_key: self.chain.innermost_key(),
+            scope_depth: self.chain.depth(),
+        }
+    }
+
+    /// Runs `body` within the store's deadline.
+    pub(crate) async fn run<T>(&self, body: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
+        match self.shared.timeout {
+            None => body.await,
+            Some(limit) => match tokio::time::timeout(limit, body).await {
+                Ok(result) => result,
+                Err(_) => Err(StoreError::new(
+                    ErrorCode::Timeout,
+                    "the operation did not finish within the store's deadline",
+                )
+                .with_detail("timeoutMs", u64::try_from(limit.as_millis()).unwrap_or(u64::MAX))),
+            },
+        }
+    }
+
+    /// Runs `body` without the store's overall deadline, for operations made
+    /// of many steps (purge), each of which is bounded by [`Core::run`].
+    pub(crate) async fn run_unbounded<T>(&self, body: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
+        body.await
+    }
+
+    /// Fails with `STORE_SCOPE_REQUIRED` when the chain lacks a required scope.
+    pub(crate) fn check_required(&self) -> StoreResult<()> {
+        let missing = self.shared.required & !self.chain.present;
+        if missing == 0 {
+            return Ok(());
+        }
+        let names: Vec<&str> = (0..self.shared.scopes.len())
+            .filter(|i| missing & (1 << i) != 0)
+            .map(|i| self.shared.scopes[i].key())
+            .collect();
+        Err(StoreError::new(
+            ErrorCode::ScopeRequired,
+            "the store's scope chain lacks a required scope",
+        )
+        .with_detail("missingScopes", names))
+    }
+
+    /// The full key of `key` in `ns`, after the checks every operation makes.
+    pub(crate) fn key(&self, ns: Namespace, key: &str) -> StoreResult<String> {
+        self.check_required()?;
+        check_key(key)?;
+        Ok(key::full_key(&self.chain.base, ns, key))
+    }
+
+    pub(crate) fn keys<K: AsRef<str>>(&self, ns: Namespace, keys: &[K]) -> StoreResult<Vec<String>> {
+        self.check_required()?;
+        keys.iter()
+            .map(|k| {
+                let k = k.as_ref();
+                check_key(k)?;
+                Ok(key::full_key(&self.chain.base, ns, k))
+            })
+            .collect()
+    }
+}
+
+fn check_key(key: &str) -> StoreResult<()> {
+    if key.is_empty() {
+        return Err(StoreError::new(ErrorCode::KeyRequired, "a key must not be empty"));
+    }
+    Ok(())
+}
+
+/// Checks a TTL: at least one millisecond (TTLs are sent as whole
+/// milliseconds, rounded up) and at most 100 years. Zero is an error, never
+/// "forever".
+pub(crate) fn check_ttl(ttl: Duration) -> StoreResult<Duration> {
+    const MAX: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    if ttl.is_zero() {
+        return Err(StoreError::new(ErrorCode::TtlInvalid, "a TTL must be longer than zero"));
+    }
+    if ttl > MAX {
+        return Err(StoreError::new(ErrorCode::TtlInvalid, "a TTL must be at most 100 years"));
+    }
+    let ms = ttl.as_millis() + u128::from(ttl.subsec_nanos() % 1_000_000 != 0);
+    Ok(Duration::from_millis(ms as u64))
+}
+
+/// A handle on one service's data, at one point of its scope chain.
+///
+/// `S` is the store's scope set ([`StoreScopes`]), `A` its actor set and `Z`
+/// its [`Serializer`]. Handles are cheap to clone (two `Arc`s) and every
+/// clone shares the adapter. [`Store::scope`] returns a new handle one level
+/// deeper; the parent is unaffected.
+///
+/// ```
+/// use igniter_store::{MemoryAdapter, Store, StoreScopes};
+///
+/// #[derive(StoreScopes, Clone, Copy, Debug)]
+/// enum Tenant {
+///     #[scope(required)]
+///     Organization,
+///     Workspace,
+/// }
+///
+/// # async fn run() -> Result<(), igniter_store::StoreError> {
+/// let store = Store::builder()
+///     .adapter(MemoryAdapter::new())
+///     .service("api")
+///     .scopes::<Tenant>()
+///     .build()?;
+/// let org = store.scope(Tenant::Organization, "org_1")?;
+/// org.kv().set("plan", &"pro").await?;
+/// assert_eq!(org.kv().key("plan")?, "igniter:store:api:organization:org_1:kv:plan");
+///
+/// // the root lacks the required organization scope
+/// let err = store.kv().get::<String>("plan").await.unwrap_err();
+/// assert_eq!(err.code().as_str(), "STORE_SCOPE_REQUIRED");
+/// # Ok(()) }
+/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(run()).unwrap();
+/// ```
+pub struct Store<S = NoScopes, A = NoActors, Z = JsonSerializer> {
+    pub(crate) core: Core<Z>,
+    _marker: PhantomData<fn() -> (S, A)>,
+}
+
+impl<S, A, Z> Clone for Store<S, A, Z> {
+    fn clone(&self) -> Self {
+        Store {
+            core: self.core.clone(),
+            _marker: PhantomData,
+        }
+    }
+}
+
+impl<S, A, Z> fmt::Debug for Store<S, A, Z> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("service", &self.core.shared.service)
+            .field("adapter", &self.core.shared.adapter.name())
+            .field("scope_depth", &self.core.chain.depth())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Starts a builder. An adapter and a service are required; `build` exists
+    /// only once both are given, so forgetting one is a compile error.
+    pub fn builder() -> StoreBuilder<Missing, Missing> {
+        StoreBuilder::new()
+    }
+}
+
+impl<S: StoreScopes, A: StoreActors, Z: Serializer> Store<S, A, Z> {
+    pub(crate) fn from_parts(shared: Shared<Z>, chain: Chain) -> Self {
+        Store {
+            core: Core {
+                shared: Arc::new(shared),
+                chain: Arc::new(chain),
+            },
+            _marker: PhantomData,
+        }
+    }
+
+    /// A handle one scope deeper: keys of the new handle follow
+    /// `...:<scope key>:<identifier>`, in the order of `scope` calls.
+    /// `identifier` is anything `Display` (strings, integers); it is
+    /// percent-escaped in keys, so no identifier reaches another tenant.
+    ///
+    /// Fails with `STORE_SCOPE_IDENTIFIER_REQUIRED` for an empty identifier.
+    pub fn scope(&self, scope: S, identifier: impl fmt::Display) -> StoreResult<Self> {
+        let index = scope.index();
+        let id = identifier.to_string();
+        let chain = self.core.chain.child(&S::SCOPES[index], index, &id)?;
+        Ok(Store {
+            core: Core {
+                shared: Arc::clone(&self.core.shared),
+                chain: Arc::new(chain),
+            },
+            _marker: PhantomData,
+        })
+    }
+
+    /// Key-value entries with TTLs.
+    pub fn kv(&self) -> Kv<'_, Z> {
+        Kv::new(&self.core)
+    }
+
+    /// Atomic counters.
+    pub fn counter(&self) -> Counter<'_, Z> {
+        Counter::new(&self.core)
+    }
+
+    /// Claims: distributed locks with owners and fencing tokens.
+    pub fn claim(&self) -> Claims<'_, Z> {
+        Claims::new(&self.core)
+    }
+
+    /// Many kv entries in one round trip.
+    pub fn batch(&self) -> Batch<'_, Z> {
+        Batch::new(&self.core)
+    }
+
+    /// Key scanning.
+    pub fn dev(&self) -> Dev<'_, Z> {
+        Dev::new(&self.core)
+    }
+
+    /// Deletes every key of this handle's scope and of the scopes under it, in
+    /// every namespace, and returns how many were deleted: a tenant's
+    /// offboarding. On the root handle it deletes every key of the service.
+    ///
+    /// Runs SCAN and UNLINK page by page: keys written while it runs may
+    /// survive it.
+    pub async fn purge(&self) -> StoreResult<u64> {
+        crate::dev::purge(&self.core).await
+    }
+
+    /// The service name.
+    pub fn service(&self) -> &str {
+        &self.core.shared.service
+    }
+
+    /// The adapter, to run what the store does not wrap. See also
+    /// [`Store::adapter_as`] and the `key` methods of each namespace
+    /// (for example [`Kv::key`]).
+    pub fn adapter(&self) -> &Arc<dyn StoreAdapter> {
+        &self.core.shared.adapter
+    }
+
+    /// The adapter as its concrete type, e.g. `store.adapter_as::<MemoryAdapter>()`.
+    pub fn adapter_as<T: StoreAdapter>(&self) -> Option<&T> {
+        self.core.shared.adapter.as_any().downcast_ref()
+    }
+
+    /// The full key the store uses for `key` in namespace `ns`, so a command
+    /// the store does not wrap can run on exactly the right key.
+    ///
+    /// Fails like the operations do: for a missing required scope or an
+    /// empty key.
+    pub fn full_key(&self, ns: Namespace, key: &str) -> StoreResult<String> {
+        self.core.key(ns, key)
+    }
+
+    /// The scope keys of this handle's chain, outermost first (identifiers
+    /// are not exposed here: they are tenant data).
+    pub fn scope_keys(&self) -> Vec<&'static str> {
+        self.core.chain.links.iter().map(|l| l.key).collect()
+    }
+
+    /// Closes the adapter for every handle of this store.
+    pub async fn close(&self) -> StoreResult<()> {
+        self.core.shared.adapter.close().await
+    }
+}

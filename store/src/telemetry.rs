@@ -1,0 +1,102 @@
+//! Telemetry through `tracing`.
+//!
+//! Every operation emits three kinds of events, target `igniter_store`:
+//!
+//! | event | level | when |
+//! |---|---|---|
+//! | `igniter.store.<area>.<op>.started` | DEBUG | before the operation |
+//! | `igniter.store.<area>.<op>.success` | DEBUG | after it succeeded |
+//! | `igniter.store.<area>.<op>.error` | ERROR | after it failed |
+//!
+//! Fields of every event: `store.service`, `store.namespace` (the key
+//! namespace: `kv`, `counter`, ...), `store.scope_key` (the innermost scope
+//! key, never its identifier), `store.scope_depth`. Success events add the
+//! operation's counts:
+//!
+//! | operation | fields |
+//! |---|---|
+//! | `kv.get` | `kv.found` |
+//! | `kv.set` | `kv.ttl` (ms, when set) |
+//! | `kv.exists`, `kv.remove`, `kv.expire`, `kv.touch`, `kv.persist` | `kv.existed` |
+//! | `kv.ttl` | `kv.found`, `kv.ttl` (ms, when it expires) |
+//! | `counter.increment`, `counter.decrement` | `counter.delta`, `counter.value`, `counter.ttl` (ms, when given) |
+//! | `counter.get` | `counter.value` |
+//! | `counter.expire` | `counter.ttl`, `kv.existed` |
+//! | `claim.once`, `claim.acquire` | `claim.ttl`, `claim.acquired` |
+//! | `claim.release`, `claim.extend` | `claim.released` / `claim.extended` |
+//! | `batch.get` | `batch.count`, `batch.found` |
+//! | `batch.set` | `batch.count` |
+//! | `dev.scan` | `dev.count` |
+//! | `dev.purge` | `dev.count` |
+//!
+//! Error events add `error.code` (the stable code), `error.message` (the
+//! store's message, which never holds a key, a value or an identifier) and
+//! `error.operation` (`kv.get`, ...). No field ever holds a key, a value, a
+//! payload or a scope identifier.
+
+/// Runs an operation with its telemetry, its deadline and its failure code.
+///
+/// `op!(core, "kv", "get", ErrorCode::GetFailed, async { ... }, |v| kv.found = v.is_some())`
+macro_rules! op {
+    (unbounded $($rest:tt)+) => { $crate::telemetry::op!(@run run_unbounded, $($rest)+) };
+    (@run $run:ident, $core:expr, $ns:literal, $area:literal, $op:literal, $fail:expr, $body:expr $(, |$ok:ident| $($field:tt)+)?) => {{
+        let core = $core;
+        let ctx = core.telemetry();
+        ::tracing::event!(
+            name: concat!("igniter.store.", $area, ".", $op, ".started"),
+            target: "igniter_store",
+            ::tracing::Level::DEBUG,
+            store.service = ctx.service,
+            store.namespace = $ns,
+            store.scope_key = ctx.scope_key,
+            store.scope_depth = ctx.scope_depth,
+        );
+        let result = core.$run($body).await.map_err(|e| e.for_operation($fail));
+        match &result {
+            Ok(_value) => {
+                $(let $ok = _value;)?
+                ::tracing::event!(
+                    name: concat!("igniter.store.", $area, ".", $op, ".success"),
+                    target: "igniter_store",
+                    ::tracing::Level::DEBUG,
+                    store.service = ctx.service,
+                    store.namespace = $ns,
+                    store.scope_key = ctx.scope_key,
+                    store.scope_depth = ctx.scope_depth,
+                    $($($field)+)?
+                );
+            }
+            Err(e) => {
+                ::tracing::event!(
+                    name: concat!("igniter.store.", $area, ".", $op, ".error"),
+                    target: "igniter_store",
+                    ::tracing::Level::ERROR,
+                    store.service = ctx.service,
+                    store.namespace = $ns,
+                    store.scope_key = ctx.scope_key,
+                    store.scope_depth = ctx.scope_depth,
+                    error.code = e.code().as_str(),
+                    error.message = e.message(),
+                    error.operation = concat!($area, ".", $op),
+                );
+            }
+        }
+        result
+    }};
+    ($($rest:tt)+) => { $crate::telemetry::op!(@run run, $($rest)+) };
+}
+
+pub(crate) use op;
+
+/// The fields every event of one store handle carries.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ctx<'a> {
+    pub(crate) service: &'a str,
+    pub(crate) scope_key: Option<&'static str>,
+    pub(crate) scope_depth: usize,
+}
+
+/// A TTL as milliseconds for a field.
+pub(crate) fn ms(ttl: Option<std::time::Duration>) -> Option<u64> {
+    ttl.map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX))
+}
