@@ -3,6 +3,7 @@
 use std::future::IntoFuture;
 use std::time::Duration;
 
+use crate::adapter::parse_integer;
 use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::key::Namespace;
 use crate::kv::StoreFuture;
@@ -93,7 +94,10 @@ impl<'a, Z: Serializer> Counter<'a, Z> {
         let core = self.core;
         op!(core, "counter", "counter", "get", ErrorCode::GetFailed, async {
             let full = core.key(Namespace::Counter, key)?;
-            core.adapter().incr_by(&full, 0, None).await
+            match core.adapter().get(&full).await? {
+                None => Ok(0),
+                Some(bytes) => parse_integer(&bytes),
+            }
         }, |v| counter.value = *v)
     }
 

@@ -15,6 +15,11 @@
 /// assert!(matches(br"a\*", b"a*"));
 /// ```
 pub fn matches(pattern: &[u8], subject: &[u8]) -> bool {
+    // SCAN, KEYS and PSUBSCRIBE treat a lone `*` as "everything", the empty
+    // name included, without running the matcher (which would refuse "").
+    if pattern == b"*" {
+        return true;
+    }
     let mut skip_longer = false;
     match_from(pattern, subject, &mut skip_longer, 0)
 }
@@ -168,7 +173,10 @@ mod tests {
             (b"a**", b"a", true),
             (b"user:*", b"user:", true),
             (b"[]", b"]", false),
-            (b"[]]", b"]", true),
+            (b"[]]", b"]", false),
+            (b"[^", b"a", true),
+            (b"[^", b"", false),
+            (b"a[", b"a", false),
         ];
         for (p, s, want) in cases {
             assert_eq!(

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use tokio::time::Instant;
 
-use super::{glob, KeyTtl, MsetEntry, ScanCursor, ScanReply, SetCondition, SetOptions, StoreAdapter};
+use super::{glob, parse_integer, KeyTtl, MsetEntry, ScanCursor, ScanReply, SetCondition, SetOptions, StoreAdapter};
 use crate::error::{ErrorCode, StoreError, StoreResult};
 
 /// An in-process store with the semantics of Redis, the store's embedded
@@ -194,31 +194,9 @@ impl Db {
     fn integer(&self, key: &str) -> StoreResult<Option<i64>> {
         match self.string(key)? {
             None => Ok(None),
-            Some(bytes) => parse_redis_integer(bytes).map(Some).ok_or_else(|| {
-                StoreError::new(
-                    ErrorCode::ValueNotInteger,
-                    "the value at the key is not an integer or out of range",
-                )
-            }),
+            Some(bytes) => parse_integer(bytes).map(Some),
         }
     }
-}
-
-/// Parses an integer as Redis's `string2ll` does: an optional `-`, no `+`, no
-/// leading zeros, no white space, within `i64`.
-fn parse_redis_integer(bytes: &[u8]) -> Option<i64> {
-    let digits = bytes.strip_prefix(b"-").unwrap_or(bytes);
-    let valid = match digits {
-        [] => false,
-        [b'0'] => bytes.len() == 1,
-        [first, rest @ ..] => {
-            (b'1'..=b'9').contains(first) && rest.iter().all(u8::is_ascii_digit)
-        }
-    };
-    if !valid || bytes.len() > 20 {
-        return None;
-    }
-    std::str::from_utf8(bytes).ok()?.parse().ok()
 }
 
 /// The literal start of a glob pattern: every key it matches begins with it.
@@ -427,17 +405,6 @@ impl StoreAdapter for MemoryAdapter {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn integers_parse_like_redis() {
-        for (s, v) in [("0", Some(0)), ("-1", Some(-1)), ("42", Some(42))] {
-            assert_eq!(parse_redis_integer(s.as_bytes()), v);
-        }
-        for s in ["", "-", "-0", "+1", "01", " 1", "1 ", "1.0", "abc", "9223372036854775808"] {
-            assert_eq!(parse_redis_integer(s.as_bytes()), None, "{s}");
-        }
-        assert_eq!(parse_redis_integer(b"-9223372036854775808"), Some(i64::MIN));
-    }
 
     #[test]
     fn literal_prefixes() {

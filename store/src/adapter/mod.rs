@@ -18,6 +18,33 @@ use crate::error::StoreResult;
 pub mod glob;
 pub mod memory;
 
+/// Parses an integer as Redis's `string2ll` does: an optional `-`, no `+`, no
+/// leading zeros, no white space, within `i64`.
+pub(crate) fn parse_redis_integer(bytes: &[u8]) -> Option<i64> {
+    let digits = bytes.strip_prefix(b"-").unwrap_or(bytes);
+    let valid = match digits {
+        [] => false,
+        [b'0'] => bytes.len() == 1,
+        [first, rest @ ..] => {
+            (b'1'..=b'9').contains(first) && rest.iter().all(u8::is_ascii_digit)
+        }
+    };
+    if !valid || bytes.len() > 20 {
+        return None;
+    }
+    std::str::from_utf8(bytes).ok()?.parse().ok()
+}
+
+/// [`parse_redis_integer`], failing with `STORE_VALUE_NOT_INTEGER`.
+pub(crate) fn parse_integer(bytes: &[u8]) -> StoreResult<i64> {
+    parse_redis_integer(bytes).ok_or_else(|| {
+        crate::StoreError::new(
+            crate::ErrorCode::ValueNotInteger,
+            "the value at the key is not an integer or out of range",
+        )
+    })
+}
+
 /// How a [`StoreAdapter::set`] behaves when the key exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -204,4 +231,21 @@ pub trait StoreAdapter: Send + Sync + 'static {
     /// Closes the adapter; operations after it fail with
     /// [`ErrorCode::NotConnected`](crate::ErrorCode::NotConnected).
     async fn close(&self) -> StoreResult<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_parse_like_redis() {
+        for (s, v) in [("0", Some(0)), ("-1", Some(-1)), ("42", Some(42))] {
+            assert_eq!(parse_redis_integer(s.as_bytes()), v);
+        }
+        for s in ["", "-", "-0", "+1", "01", " 1", "1 ", "1.0", "abc", "9223372036854775808"] {
+            assert_eq!(parse_redis_integer(s.as_bytes()), None, "{s}");
+        }
+        assert_eq!(parse_redis_integer(b"-9223372036854775808"), Some(i64::MIN));
+    }
+
 }

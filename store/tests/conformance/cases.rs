@@ -1,0 +1,607 @@
+//! The cases of the conformance suite, one `pub async fn` each.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use igniter_store::adapter::{MsetEntry, ScanReply, SetOptions};
+use igniter_store::{
+    BatchEntry, ErrorCode, KeyTtl, Namespace, ScanCursor, Store, StoreAdapter, StoreResult,
+};
+use serde::{Deserialize, Serialize};
+
+use super::{store, Harness, Tenant, LONG, SHORT};
+
+type H = &'static dyn Harness;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Config {
+    theme: String,
+    limit: u32,
+}
+
+fn org(h: H, id: &str) -> Store<Tenant> {
+    store(h).scope(Tenant::Organization, id).expect("scope")
+}
+
+fn code<T: std::fmt::Debug>(r: StoreResult<T>) -> ErrorCode {
+    r.expect_err("expected an error").code()
+}
+
+/// Sleeps past a short TTL: long enough on any backend's clock.
+async fn past(ttl: Duration) {
+    tokio::time::sleep(ttl + Duration::from_millis(30)).await;
+}
+
+pub async fn kv_round_trip(h: H) {
+    let s = org(h, "o1");
+    let cfg = Config { theme: "dark".into(), limit: 3 };
+    s.kv().set("config", &cfg).await.unwrap();
+    assert_eq!(s.kv().get::<Config>("config").await.unwrap(), Some(cfg));
+    assert!(s.kv().exists("config").await.unwrap());
+    s.kv().set("config", &Config { theme: "light".into(), limit: 4 }).await.unwrap();
+    assert_eq!(s.kv().get::<Config>("config").await.unwrap().unwrap().theme, "light");
+    // keys may hold ':' and glob characters: they are the tail
+    s.kv().set("user:1:[a]*", &1).await.unwrap();
+    assert_eq!(s.kv().get::<i32>("user:1:[a]*").await.unwrap(), Some(1));
+}
+
+pub async fn kv_missing_and_remove(h: H) {
+    let s = org(h, "o1");
+    assert_eq!(s.kv().get::<String>("nope").await.unwrap(), None);
+    assert!(!s.kv().exists("nope").await.unwrap());
+    assert!(!s.kv().remove("nope").await.unwrap());
+    s.kv().set("k", &"v").await.unwrap();
+    assert!(s.kv().remove("k").await.unwrap());
+    assert_eq!(s.kv().get::<String>("k").await.unwrap(), None);
+    assert!(!s.kv().expire("nope", LONG).await.unwrap());
+    assert!(!s.kv().persist("nope").await.unwrap());
+    assert_eq!(s.kv().ttl("nope").await.unwrap(), KeyTtl::Missing);
+}
+
+pub async fn kv_ttl_expire_persist(h: H) {
+    let s = org(h, "o1");
+    s.kv().set("k", &1).await.unwrap();
+    assert_eq!(s.kv().ttl("k").await.unwrap(), KeyTtl::Persistent);
+    assert!(s.kv().expire("k", LONG).await.unwrap());
+    match s.kv().ttl("k").await.unwrap() {
+        KeyTtl::Expires(d) => assert!(d <= LONG && d > LONG - Duration::from_secs(5), "{d:?}"),
+        other => panic!("expected a TTL, got {other:?}"),
+    }
+    assert!(s.kv().persist("k").await.unwrap());
+    assert!(!s.kv().persist("k").await.unwrap());
+    assert_eq!(s.kv().ttl("k").await.unwrap(), KeyTtl::Persistent);
+    assert!(s.kv().touch("k", SHORT).await.unwrap());
+    past(SHORT).await;
+    assert!(!s.kv().exists("k").await.unwrap());
+}
+
+pub async fn kv_set_clears_ttl(h: H) {
+    let s = org(h, "o1");
+    s.kv().set("k", &1).ttl(LONG).await.unwrap();
+    assert!(matches!(s.kv().ttl("k").await.unwrap(), KeyTtl::Expires(_)));
+    s.kv().set("k", &2).await.unwrap();
+    assert_eq!(s.kv().ttl("k").await.unwrap(), KeyTtl::Persistent);
+}
+
+pub async fn kv_raw_string_value(h: H) {
+    // A value written by another client that is not JSON reads as a string,
+    // as in the TypeScript package.
+    let s = org(h, "o1");
+    let full = s.kv().key("raw").unwrap();
+    s.adapter()
+        .set(&full, "plain text".into(), SetOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(s.kv().get::<String>("raw").await.unwrap().as_deref(), Some("plain text"));
+}
+
+pub async fn kv_decode_error(h: H) {
+    let s = org(h, "o1");
+    s.kv().set("k", &"text").await.unwrap();
+    assert_eq!(code(s.kv().get::<u32>("k").await), ErrorCode::DeserializationFailed);
+    // the value is still there
+    assert_eq!(s.kv().get::<String>("k").await.unwrap().as_deref(), Some("text"));
+}
+
+pub async fn expiry_everywhere(h: H) {
+    let s = org(h, "o1");
+    s.kv().set("k", &1).ttl(SHORT).await.unwrap();
+    s.batch().set([BatchEntry::new("b", &2).ttl(SHORT)]).await.unwrap();
+    s.counter().increment("c").ttl_on_create(SHORT).await.unwrap();
+    assert!(s.claim().once("cl", &"me", SHORT).await.unwrap());
+    assert!(s.kv().exists("k").await.unwrap());
+    past(SHORT).await;
+    assert_eq!(s.kv().get::<i32>("k").await.unwrap(), None);
+    assert!(!s.kv().exists("k").await.unwrap());
+    assert_eq!(s.kv().ttl("k").await.unwrap(), KeyTtl::Missing);
+    assert!(!s.kv().expire("k", LONG).await.unwrap());
+    assert_eq!(s.batch().get::<i32, _>(&["k", "b"]).await.unwrap(), vec![None, None]);
+    let keys: Vec<String> = s.dev().scan_all("*").try_collect().await.unwrap();
+    assert!(keys.is_empty(), "{keys:?}");
+    assert_eq!(s.counter().get("c").await.unwrap(), 0);
+    assert_eq!(s.counter().increment("c").await.unwrap(), 1);
+    assert!(s.claim().once("cl", &"you", LONG).await.unwrap());
+}
+
+pub async fn counter_arithmetic(h: H) {
+    let s = org(h, "o1");
+    let c = s.counter();
+    assert_eq!(c.get("n").await.unwrap(), 0);
+    assert_eq!(c.increment("n").await.unwrap(), 1);
+    assert_eq!(c.increment_by("n", 41).await.unwrap(), 42);
+    assert_eq!(c.decrement("n").await.unwrap(), 41);
+    assert_eq!(c.decrement_by("n", 50).await.unwrap(), -9);
+    assert_eq!(c.increment_by("n", -1).await.unwrap(), -10);
+    assert_eq!(c.get("n").await.unwrap(), -10);
+    assert!(c.expire("n", LONG).await.unwrap());
+    assert!(!c.expire("missing", LONG).await.unwrap());
+    assert!(c.remove("n").await.unwrap());
+    assert_eq!(c.get("n").await.unwrap(), 0);
+    // stored as Redis keeps integers
+    c.increment_by("m", 7).await.unwrap();
+    let raw = s.adapter().get(&c.key("m").unwrap()).await.unwrap().unwrap();
+    assert_eq!(&raw[..], b"7");
+}
+
+pub async fn counter_not_integer(h: H) {
+    let s = org(h, "o1");
+    let full = s.counter().key("n").unwrap();
+    for bad in ["abc", "1.5", " 1", "01", "+1", ""] {
+        s.adapter().set(&full, bad.into(), SetOptions::default()).await.unwrap();
+        assert_eq!(code(s.counter().increment("n").await), ErrorCode::ValueNotInteger, "{bad:?}");
+        assert_eq!(code(s.counter().get("n").await), ErrorCode::ValueNotInteger, "{bad:?}");
+        // unchanged
+        assert_eq!(&s.adapter().get(&full).await.unwrap().unwrap()[..], bad.as_bytes());
+    }
+}
+
+pub async fn counter_overflow(h: H) {
+    let s = org(h, "o1");
+    let c = s.counter();
+    c.increment_by("n", i64::MAX).await.unwrap();
+    assert_eq!(code(c.increment("n").await), ErrorCode::CounterOverflow);
+    assert_eq!(c.get("n").await.unwrap(), i64::MAX);
+    assert_eq!(code(c.decrement_by("m", i64::MIN).await), ErrorCode::CounterOverflow);
+    c.decrement_by("m", i64::MAX).await.unwrap();
+    c.decrement("m").await.unwrap();
+    assert_eq!(code(c.decrement("m").await), ErrorCode::CounterOverflow);
+}
+
+pub async fn counter_rate_limiter(h: H) {
+    let s = org(h, "o1");
+    let c = s.counter();
+    let window = Duration::from_millis(300);
+    assert_eq!(c.increment("rl").ttl_on_create(window).await.unwrap(), 1);
+    let full = c.key("rl").unwrap();
+    let KeyTtl::Expires(first) = s.adapter().pttl(&full).await.unwrap() else {
+        panic!("the creating increment sets the TTL")
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(c.increment("rl").ttl_on_create(window).await.unwrap(), 2);
+    let KeyTtl::Expires(second) = s.adapter().pttl(&full).await.unwrap() else {
+        panic!("the TTL stays")
+    };
+    assert!(second < first, "a later increment must not extend the window: {first:?} {second:?}");
+    past(window).await;
+    assert_eq!(c.increment("rl").ttl_on_create(window).await.unwrap(), 1);
+    // an existing counter without TTL keeps having none
+    c.increment("plain").await.unwrap();
+    c.increment("plain").ttl_on_create(window).await.unwrap();
+    assert_eq!(s.adapter().pttl(&c.key("plain").unwrap()).await.unwrap(), KeyTtl::Persistent);
+}
+
+pub async fn claim_once_contention(h: H) {
+    let s = org(h, "o1");
+    let wins = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..100)
+        .map(|i| {
+            let s = s.clone();
+            let wins = Arc::clone(&wins);
+            tokio::spawn(async move {
+                if s.claim().once("job", &format!("worker-{i}"), LONG).await.unwrap() {
+                    wins.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(wins.load(Ordering::SeqCst), 1);
+}
+
+pub async fn claim_acquire_contention(h: H) {
+    let s = org(h, "o1");
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let s = s.clone();
+            tokio::spawn(async move { s.claim().acquire("job", LONG).await.unwrap() })
+        })
+        .collect();
+    let mut held = Vec::new();
+    for t in tasks {
+        if let Some(c) = t.await.unwrap() {
+            held.push(c);
+        }
+    }
+    assert_eq!(held.len(), 1);
+}
+
+pub async fn claim_release_by_non_owner(h: H) {
+    let s = org(h, "o1");
+    assert!(s.claim().once("k", &"alice", LONG).await.unwrap());
+    assert!(!s.claim().release("k", &"bob").await.unwrap());
+    assert!(!s.claim().once("k", &"bob", LONG).await.unwrap());
+    assert!(s.claim().release("k", &"alice").await.unwrap());
+    assert!(s.claim().once("k", &"bob", LONG).await.unwrap());
+
+    let old = s.claim().acquire("lock", SHORT).await.unwrap().unwrap();
+    past(SHORT).await;
+    let new = s.claim().acquire("lock", LONG).await.unwrap().unwrap();
+    assert!(!old.release().await.unwrap(), "a stale holder must not release");
+    assert!(!old.extend(LONG).await.unwrap(), "a stale holder must not extend");
+    assert!(s.claim().acquire("lock", LONG).await.unwrap().is_none(), "still held by the new owner");
+    assert!(new.release().await.unwrap());
+    assert!(!new.release().await.unwrap(), "released twice");
+}
+
+pub async fn claim_fencing_increases(h: H) {
+    let s = org(h, "o1");
+    let mut last = 0;
+    for round in 0..5 {
+        let c = s.claim().acquire("res", if round % 2 == 0 { LONG } else { SHORT }).await.unwrap().unwrap();
+        assert!(c.token() > last, "round {round}: {} after {last}", c.token());
+        last = c.token();
+        if round % 2 == 0 {
+            assert!(c.release().await.unwrap());
+        } else {
+            past(SHORT).await; // expires instead of being released
+        }
+    }
+    // another scope's claim of the same key has its own sequence
+    let other = org(h, "o2").claim().acquire("res", LONG).await.unwrap().unwrap();
+    assert_eq!(other.token(), 1);
+}
+
+pub async fn claim_extend(h: H) {
+    let s = org(h, "o1");
+    let c = s.claim().acquire("k", SHORT).await.unwrap().unwrap();
+    assert!(c.extend(LONG).await.unwrap());
+    past(SHORT).await;
+    assert!(s.claim().acquire("k", LONG).await.unwrap().is_none(), "extended past the first TTL");
+    assert_eq!(code(c.extend(Duration::ZERO).await), ErrorCode::TtlInvalid);
+}
+
+pub async fn claim_expiry_frees(h: H) {
+    let s = org(h, "o1");
+    assert!(s.claim().once("k", &"a", SHORT).await.unwrap());
+    past(SHORT).await;
+    assert!(s.claim().once("k", &"b", LONG).await.unwrap());
+}
+
+pub async fn batch_mixed_ttls(h: H) {
+    let s = org(h, "o1");
+    s.batch()
+        .set([
+            BatchEntry::new("a", &1),
+            BatchEntry::new("b", &2).ttl(SHORT),
+            BatchEntry::new("c", &3).ttl(LONG),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        s.batch().get::<i32, _>(&["a", "b", "c", "d"]).await.unwrap(),
+        vec![Some(1), Some(2), Some(3), None]
+    );
+    assert_eq!(s.kv().ttl("a").await.unwrap(), KeyTtl::Persistent);
+    assert!(matches!(s.kv().ttl("c").await.unwrap(), KeyTtl::Expires(_)));
+    past(SHORT).await;
+    assert_eq!(
+        s.batch().get::<i32, _>(&["a", "b", "c"]).await.unwrap(),
+        vec![Some(1), None, Some(3)]
+    );
+    // batch entries are kv entries
+    assert_eq!(s.kv().get::<i32>("c").await.unwrap(), Some(3));
+}
+
+pub async fn batch_empty(h: H) {
+    let spy = Arc::new(CountingAdapter::new(h.adapter()));
+    let s = Store::builder()
+        .shared_adapter(spy.clone())
+        .service(super::unique_service())
+        .build()
+        .unwrap();
+    let empty: [&str; 0] = [];
+    assert!(s.batch().get::<i32, _>(&empty).await.unwrap().is_empty());
+    s.batch().set(Vec::<BatchEntry<'_, i32>>::new()).await.unwrap();
+    assert_eq!(spy.calls(), 0, "an empty batch does no I/O");
+    s.batch().get::<i32, _>(&["x"]).await.unwrap();
+    assert_eq!(spy.calls(), 1);
+}
+
+pub async fn batch_invalid_entry_writes_nothing(h: H) {
+    let s = org(h, "o1");
+    let err = s
+        .batch()
+        .set([
+            BatchEntry::new("a", &1),
+            BatchEntry::new("b", &2).ttl(Duration::ZERO),
+            BatchEntry::new("c", &3),
+        ])
+        .await;
+    assert_eq!(code(err), ErrorCode::TtlInvalid);
+    let err = s.batch().set([BatchEntry::new("a", &1), BatchEntry::new("", &2)]).await;
+    assert_eq!(code(err), ErrorCode::KeyRequired);
+    assert_eq!(s.batch().get::<i32, _>(&["a", "b", "c"]).await.unwrap(), vec![None, None, None]);
+}
+
+pub async fn scan_pages_each_key_once(h: H) {
+    let s = org(h, "o1");
+    let mut written = HashSet::new();
+    for i in 0..57 {
+        let key = format!("item:{i}");
+        s.kv().set(&key, &i).await.unwrap();
+        written.insert(key);
+    }
+    s.kv().set("other", &0).await.unwrap();
+    s.counter().increment("item:counter").await.unwrap();
+    let mut seen = Vec::new();
+    let mut cursor = ScanCursor::start();
+    let mut pages = 0;
+    loop {
+        let page = s.dev().scan("item:*").count(10).cursor(cursor).await.unwrap();
+        pages += 1;
+        seen.extend(page.keys);
+        match page.cursor {
+            Some(next) => cursor = next,
+            None => break,
+        }
+        assert!(pages < 1000, "the scan must end");
+    }
+    assert!(pages > 1, "57 keys with COUNT 10 take more than one page");
+    let unique: HashSet<String> = seen.iter().cloned().collect();
+    assert_eq!(unique, written);
+    // Redis may return a key twice in rare rehashing cases; the store's own
+    // memory adapter never does, and with nothing changing Redis does not either.
+    assert_eq!(seen.len(), written.len(), "each key once");
+}
+
+pub async fn scan_is_relative_and_escaped(h: H) {
+    let root = store(h);
+    let a = root.scope(Tenant::Organization, "a*").unwrap();
+    let ab = root.scope(Tenant::Organization, "ab").unwrap();
+    let q = root.scope(Tenant::Organization, "a?").unwrap();
+    a.kv().set("x", &1).await.unwrap();
+    ab.kv().set("y", &1).await.unwrap();
+    q.kv().set("z", &1).await.unwrap();
+    let keys: Vec<String> = a.dev().scan_all("*").try_collect().await.unwrap();
+    assert_eq!(keys, vec!["x".to_owned()]);
+    let keys: Vec<String> = q.dev().scan_all("*").try_collect().await.unwrap();
+    assert_eq!(keys, vec!["z".to_owned()]);
+    // the user's own pattern is a pattern
+    for k in ["log:1", "log:2", "log:10", "log:[x]"] {
+        ab.kv().set(k, &0).await.unwrap();
+    }
+    let mut keys: Vec<String> = ab.dev().scan_all("log:?").try_collect().await.unwrap();
+    keys.sort();
+    assert_eq!(keys, vec!["log:1", "log:2"]);
+    let keys: Vec<String> = ab.dev().scan_all(r"log:\[x\]").try_collect().await.unwrap();
+    assert_eq!(keys, vec!["log:[x]"]);
+    assert_eq!(code(ab.dev().scan("").await), ErrorCode::ScanPatternRequired);
+}
+
+pub async fn scan_all_stream(h: H) {
+    let s = org(h, "o1");
+    for i in 0..250 {
+        s.kv().set(&format!("k{i}"), &i).await.unwrap();
+    }
+    let keys: Vec<String> = s.dev().scan_all("k*").try_collect().await.unwrap();
+    assert_eq!(keys.len(), 250);
+    assert_eq!(keys.iter().collect::<HashSet<_>>().len(), 250);
+}
+
+pub async fn purge_leaves_sibling(h: H) {
+    let root = store(h);
+    let gone = root.scope(Tenant::Organization, "org_1").unwrap();
+    let gone_ws = gone.scope(Tenant::Workspace, 7).unwrap();
+    let kept = root.scope(Tenant::Organization, "org_10").unwrap();
+    let kept_ws = kept.scope(Tenant::Workspace, 7).unwrap();
+    for s in [&gone, &gone_ws, &kept, &kept_ws] {
+        s.kv().set("k", &1).await.unwrap();
+        s.counter().increment("c").await.unwrap();
+        s.claim().acquire("l", LONG).await.unwrap().unwrap();
+        s.batch().set([BatchEntry::new("b", &2).ttl(LONG)]).await.unwrap();
+    }
+    // kv + batch + counter + claim + fence, in two scopes
+    assert_eq!(gone.purge().await.unwrap(), 10);
+    for s in [&gone, &gone_ws] {
+        assert!(!s.kv().exists("k").await.unwrap());
+        assert!(!s.kv().exists("b").await.unwrap());
+        assert_eq!(s.counter().get("c").await.unwrap(), 0);
+        assert!(s.claim().acquire("l", LONG).await.unwrap().is_some());
+    }
+    for s in [&kept, &kept_ws] {
+        assert!(s.kv().exists("k").await.unwrap());
+        assert!(s.kv().exists("b").await.unwrap());
+        assert_eq!(s.counter().get("c").await.unwrap(), 1);
+        assert!(s.claim().acquire("l", LONG).await.unwrap().is_none());
+    }
+    assert_eq!(gone.purge().await.unwrap(), 4, "the two re-acquired claims and their fences");
+}
+
+pub async fn scope_required_before_io(h: H) {
+    let spy = Arc::new(CountingAdapter::new(h.adapter()));
+    let root: Store<Tenant> = Store::builder()
+        .shared_adapter(spy.clone())
+        .service(super::unique_service())
+        .scopes::<Tenant>()
+        .build()
+        .unwrap();
+    let ws_only = root.scope(Tenant::Workspace, 1).unwrap();
+    for s in [&root, &ws_only] {
+        assert_eq!(code(s.kv().get::<i32>("k").await), ErrorCode::ScopeRequired);
+        assert_eq!(code(s.kv().set("k", &1).await), ErrorCode::ScopeRequired);
+        assert_eq!(code(s.counter().increment("k").await), ErrorCode::ScopeRequired);
+        assert_eq!(code(s.claim().acquire("k", LONG).await), ErrorCode::ScopeRequired);
+        assert_eq!(code(s.batch().get::<i32, _>(&["k"]).await), ErrorCode::ScopeRequired);
+        assert_eq!(code(s.dev().scan("*").await), ErrorCode::ScopeRequired);
+        assert_eq!(code(s.purge().await), ErrorCode::ScopeRequired);
+    }
+    let err = root.kv().get::<i32>("k").await.unwrap_err();
+    assert_eq!(err.details().unwrap()["missingScopes"], serde_json::json!(["organization"]));
+    assert_eq!(spy.calls(), 0, "nothing reaches the adapter");
+    // order does not matter: workspace then organization is complete
+    let full = ws_only.scope(Tenant::Organization, "o").unwrap();
+    full.kv().set("k", &1).await.unwrap();
+    assert_eq!(spy.calls(), 1);
+}
+
+pub async fn scope_errors(h: H) {
+    let root = store(h);
+    assert_eq!(code(root.scope(Tenant::Organization, "")), ErrorCode::ScopeIdentifierRequired);
+    let parent = root.scope(Tenant::Organization, "p").unwrap();
+    let child = parent.scope(Tenant::Team, 42).unwrap();
+    assert_eq!(parent.scope_keys(), vec!["organization"]);
+    assert_eq!(child.scope_keys(), vec!["organization", "team"]);
+    // integers are identifiers too
+    assert!(child.kv().key("x").unwrap().ends_with(":organization:p:team:42:kv:x"));
+}
+
+pub async fn ttl_errors(h: H) {
+    let s = org(h, "o1");
+    assert_eq!(code(s.kv().set("k", &1).ttl(Duration::ZERO).await), ErrorCode::TtlInvalid);
+    assert!(!s.kv().exists("k").await.unwrap());
+    assert_eq!(code(s.kv().expire("k", Duration::ZERO).await), ErrorCode::TtlInvalid);
+    assert_eq!(code(s.counter().increment("c").ttl_on_create(Duration::ZERO).await), ErrorCode::TtlInvalid);
+    assert_eq!(s.counter().get("c").await.unwrap(), 0, "nothing incremented");
+    assert_eq!(code(s.claim().once("c", &"me", Duration::ZERO).await), ErrorCode::TtlInvalid);
+    assert_eq!(code(s.claim().acquire("c", Duration::MAX).await), ErrorCode::TtlInvalid);
+    // sub-millisecond TTLs round up to one millisecond rather than to "forever"
+    s.kv().set("tiny", &1).ttl(Duration::from_micros(10)).await.unwrap();
+    past(Duration::from_millis(1)).await;
+    assert!(!s.kv().exists("tiny").await.unwrap());
+}
+
+pub async fn key_errors(h: H) {
+    let s = org(h, "o1");
+    assert_eq!(code(s.kv().get::<i32>("").await), ErrorCode::KeyRequired);
+    assert_eq!(code(s.kv().set("", &1).await), ErrorCode::KeyRequired);
+    assert_eq!(code(s.counter().increment("").await), ErrorCode::KeyRequired);
+    assert_eq!(code(s.claim().once("", &1, LONG).await), ErrorCode::KeyRequired);
+    assert_eq!(code(s.batch().get::<i32, _>(&["a", ""]).await), ErrorCode::KeyRequired);
+    assert_eq!(code(s.kv().key("")), ErrorCode::KeyRequired);
+}
+
+pub async fn keys_match_typescript_layout(h: H) {
+    let root = Store::builder()
+        .shared_adapter(h.adapter())
+        .service("my-api")
+        .scopes::<Tenant>()
+        .build()
+        .unwrap();
+    let ws = root
+        .scope(Tenant::Organization, "org_123")
+        .unwrap()
+        .scope(Tenant::Workspace, 7)
+        .unwrap();
+    assert_eq!(ws.kv().key("config").unwrap(), "igniter:store:my-api:organization:org_123:ws:7:kv:config");
+    assert_eq!(ws.counter().key("hits").unwrap(), "igniter:store:my-api:organization:org_123:ws:7:counter:hits");
+    assert_eq!(ws.claim().key("job").unwrap(), "igniter:store:my-api:organization:org_123:ws:7:claim:job");
+    assert_eq!(ws.full_key(Namespace::Streams, "s").unwrap(), "igniter:store:my-api:organization:org_123:ws:7:streams:s");
+    let odd = root.scope(Tenant::Organization, "a:kv:{x}%").unwrap();
+    assert_eq!(odd.kv().key("k").unwrap(), "igniter:store:my-api:organization:a%3Akv%3A%7Bx%7D%25:kv:k");
+    // what the store writes is JSON at the documented key
+    ws.kv().set("config", &Config { theme: "t".into(), limit: 1 }).await.unwrap();
+    let raw = ws.adapter().get("igniter:store:my-api:organization:org_123:ws:7:kv:config").await.unwrap();
+    assert_eq!(raw.as_deref(), Some(&br#"{"theme":"t","limit":1}"#[..]));
+    ws.purge().await.unwrap();
+}
+
+pub async fn namespaces_are_separate(h: H) {
+    let s = org(h, "o1");
+    s.kv().set("n", &"kv").await.unwrap();
+    s.counter().increment("n").await.unwrap();
+    assert!(s.claim().once("n", &"claim", LONG).await.unwrap());
+    assert_eq!(s.kv().get::<String>("n").await.unwrap().as_deref(), Some("kv"));
+    assert_eq!(s.counter().get("n").await.unwrap(), 1);
+}
+
+/// An adapter that counts the calls it forwards, to prove that an
+/// operation does no I/O.
+pub struct CountingAdapter {
+    inner: Arc<dyn StoreAdapter>,
+    calls: AtomicUsize,
+}
+
+impl CountingAdapter {
+    pub fn new(inner: Arc<dyn StoreAdapter>) -> Self {
+        CountingAdapter { inner, calls: AtomicUsize::new(0) }
+    }
+
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    fn count(&self) -> &dyn StoreAdapter {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        &*self.inner
+    }
+}
+
+#[async_trait::async_trait]
+impl StoreAdapter for CountingAdapter {
+    fn name(&self) -> &'static str {
+        "counting"
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    async fn get(&self, key: &str) -> StoreResult<Option<bytes::Bytes>> {
+        self.count().get(key).await
+    }
+    async fn set(&self, key: &str, value: bytes::Bytes, options: SetOptions) -> StoreResult<bool> {
+        self.count().set(key, value, options).await
+    }
+    async fn del(&self, keys: &[String]) -> StoreResult<u64> {
+        self.count().del(keys).await
+    }
+    async fn exists(&self, key: &str) -> StoreResult<bool> {
+        self.count().exists(key).await
+    }
+    async fn pexpire(&self, key: &str, ttl: Duration) -> StoreResult<bool> {
+        self.count().pexpire(key, ttl).await
+    }
+    async fn pttl(&self, key: &str) -> StoreResult<KeyTtl> {
+        self.count().pttl(key).await
+    }
+    async fn persist(&self, key: &str) -> StoreResult<bool> {
+        self.count().persist(key).await
+    }
+    async fn incr_by(&self, key: &str, delta: i64, ttl: Option<Duration>) -> StoreResult<i64> {
+        self.count().incr_by(key, delta, ttl).await
+    }
+    async fn mget(&self, keys: &[String]) -> StoreResult<Vec<Option<bytes::Bytes>>> {
+        self.count().mget(keys).await
+    }
+    async fn mset(&self, entries: Vec<MsetEntry>) -> StoreResult<()> {
+        self.count().mset(entries).await
+    }
+    async fn claim_acquire(&self, key: &str, fence: &str, nonce: &str, ttl: Duration) -> StoreResult<Option<u64>> {
+        self.count().claim_acquire(key, fence, nonce, ttl).await
+    }
+    async fn compare_and_delete(&self, key: &str, expected: &[u8]) -> StoreResult<bool> {
+        self.count().compare_and_delete(key, expected).await
+    }
+    async fn compare_and_expire(&self, key: &str, expected: &[u8], ttl: Duration) -> StoreResult<bool> {
+        self.count().compare_and_expire(key, expected, ttl).await
+    }
+    async fn scan(&self, cursor: &ScanCursor, pattern: &str, count: usize) -> StoreResult<ScanReply> {
+        self.count().scan(cursor, pattern, count).await
+    }
+    async fn close(&self) -> StoreResult<()> {
+        self.count().close().await
+    }
+}

@@ -1,0 +1,81 @@
+//! The conformance suite: every behaviour of the store, written once against
+//! [`Harness`], and instantiated for each adapter with [`conformance_suite!`].
+//!
+//! Each case builds its stores on a fresh service name, so cases sharing one
+//! backend (one Redis server per test binary) never see each other's keys.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use igniter_store::{StoreAdapter, StoreScopes};
+
+pub mod cases;
+
+/// What a suite needs from a backend.
+pub trait Harness: Send + Sync + 'static {
+    /// An adapter on the backend; may be a new one per call.
+    fn adapter(&self) -> Arc<dyn StoreAdapter>;
+
+    /// Whether the backend runs on tokio's clock (so `tokio::time::pause`
+    /// drives its expiry).
+    fn tokio_clock(&self) -> bool {
+        false
+    }
+}
+
+/// The scope set of the suite.
+#[derive(StoreScopes, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tenant {
+    #[scope(required)]
+    Organization,
+    #[scope(key = "ws")]
+    Workspace,
+    Team,
+}
+
+/// A service name no other case uses.
+pub fn unique_service() -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!("svc{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+pub fn store(h: &dyn Harness) -> igniter_store::Store<Tenant> {
+    igniter_store::Store::builder()
+        .shared_adapter(h.adapter())
+        .service(unique_service())
+        .scopes::<Tenant>()
+        .build()
+        .expect("store builds")
+}
+
+pub const SHORT: Duration = Duration::from_millis(50);
+pub const LONG: Duration = Duration::from_secs(60);
+
+/// Instantiates every case of the suite as a `#[tokio::test]` over the
+/// harness that `$make` returns (a `&'static dyn Harness`).
+#[macro_export]
+macro_rules! conformance_suite {
+    ($make:expr) => {
+        $crate::conformance_suite!(@cases $make;
+            kv_round_trip, kv_missing_and_remove, kv_ttl_expire_persist, kv_set_clears_ttl,
+            kv_raw_string_value, kv_decode_error, expiry_everywhere,
+            counter_arithmetic, counter_not_integer, counter_overflow, counter_rate_limiter,
+            claim_once_contention, claim_acquire_contention, claim_release_by_non_owner,
+            claim_fencing_increases, claim_extend, claim_expiry_frees,
+            batch_mixed_ttls, batch_empty, batch_invalid_entry_writes_nothing,
+            scan_pages_each_key_once, scan_is_relative_and_escaped, scan_all_stream,
+            purge_leaves_sibling, scope_required_before_io, scope_errors, ttl_errors, key_errors,
+            keys_match_typescript_layout, namespaces_are_separate);
+    };
+    (@cases $make:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let harness: &'static dyn $crate::conformance::Harness = $make;
+                $crate::conformance::cases::$case(harness).await;
+            }
+        )*
+    };
+}
