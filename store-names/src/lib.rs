@@ -102,7 +102,10 @@ impl fmt::Display for NameError {
                 "a {kind} must not contain `{c}` (`:`, `.`, glob characters `* ? [ ] \\` and braces are refused)"
             ),
             NameProblem::Whitespace => {
-                write!(f, "a {kind} must not contain white space or control characters")
+                write!(
+                    f,
+                    "a {kind} must not contain white space or control characters"
+                )
             }
             NameProblem::Reserved => write!(
                 f,
@@ -227,8 +230,21 @@ mod tests {
 
     #[test]
     fn reserved_names() {
-        for name in ["igniter", "IGNITER", "igniter_x", "igniter-x", "ign", "ign_x", "__x", "__internal"] {
-            assert_eq!(check(NameKind::Namespace, name).unwrap_err().problem(), NameProblem::Reserved, "{name}");
+        for name in [
+            "igniter",
+            "IGNITER",
+            "igniter_x",
+            "igniter-x",
+            "ign",
+            "ign_x",
+            "__x",
+            "__internal",
+        ] {
+            assert_eq!(
+                check(NameKind::Namespace, name).unwrap_err().problem(),
+                NameProblem::Reserved,
+                "{name}"
+            );
         }
         for name in ["ignore", "ignition", "igniterx", "user", "_x", "x__"] {
             assert!(check(NameKind::Namespace, name).is_ok(), "{name}");
@@ -237,18 +253,46 @@ mod tests {
 
     #[test]
     fn forbidden_characters() {
-        for (name, c) in [("a:b", ':'), ("a.b", '.'), ("a*", '*'), ("a?", '?'), ("[a", '['), ("a]", ']'), ("a\\", '\\'), ("{a", '{'), ("a}", '}')] {
-            assert_eq!(check(NameKind::Event, name).unwrap_err().problem(), NameProblem::ForbiddenChar(c));
+        for (name, c) in [
+            ("a:b", ':'),
+            ("a.b", '.'),
+            ("a*", '*'),
+            ("a?", '?'),
+            ("[a", '['),
+            ("a]", ']'),
+            ("a\\", '\\'),
+            ("{a", '{'),
+            ("a}", '}'),
+        ] {
+            assert_eq!(
+                check(NameKind::Event, name).unwrap_err().problem(),
+                NameProblem::ForbiddenChar(c)
+            );
         }
-        assert_eq!(check(NameKind::Event, "a b").unwrap_err().problem(), NameProblem::Whitespace);
-        assert_eq!(check(NameKind::Event, "a\nb").unwrap_err().problem(), NameProblem::Whitespace);
-        assert_eq!(check(NameKind::Event, "").unwrap_err().problem(), NameProblem::Empty);
+        assert_eq!(
+            check(NameKind::Event, "a b").unwrap_err().problem(),
+            NameProblem::Whitespace
+        );
+        assert_eq!(
+            check(NameKind::Event, "a\nb").unwrap_err().problem(),
+            NameProblem::Whitespace
+        );
+        assert_eq!(
+            check(NameKind::Event, "").unwrap_err().problem(),
+            NameProblem::Empty
+        );
     }
 
     #[test]
     fn namespace_words_only_refused_for_keys() {
-        assert_eq!(check(NameKind::Scope, "kv").unwrap_err().problem(), NameProblem::NamespaceWord);
-        assert_eq!(check(NameKind::Actor, "Streams").unwrap_err().problem(), NameProblem::NamespaceWord);
+        assert_eq!(
+            check(NameKind::Scope, "kv").unwrap_err().problem(),
+            NameProblem::NamespaceWord
+        );
+        assert_eq!(
+            check(NameKind::Actor, "Streams").unwrap_err().problem(),
+            NameProblem::NamespaceWord
+        );
         assert!(check(NameKind::Event, "kv").is_ok());
         assert!(check(NameKind::Service, "igniter").is_ok());
     }

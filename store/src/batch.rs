@@ -10,7 +10,7 @@ use crate::adapter::MsetEntry;
 use crate::error::{ErrorCode, StoreResult};
 use crate::key::Namespace;
 use crate::serializer::Serializer;
-use crate::store::{check_ttl, Core};
+use crate::store::{Core, check_ttl};
 use crate::telemetry::op;
 
 /// Batches over the `kv` namespace of one scope chain; from
@@ -45,14 +45,20 @@ pub struct BatchEntry<'a, T: ?Sized> {
 
 impl<T: ?Sized> fmt::Debug for BatchEntry<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BatchEntry").field("ttl", &self.ttl).finish_non_exhaustive()
+        f.debug_struct("BatchEntry")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
     }
 }
 
 impl<'a, T: ?Sized> BatchEntry<'a, T> {
     /// An entry without a TTL.
     pub fn new(key: &'a str, value: &'a T) -> Self {
-        BatchEntry { key, value, ttl: None }
+        BatchEntry {
+            key,
+            value,
+            ttl: None,
+        }
     }
 
     /// This entry expires after `ttl`.
@@ -69,21 +75,33 @@ impl<'a, Z: Serializer> Batch<'a, Z> {
     }
 
     /// The values at `keys`, in order; `None` where there is none.
-    pub async fn get<T: DeserializeOwned, K: AsRef<str>>(&self, keys: &[K]) -> StoreResult<Vec<Option<T>>> {
+    pub async fn get<T: DeserializeOwned, K: AsRef<str>>(
+        &self,
+        keys: &[K],
+    ) -> StoreResult<Vec<Option<T>>> {
         let core = self.core;
         let count = keys.len();
-        op!(core, "kv", "batch", "get", ErrorCode::BatchFailed, async {
-            let full = core.keys(Namespace::Kv, keys)?;
-            if full.is_empty() {
-                return Ok(Vec::new());
-            }
-            core.adapter()
-                .mget(&full)
-                .await?
-                .into_iter()
-                .map(|v| v.map(|b| core.serializer().decode(&b)).transpose())
-                .collect()
-        }, |v| batch.count = count, batch.found = v.iter().filter(|x| x.is_some()).count())
+        op!(
+            core,
+            "kv",
+            "batch",
+            "get",
+            ErrorCode::BatchFailed,
+            async {
+                let full = core.keys(Namespace::Kv, keys)?;
+                if full.is_empty() {
+                    return Ok(Vec::new());
+                }
+                core.adapter()
+                    .mget(&full)
+                    .await?
+                    .into_iter()
+                    .map(|v| v.map(|b| core.serializer().decode(&b)).transpose())
+                    .collect()
+            },
+            |v| batch.count = count,
+            batch.found = v.iter().filter(|x| x.is_some()).count()
+        )
     }
 
     /// Writes every entry, each with its own TTL, all or nothing: an entry
@@ -106,12 +124,20 @@ impl<'a, Z: Serializer> Batch<'a, Z> {
             })
             .collect();
         let count = prepared.as_ref().map_or(0, Vec::len);
-        op!(core, "kv", "batch", "set", ErrorCode::BatchFailed, async {
-            let prepared = prepared?;
-            if prepared.is_empty() {
-                return Ok(());
-            }
-            core.adapter().mset(prepared).await
-        }, |_v| batch.count = count)
+        op!(
+            core,
+            "kv",
+            "batch",
+            "set",
+            ErrorCode::BatchFailed,
+            async {
+                let prepared = prepared?;
+                if prepared.is_empty() {
+                    return Ok(());
+                }
+                core.adapter().mset(prepared).await
+            },
+            |_v| batch.count = count
+        )
     }
 }

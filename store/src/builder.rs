@@ -5,12 +5,12 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
-use igniter_store_names::{check, NameKind};
+use igniter_store_names::{NameKind, check};
 
 use crate::actor::{NoActors, StoreActors};
 use crate::adapter::StoreAdapter;
 use crate::error::{ErrorCode, StoreError, StoreResult};
-use crate::scope::{validate_scopes, Chain, NoScopes, StoreScopes};
+use crate::scope::{Chain, NoScopes, StoreScopes, validate_scopes};
 use crate::serializer::{JsonSerializer, Serializer};
 use crate::store::{Shared, Store};
 
@@ -82,7 +82,10 @@ impl StoreBuilder<Missing, Missing> {
 impl<Ad, Sv, S, A, Z> StoreBuilder<Ad, Sv, S, A, Z> {
     /// The backend: [`MemoryAdapter`](crate::MemoryAdapter) or another
     /// [`StoreAdapter`].
-    pub fn adapter(self, adapter: impl StoreAdapter) -> StoreBuilder<Arc<dyn StoreAdapter>, Sv, S, A, Z> {
+    pub fn adapter(
+        self,
+        adapter: impl StoreAdapter,
+    ) -> StoreBuilder<Arc<dyn StoreAdapter>, Sv, S, A, Z> {
         self.shared_adapter(Arc::new(adapter))
     }
 
@@ -91,14 +94,26 @@ impl<Ad, Sv, S, A, Z> StoreBuilder<Ad, Sv, S, A, Z> {
         self,
         adapter: Arc<dyn StoreAdapter>,
     ) -> StoreBuilder<Arc<dyn StoreAdapter>, Sv, S, A, Z> {
-        self_with(self.prefix, self.timeout, adapter, self.service, self.serializer)
+        self_with(
+            self.prefix,
+            self.timeout,
+            adapter,
+            self.service,
+            self.serializer,
+        )
     }
 
     /// The service name, the key segment after the prefix. It must follow the
     /// name rules (no `:`, `.`, white space, glob characters or braces),
     /// checked by `build` (`STORE_CONFIGURATION_INVALID`).
     pub fn service(self, service: impl Into<String>) -> StoreBuilder<Ad, String, S, A, Z> {
-        self_with(self.prefix, self.timeout, self.adapter, service.into(), self.serializer)
+        self_with(
+            self.prefix,
+            self.timeout,
+            self.adapter,
+            service.into(),
+            self.serializer,
+        )
     }
 
     /// The key prefix, `igniter:store` by default. Segments are separated by
@@ -110,17 +125,35 @@ impl<Ad, Sv, S, A, Z> StoreBuilder<Ad, Sv, S, A, Z> {
 
     /// The scope set, usually a `#[derive(StoreScopes)]` enum.
     pub fn scopes<S2: StoreScopes>(self) -> StoreBuilder<Ad, Sv, S2, A, Z> {
-        self_with(self.prefix, self.timeout, self.adapter, self.service, self.serializer)
+        self_with(
+            self.prefix,
+            self.timeout,
+            self.adapter,
+            self.service,
+            self.serializer,
+        )
     }
 
     /// The actor set.
     pub fn actors<A2: StoreActors>(self) -> StoreBuilder<Ad, Sv, S, A2, Z> {
-        self_with(self.prefix, self.timeout, self.adapter, self.service, self.serializer)
+        self_with(
+            self.prefix,
+            self.timeout,
+            self.adapter,
+            self.service,
+            self.serializer,
+        )
     }
 
     /// The serializer of values, [`JsonSerializer`] by default.
     pub fn serializer<Z2: Serializer>(self, serializer: Z2) -> StoreBuilder<Ad, Sv, S, A, Z2> {
-        self_with(self.prefix, self.timeout, self.adapter, self.service, serializer)
+        self_with(
+            self.prefix,
+            self.timeout,
+            self.adapter,
+            self.service,
+            serializer,
+        )
     }
 
     /// The deadline of every operation ([`DEFAULT_TIMEOUT`] by default): an
@@ -154,7 +187,9 @@ fn self_with<Ad, Sv, S, A, Z>(
     }
 }
 
-impl<S: StoreScopes, A: StoreActors, Z: Serializer> StoreBuilder<Arc<dyn StoreAdapter>, String, S, A, Z> {
+impl<S: StoreScopes, A: StoreActors, Z: Serializer>
+    StoreBuilder<Arc<dyn StoreAdapter>, String, S, A, Z>
+{
     /// Checks the configuration and builds the store.
     ///
     /// Errors: `STORE_SERVICE_REQUIRED` (empty service),
@@ -164,10 +199,16 @@ impl<S: StoreScopes, A: StoreActors, Z: Serializer> StoreBuilder<Arc<dyn StoreAd
     /// the derive enforces at compile time).
     pub fn build(self) -> StoreResult<Store<S, A, Z>> {
         if self.service.is_empty() {
-            return Err(StoreError::new(ErrorCode::ServiceRequired, "a service name is required"));
+            return Err(StoreError::new(
+                ErrorCode::ServiceRequired,
+                "a service name is required",
+            ));
         }
         check(NameKind::Service, &self.service).map_err(|e| {
-            StoreError::new(ErrorCode::ConfigurationInvalid, format!("invalid service name: {e}"))
+            StoreError::new(
+                ErrorCode::ConfigurationInvalid,
+                format!("invalid service name: {e}"),
+            )
         })?;
         for segment in self.prefix.split(':') {
             check(NameKind::Service, segment).map_err(|e| {

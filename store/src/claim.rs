@@ -11,7 +11,7 @@ use crate::adapter::{SetCondition, SetOptions};
 use crate::error::{ErrorCode, StoreResult};
 use crate::key::{self, Namespace};
 use crate::serializer::{JsonSerializer, Serializer};
-use crate::store::{check_ttl, Core};
+use crate::store::{Core, check_ttl};
 use crate::telemetry::{ms, op};
 
 /// Claims in the `claim` namespace of one scope chain; from
@@ -67,15 +67,29 @@ impl<'a, Z: Serializer> Claims<'a, Z> {
     }
 
     /// Claims `key` for `owner` for `ttl` if nobody holds it; whether it did.
-    pub async fn once<T: Serialize + ?Sized>(&self, key: &str, owner: &T, ttl: Duration) -> StoreResult<bool> {
+    pub async fn once<T: Serialize + ?Sized>(
+        &self,
+        key: &str,
+        owner: &T,
+        ttl: Duration,
+    ) -> StoreResult<bool> {
         let core = self.core;
         let encoded = core.serializer().encode(owner);
-        op!(core, "claim", "claim", "once", ErrorCode::ClaimFailed, async {
-            let full = core.key(Namespace::Claim, key)?;
-            let ttl = check_ttl(ttl)?;
-            let options = SetOptions::new(Some(ttl), SetCondition::IfAbsent);
-            core.adapter().set(&full, encoded?, options).await
-        }, |v| claim.acquired = *v, claim.ttl = ms(Some(ttl)))
+        op!(
+            core,
+            "claim",
+            "claim",
+            "once",
+            ErrorCode::ClaimFailed,
+            async {
+                let full = core.key(Namespace::Claim, key)?;
+                let ttl = check_ttl(ttl)?;
+                let options = SetOptions::new(Some(ttl), SetCondition::IfAbsent);
+                core.adapter().set(&full, encoded?, options).await
+            },
+            |v| claim.acquired = *v,
+            claim.ttl = ms(Some(ttl))
+        )
     }
 
     /// Releases a claim taken by [`Claims::once`] if `owner` holds it; a
@@ -83,28 +97,48 @@ impl<'a, Z: Serializer> Claims<'a, Z> {
     pub async fn release<T: Serialize + ?Sized>(&self, key: &str, owner: &T) -> StoreResult<bool> {
         let core = self.core;
         let encoded = core.serializer().encode(owner);
-        op!(core, "claim", "claim", "release", ErrorCode::ClaimFailed, async {
-            let full = core.key(Namespace::Claim, key)?;
-            core.adapter().compare_and_delete(&full, &encoded?).await
-        }, |v| claim.released = *v)
+        op!(
+            core,
+            "claim",
+            "claim",
+            "release",
+            ErrorCode::ClaimFailed,
+            async {
+                let full = core.key(Namespace::Claim, key)?;
+                core.adapter().compare_and_delete(&full, &encoded?).await
+            },
+            |v| claim.released = *v
+        )
     }
 
     /// Acquires `key` for `ttl` if nobody holds it, with a fencing token.
     pub async fn acquire(&self, key: &str, ttl: Duration) -> StoreResult<Option<Claim<Z>>> {
         let core = self.core;
-        op!(core, "claim", "claim", "acquire", ErrorCode::ClaimFailed, async {
-            let full = core.key(Namespace::Claim, key)?;
-            let ttl = check_ttl(ttl)?;
-            let fence_key = key::fence_key(&core.chain.base, &full);
-            let nonce = nonce();
-            let fence = core.adapter().claim_acquire(&full, &fence_key, &nonce, ttl).await?;
-            Ok(fence.map(|fence| Claim {
-                core: core.clone(),
-                token: format!("{fence}:{nonce}"),
-                key: full,
-                fence,
-            }))
-        }, |v| claim.acquired = v.is_some(), claim.ttl = ms(Some(ttl)))
+        op!(
+            core,
+            "claim",
+            "claim",
+            "acquire",
+            ErrorCode::ClaimFailed,
+            async {
+                let full = core.key(Namespace::Claim, key)?;
+                let ttl = check_ttl(ttl)?;
+                let fence_key = key::fence_key(&core.chain.base, &full);
+                let nonce = nonce();
+                let fence = core
+                    .adapter()
+                    .claim_acquire(&full, &fence_key, &nonce, ttl)
+                    .await?;
+                Ok(fence.map(|fence| Claim {
+                    core: core.clone(),
+                    token: format!("{fence}:{nonce}"),
+                    key: full,
+                    fence,
+                }))
+            },
+            |v| claim.acquired = v.is_some(),
+            claim.ttl = ms(Some(ttl))
+        )
     }
 }
 
@@ -122,7 +156,9 @@ pub struct Claim<Z = JsonSerializer> {
 
 impl<Z> fmt::Debug for Claim<Z> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Claim").field("token", &self.fence).finish_non_exhaustive()
+        f.debug_struct("Claim")
+            .field("token", &self.fence)
+            .finish_non_exhaustive()
     }
 }
 
@@ -136,19 +172,40 @@ impl<Z: Serializer> Claim<Z> {
     /// Releases the claim if this value still holds it; whether it did.
     pub async fn release(&self) -> StoreResult<bool> {
         let core = &self.core;
-        op!(core, "claim", "claim", "release", ErrorCode::ClaimFailed, async {
-            core.adapter().compare_and_delete(&self.key, self.token.as_bytes()).await
-        }, |v| claim.released = *v)
+        op!(
+            core,
+            "claim",
+            "claim",
+            "release",
+            ErrorCode::ClaimFailed,
+            async {
+                core.adapter()
+                    .compare_and_delete(&self.key, self.token.as_bytes())
+                    .await
+            },
+            |v| claim.released = *v
+        )
     }
 
     /// Sets the claim's remaining life to `ttl` if this value still holds it;
     /// whether it did.
     pub async fn extend(&self, ttl: Duration) -> StoreResult<bool> {
         let core = &self.core;
-        op!(core, "claim", "claim", "extend", ErrorCode::ClaimFailed, async {
-            let ttl = check_ttl(ttl)?;
-            core.adapter().compare_and_expire(&self.key, self.token.as_bytes(), ttl).await
-        }, |v| claim.extended = *v, claim.ttl = ms(Some(ttl)))
+        op!(
+            core,
+            "claim",
+            "claim",
+            "extend",
+            ErrorCode::ClaimFailed,
+            async {
+                let ttl = check_ttl(ttl)?;
+                core.adapter()
+                    .compare_and_expire(&self.key, self.token.as_bytes(), ttl)
+                    .await
+            },
+            |v| claim.extended = *v,
+            claim.ttl = ms(Some(ttl))
+        )
     }
 }
 

@@ -8,7 +8,7 @@ use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::key::Namespace;
 use crate::kv::StoreFuture;
 use crate::serializer::Serializer;
-use crate::store::{check_ttl, Core};
+use crate::store::{Core, check_ttl};
 use crate::telemetry::{ms, op};
 
 /// Atomic counters in the `counter` namespace of one scope chain (so `kv`
@@ -92,32 +92,57 @@ impl<'a, Z: Serializer> Counter<'a, Z> {
     /// The current value; 0 when the counter does not exist.
     pub async fn get(&self, key: &str) -> StoreResult<i64> {
         let core = self.core;
-        op!(core, "counter", "counter", "get", ErrorCode::GetFailed, async {
-            let full = core.key(Namespace::Counter, key)?;
-            match core.adapter().get(&full).await? {
-                None => Ok(0),
-                Some(bytes) => parse_integer(&bytes),
-            }
-        }, |v| counter.value = *v)
+        op!(
+            core,
+            "counter",
+            "counter",
+            "get",
+            ErrorCode::GetFailed,
+            async {
+                let full = core.key(Namespace::Counter, key)?;
+                match core.adapter().get(&full).await? {
+                    None => Ok(0),
+                    Some(bytes) => parse_integer(&bytes),
+                }
+            },
+            |v| counter.value = *v
+        )
     }
 
     /// Sets the TTL of the counter; whether it exists.
     pub async fn expire(&self, key: &str, ttl: Duration) -> StoreResult<bool> {
         let core = self.core;
-        op!(core, "counter", "counter", "expire", ErrorCode::SetFailed, async {
-            let full = core.key(Namespace::Counter, key)?;
-            let ttl = check_ttl(ttl)?;
-            core.adapter().pexpire(&full, ttl).await
-        }, |v| kv.existed = *v, counter.ttl = ms(Some(ttl)))
+        op!(
+            core,
+            "counter",
+            "counter",
+            "expire",
+            ErrorCode::SetFailed,
+            async {
+                let full = core.key(Namespace::Counter, key)?;
+                let ttl = check_ttl(ttl)?;
+                core.adapter().pexpire(&full, ttl).await
+            },
+            |v| kv.existed = *v,
+            counter.ttl = ms(Some(ttl))
+        )
     }
 
     /// Removes the counter; whether it existed.
     pub async fn remove(&self, key: &str) -> StoreResult<bool> {
         let core = self.core;
-        op!(core, "counter", "counter", "remove", ErrorCode::DeleteFailed, async {
-            let full = core.key(Namespace::Counter, key)?;
-            Ok(core.adapter().del(&[full]).await? > 0)
-        }, |v| kv.existed = *v)
+        op!(
+            core,
+            "counter",
+            "counter",
+            "remove",
+            ErrorCode::DeleteFailed,
+            async {
+                let full = core.key(Namespace::Counter, key)?;
+                Ok(core.adapter().del(&[full]).await? > 0)
+            },
+            |v| kv.existed = *v
+        )
     }
 }
 
@@ -147,16 +172,37 @@ impl<'a, Z: Serializer> IntoFuture for Increment<'a, Z> {
     type IntoFuture = StoreFuture<'a, i64>;
 
     fn into_future(self) -> Self::IntoFuture {
-        let Increment { core, key, delta, ttl } = self;
+        let Increment {
+            core,
+            key,
+            delta,
+            ttl,
+        } = self;
         Box::pin(async move {
             if delta.is_none_or(|d| d >= 0) {
-                op!(core, "counter", "counter", "increment", ErrorCode::IncrementFailed,
+                op!(
+                    core,
+                    "counter",
+                    "counter",
+                    "increment",
+                    ErrorCode::IncrementFailed,
                     apply(core, key, delta, ttl),
-                    |v| counter.delta = delta, counter.value = *v, counter.ttl = ms(ttl))
+                    |v| counter.delta = delta,
+                    counter.value = *v,
+                    counter.ttl = ms(ttl)
+                )
             } else {
-                op!(core, "counter", "counter", "decrement", ErrorCode::IncrementFailed,
+                op!(
+                    core,
+                    "counter",
+                    "counter",
+                    "decrement",
+                    ErrorCode::IncrementFailed,
                     apply(core, key, delta, ttl),
-                    |v| counter.delta = delta, counter.value = *v, counter.ttl = ms(ttl))
+                    |v| counter.delta = delta,
+                    counter.value = *v,
+                    counter.ttl = ms(ttl)
+                )
             }
         })
     }
@@ -170,7 +216,10 @@ async fn apply<Z: Serializer>(
 ) -> StoreResult<i64> {
     let full = core.key(Namespace::Counter, key)?;
     let delta = delta.ok_or_else(|| {
-        StoreError::new(ErrorCode::CounterOverflow, "increment or decrement would overflow")
+        StoreError::new(
+            ErrorCode::CounterOverflow,
+            "increment or decrement would overflow",
+        )
     })?;
     let ttl = ttl.map(check_ttl).transpose()?;
     core.adapter().incr_by(&full, delta, ttl).await

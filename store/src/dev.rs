@@ -79,7 +79,10 @@ impl<'a, Z: Serializer> Dev<'a, Z> {
     /// the cursor page by page (pages of 100). A key present for the whole
     /// scan is yielded; one written or removed meanwhile may or may not be.
     /// The stream ends after the first error it yields.
-    pub fn scan_all(&self, pattern: &str) -> impl Stream<Item = StoreResult<String>> + Send + 'static {
+    pub fn scan_all(
+        &self,
+        pattern: &str,
+    ) -> impl Stream<Item = StoreResult<String>> + Send + 'static {
         struct State<Z> {
             core: Core<Z>,
             pattern: String,
@@ -156,26 +159,34 @@ async fn scan_page<Z: Serializer>(
     cursor: &ScanCursor,
     count: usize,
 ) -> StoreResult<ScanPage> {
-    op!(core, "kv", "dev", "scan", ErrorCode::ScanFailed, async {
-        core.check_required()?;
-        if pattern.is_empty() {
-            return Err(StoreError::new(
-                ErrorCode::ScanPatternRequired,
-                "a scan pattern must not be empty",
-            ));
-        }
-        let full_pattern = key::pattern(&core.chain.base, Namespace::Kv, pattern);
-        let reply = core.adapter().scan(cursor, &full_pattern, count).await?;
-        let strip = core.chain.base.len() + ":kv:".len();
-        Ok(ScanPage {
-            keys: reply
-                .keys
-                .into_iter()
-                .filter_map(|k| k.get(strip..).map(str::to_owned))
-                .collect(),
-            cursor: (!reply.cursor.is_done()).then_some(reply.cursor),
-        })
-    }, |v| dev.count = v.keys.len())
+    op!(
+        core,
+        "kv",
+        "dev",
+        "scan",
+        ErrorCode::ScanFailed,
+        async {
+            core.check_required()?;
+            if pattern.is_empty() {
+                return Err(StoreError::new(
+                    ErrorCode::ScanPatternRequired,
+                    "a scan pattern must not be empty",
+                ));
+            }
+            let full_pattern = key::pattern(&core.chain.base, Namespace::Kv, pattern);
+            let reply = core.adapter().scan(cursor, &full_pattern, count).await?;
+            let strip = core.chain.base.len() + ":kv:".len();
+            Ok(ScanPage {
+                keys: reply
+                    .keys
+                    .into_iter()
+                    .filter_map(|k| k.get(strip..).map(str::to_owned))
+                    .collect(),
+                cursor: (!reply.cursor.is_done()).then_some(reply.cursor),
+            })
+        },
+        |v| dev.count = v.keys.len()
+    )
 }
 
 pub(crate) async fn purge<Z: Serializer>(core: &Core<Z>) -> StoreResult<u64> {

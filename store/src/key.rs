@@ -176,7 +176,10 @@ mod tests {
     #[test]
     fn escape_round_trip() {
         for id in ["", "plain", "a:b", "%3A", "{x}", "%", "ü:%{}", "a%3Ab"] {
-            assert_eq!(unescape_identifier(&escape_identifier(id)).as_deref(), Some(id));
+            assert_eq!(
+                unescape_identifier(&escape_identifier(id)).as_deref(),
+                Some(id)
+            );
         }
         assert_eq!(unescape_identifier("a:b"), None);
         assert_eq!(unescape_identifier("%4"), None);
@@ -185,12 +188,18 @@ mod tests {
 
     #[test]
     fn keys() {
-        assert_eq!(full_key("igniter:store:api", Namespace::Kv, "user:1"), "igniter:store:api:kv:user:1");
+        assert_eq!(
+            full_key("igniter:store:api", Namespace::Kv, "user:1"),
+            "igniter:store:api:kv:user:1"
+        );
         assert_eq!(
             fence_key("igniter:store:api", "igniter:store:api:claim:job"),
             "igniter:store:api:fence:{igniter:store:api:claim:job}"
         );
-        assert_eq!(pattern("p:s:o:a*b", Namespace::Kv, "u*"), r"p:s:o:a\*b:kv:u*");
+        assert_eq!(
+            pattern("p:s:o:a*b", Namespace::Kv, "u*"),
+            r"p:s:o:a\*b:kv:u*"
+        );
         assert_eq!(subtree_pattern("p:s:o:[x]"), r"p:s:o:\[x\]:*");
     }
 }

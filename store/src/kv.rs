@@ -11,7 +11,7 @@ use crate::adapter::{KeyTtl, SetOptions};
 use crate::error::{ErrorCode, StoreResult};
 use crate::key::Namespace;
 use crate::serializer::Serializer;
-use crate::store::{check_ttl, Core};
+use crate::store::{Core, check_ttl};
 use crate::telemetry::{ms, op};
 
 /// A boxed future of the store, returned by the awaitable builders.
@@ -54,13 +54,21 @@ impl<'a, Z: Serializer> Kv<'a, Z> {
     /// The value at `key`, decoded as `T`, or `None` when there is none.
     pub async fn get<T: DeserializeOwned>(&self, key: &str) -> StoreResult<Option<T>> {
         let core = self.core;
-        op!(core, "kv", "kv", "get", ErrorCode::GetFailed, async {
-            let full = core.key(Namespace::Kv, key)?;
-            match core.adapter().get(&full).await? {
-                None => Ok(None),
-                Some(bytes) => core.serializer().decode(&bytes).map(Some),
-            }
-        }, |v| kv.found = v.is_some())
+        op!(
+            core,
+            "kv",
+            "kv",
+            "get",
+            ErrorCode::GetFailed,
+            async {
+                let full = core.key(Namespace::Kv, key)?;
+                match core.adapter().get(&full).await? {
+                    None => Ok(None),
+                    Some(bytes) => core.serializer().decode(&bytes).map(Some),
+                }
+            },
+            |v| kv.found = v.is_some()
+        )
     }
 
     /// Writes `value` at `key`; await the returned builder, after `.ttl(..)`
@@ -78,61 +86,112 @@ impl<'a, Z: Serializer> Kv<'a, Z> {
     /// Whether `key` holds a value.
     pub async fn exists(&self, key: &str) -> StoreResult<bool> {
         let core = self.core;
-        op!(core, "kv", "kv", "exists", ErrorCode::GetFailed, async {
-            let full = core.key(Namespace::Kv, key)?;
-            core.adapter().exists(&full).await
-        }, |v| kv.existed = *v)
+        op!(
+            core,
+            "kv",
+            "kv",
+            "exists",
+            ErrorCode::GetFailed,
+            async {
+                let full = core.key(Namespace::Kv, key)?;
+                core.adapter().exists(&full).await
+            },
+            |v| kv.existed = *v
+        )
     }
 
     /// Removes `key`; whether it existed.
     pub async fn remove(&self, key: &str) -> StoreResult<bool> {
         let core = self.core;
-        op!(core, "kv", "kv", "remove", ErrorCode::DeleteFailed, async {
-            let full = core.key(Namespace::Kv, key)?;
-            Ok(core.adapter().del(&[full]).await? > 0)
-        }, |v| kv.existed = *v)
+        op!(
+            core,
+            "kv",
+            "kv",
+            "remove",
+            ErrorCode::DeleteFailed,
+            async {
+                let full = core.key(Namespace::Kv, key)?;
+                Ok(core.adapter().del(&[full]).await? > 0)
+            },
+            |v| kv.existed = *v
+        )
     }
 
     /// Sets the TTL of `key`; whether it exists.
     pub async fn expire(&self, key: &str, ttl: Duration) -> StoreResult<bool> {
         let core = self.core;
-        op!(core, "kv", "kv", "expire", ErrorCode::SetFailed, async {
-            let full = core.key(Namespace::Kv, key)?;
-            let ttl = check_ttl(ttl)?;
-            core.adapter().pexpire(&full, ttl).await
-        }, |v| kv.existed = *v, kv.ttl = ms(Some(ttl)))
+        op!(
+            core,
+            "kv",
+            "kv",
+            "expire",
+            ErrorCode::SetFailed,
+            async {
+                let full = core.key(Namespace::Kv, key)?;
+                let ttl = check_ttl(ttl)?;
+                core.adapter().pexpire(&full, ttl).await
+            },
+            |v| kv.existed = *v,
+            kv.ttl = ms(Some(ttl))
+        )
     }
 
     /// Refreshes the TTL of `key` (the same as [`Kv::expire`], as in the
     /// TypeScript package); whether it exists.
     pub async fn touch(&self, key: &str, ttl: Duration) -> StoreResult<bool> {
         let core = self.core;
-        op!(core, "kv", "kv", "touch", ErrorCode::SetFailed, async {
-            let full = core.key(Namespace::Kv, key)?;
-            let ttl = check_ttl(ttl)?;
-            core.adapter().pexpire(&full, ttl).await
-        }, |v| kv.existed = *v, kv.ttl = ms(Some(ttl)))
+        op!(
+            core,
+            "kv",
+            "kv",
+            "touch",
+            ErrorCode::SetFailed,
+            async {
+                let full = core.key(Namespace::Kv, key)?;
+                let ttl = check_ttl(ttl)?;
+                core.adapter().pexpire(&full, ttl).await
+            },
+            |v| kv.existed = *v,
+            kv.ttl = ms(Some(ttl))
+        )
     }
 
     /// The remaining life of `key`.
     pub async fn ttl(&self, key: &str) -> StoreResult<KeyTtl> {
         let core = self.core;
-        op!(core, "kv", "kv", "ttl", ErrorCode::GetFailed, async {
-            let full = core.key(Namespace::Kv, key)?;
-            core.adapter().pttl(&full).await
-        }, |v| kv.found = !matches!(v, KeyTtl::Missing), kv.ttl = ms(match v {
-            KeyTtl::Expires(d) => Some(*d),
-            _ => None,
-        }))
+        op!(
+            core,
+            "kv",
+            "kv",
+            "ttl",
+            ErrorCode::GetFailed,
+            async {
+                let full = core.key(Namespace::Kv, key)?;
+                core.adapter().pttl(&full).await
+            },
+            |v| kv.found = !matches!(v, KeyTtl::Missing),
+            kv.ttl = ms(match v {
+                KeyTtl::Expires(d) => Some(*d),
+                _ => None,
+            })
+        )
     }
 
     /// Removes the TTL of `key`; whether it had one.
     pub async fn persist(&self, key: &str) -> StoreResult<bool> {
         let core = self.core;
-        op!(core, "kv", "kv", "persist", ErrorCode::SetFailed, async {
-            let full = core.key(Namespace::Kv, key)?;
-            core.adapter().persist(&full).await
-        }, |v| kv.existed = *v)
+        op!(
+            core,
+            "kv",
+            "kv",
+            "persist",
+            ErrorCode::SetFailed,
+            async {
+                let full = core.key(Namespace::Kv, key)?;
+                core.adapter().persist(&full).await
+            },
+            |v| kv.existed = *v
+        )
     }
 }
 
@@ -160,17 +219,30 @@ impl<'a, T: Serialize + ?Sized, Z: Serializer> IntoFuture for KvSet<'a, T, Z> {
     type IntoFuture = StoreFuture<'a, ()>;
 
     fn into_future(self) -> Self::IntoFuture {
-        let KvSet { core, key, value, ttl } = self;
+        let KvSet {
+            core,
+            key,
+            value,
+            ttl,
+        } = self;
         let encoded = core.serializer().encode(value);
         Box::pin(async move {
-            op!(core, "kv", "kv", "set", ErrorCode::SetFailed, async {
-                let full = core.key(Namespace::Kv, key)?;
-                let ttl = ttl.map(check_ttl).transpose()?;
-                core.adapter()
-                    .set(&full, encoded?, SetOptions::new(ttl, Default::default()))
-                    .await
-                    .map(drop)
-            }, |_v| kv.ttl = ms(ttl))
+            op!(
+                core,
+                "kv",
+                "kv",
+                "set",
+                ErrorCode::SetFailed,
+                async {
+                    let full = core.key(Namespace::Kv, key)?;
+                    let ttl = ttl.map(check_ttl).transpose()?;
+                    core.adapter()
+                        .set(&full, encoded?, SetOptions::new(ttl, Default::default()))
+                        .await
+                        .map(drop)
+                },
+                |_v| kv.ttl = ms(ttl)
+            )
         })
     }
 }

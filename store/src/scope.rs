@@ -125,7 +125,9 @@ pub(crate) struct ScopeLink {
 impl fmt::Debug for ScopeLink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Identifiers are tenant data: never printed.
-        f.debug_struct("ScopeLink").field("key", &self.key).finish_non_exhaustive()
+        f.debug_struct("ScopeLink")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
     }
 }
 
@@ -150,7 +152,12 @@ impl Chain {
     }
 
     /// The chain with one more link. `id` is checked and escaped here.
-    pub(crate) fn child(&self, def: &'static ScopeDef, index: usize, id: &str) -> StoreResult<Chain> {
+    pub(crate) fn child(
+        &self,
+        def: &'static ScopeDef,
+        index: usize,
+        id: &str,
+    ) -> StoreResult<Chain> {
         if id.is_empty() {
             return Err(StoreError::new(
                 ErrorCode::ScopeIdentifierRequired,

@@ -45,7 +45,9 @@ impl<Z> Clone for Core<Z> {
 
 impl<Z> fmt::Debug for Core<Z> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Core").field("scope_depth", &self.chain.depth()).finish_non_exhaustive()
+        f.debug_struct("Core")
+            .field("scope_depth", &self.chain.depth())
+            .finish_non_exhaustive()
     }
 }
 
@@ -67,7 +69,10 @@ impl<Z: Serializer> Core<Z> {
     }
 
     /// Runs `body` within the store's deadline.
-    pub(crate) async fn run<T>(&self, body: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
+    pub(crate) async fn run<T>(
+        &self,
+        body: impl Future<Output = StoreResult<T>>,
+    ) -> StoreResult<T> {
         match self.shared.timeout {
             None => body.await,
             Some(limit) => match tokio::time::timeout(limit, body).await {
@@ -76,14 +81,20 @@ impl<Z: Serializer> Core<Z> {
                     ErrorCode::Timeout,
                     "the operation did not finish within the store's deadline",
                 )
-                .with_detail("timeoutMs", u64::try_from(limit.as_millis()).unwrap_or(u64::MAX))),
+                .with_detail(
+                    "timeoutMs",
+                    u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
+                )),
             },
         }
     }
 
     /// Runs `body` without the store's overall deadline, for operations made
     /// of many steps (purge), each of which is bounded by [`Core::run`].
-    pub(crate) async fn run_unbounded<T>(&self, body: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
+    pub(crate) async fn run_unbounded<T>(
+        &self,
+        body: impl Future<Output = StoreResult<T>>,
+    ) -> StoreResult<T> {
         body.await
     }
 
@@ -111,7 +122,11 @@ impl<Z: Serializer> Core<Z> {
         Ok(key::full_key(&self.chain.base, ns, key))
     }
 
-    pub(crate) fn keys<K: AsRef<str>>(&self, ns: Namespace, keys: &[K]) -> StoreResult<Vec<String>> {
+    pub(crate) fn keys<K: AsRef<str>>(
+        &self,
+        ns: Namespace,
+        keys: &[K],
+    ) -> StoreResult<Vec<String>> {
         self.check_required()?;
         keys.iter()
             .map(|k| {
@@ -125,7 +140,10 @@ impl<Z: Serializer> Core<Z> {
 
 fn check_key(key: &str) -> StoreResult<()> {
     if key.is_empty() {
-        return Err(StoreError::new(ErrorCode::KeyRequired, "a key must not be empty"));
+        return Err(StoreError::new(
+            ErrorCode::KeyRequired,
+            "a key must not be empty",
+        ));
     }
     Ok(())
 }
@@ -136,13 +154,18 @@ fn check_key(key: &str) -> StoreResult<()> {
 pub(crate) fn check_ttl(ttl: Duration) -> StoreResult<Duration> {
     const MAX: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
     if ttl.is_zero() {
-        return Err(StoreError::new(ErrorCode::TtlInvalid, "a TTL must be longer than zero"));
+        return Err(StoreError::new(
+            ErrorCode::TtlInvalid,
+            "a TTL must be longer than zero",
+        ));
     }
     if ttl > MAX {
-        return Err(StoreError::new(ErrorCode::TtlInvalid, "a TTL must be at most 100 years"));
+        return Err(StoreError::new(
+            ErrorCode::TtlInvalid,
+            "a TTL must be at most 100 years",
+        ));
     }
-    let ms = ttl.as_millis() + u128::from(ttl.subsec_nanos() % 1_000_000 != 0);
-    Ok(Duration::from_millis(ms as u64))
+    Ok(Duration::from_millis(crate::adapter::ceil_millis(ttl)))
 }
 
 /// A handle on one service's data, at one point of its scope chain.

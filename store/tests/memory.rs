@@ -46,13 +46,19 @@ async fn expiry_follows_tokio_clock_under_pause() {
     let (adapter, s) = paused_store();
     let ttl = Duration::from_millis(50);
     s.kv().set("k", &1).ttl(ttl).await.unwrap();
-    s.batch().set([BatchEntry::new("b", &1).ttl(ttl)]).await.unwrap();
+    s.batch()
+        .set([BatchEntry::new("b", &1).ttl(ttl)])
+        .await
+        .unwrap();
     s.counter().increment("c").ttl_on_create(ttl).await.unwrap();
     let claim = s.claim().acquire("l", ttl).await.unwrap().unwrap();
 
     tokio::time::advance(Duration::from_millis(49)).await;
     assert!(s.kv().exists("k").await.unwrap());
-    assert_eq!(s.kv().ttl("k").await.unwrap(), KeyTtl::Expires(Duration::from_millis(1)));
+    assert_eq!(
+        s.kv().ttl("k").await.unwrap(),
+        KeyTtl::Expires(Duration::from_millis(1))
+    );
     assert_eq!(adapter.len(), 5, "kv, batch, counter, claim, fence");
 
     tokio::time::advance(Duration::from_millis(1)).await;
@@ -70,7 +76,11 @@ async fn expiry_follows_tokio_clock_under_pause() {
 async fn expired_memory_is_reclaimed_without_reads() {
     let (adapter, s) = paused_store();
     for i in 0..1000 {
-        s.kv().set(&format!("k{i}"), &i).ttl(Duration::from_secs(1)).await.unwrap();
+        s.kv()
+            .set(&format!("k{i}"), &i)
+            .ttl(Duration::from_secs(1))
+            .await
+            .unwrap();
     }
     assert_eq!(adapter.len(), 1000);
     tokio::time::advance(Duration::from_secs(2)).await;
@@ -85,23 +95,89 @@ async fn deadline_applies_to_every_operation() {
     struct Stuck;
     #[async_trait::async_trait]
     impl StoreAdapter for Stuck {
-        fn name(&self) -> &'static str { "stuck" }
-        fn as_any(&self) -> &dyn std::any::Any { self }
-        async fn get(&self, _: &str) -> igniter_store::StoreResult<Option<bytes::Bytes>> { std::future::pending().await }
-        async fn set(&self, _: &str, _: bytes::Bytes, _: igniter_store::adapter::SetOptions) -> igniter_store::StoreResult<bool> { std::future::pending().await }
-        async fn del(&self, _: &[String]) -> igniter_store::StoreResult<u64> { std::future::pending().await }
-        async fn exists(&self, _: &str) -> igniter_store::StoreResult<bool> { std::future::pending().await }
-        async fn pexpire(&self, _: &str, _: Duration) -> igniter_store::StoreResult<bool> { std::future::pending().await }
-        async fn pttl(&self, _: &str) -> igniter_store::StoreResult<KeyTtl> { std::future::pending().await }
-        async fn persist(&self, _: &str) -> igniter_store::StoreResult<bool> { std::future::pending().await }
-        async fn incr_by(&self, _: &str, _: i64, _: Option<Duration>) -> igniter_store::StoreResult<i64> { std::future::pending().await }
-        async fn mget(&self, _: &[String]) -> igniter_store::StoreResult<Vec<Option<bytes::Bytes>>> { std::future::pending().await }
-        async fn mset(&self, _: Vec<igniter_store::adapter::MsetEntry>) -> igniter_store::StoreResult<()> { std::future::pending().await }
-        async fn claim_acquire(&self, _: &str, _: &str, _: &str, _: Duration) -> igniter_store::StoreResult<Option<u64>> { std::future::pending().await }
-        async fn compare_and_delete(&self, _: &str, _: &[u8]) -> igniter_store::StoreResult<bool> { std::future::pending().await }
-        async fn compare_and_expire(&self, _: &str, _: &[u8], _: Duration) -> igniter_store::StoreResult<bool> { std::future::pending().await }
-        async fn scan(&self, _: &igniter_store::ScanCursor, _: &str, _: usize) -> igniter_store::StoreResult<igniter_store::adapter::ScanReply> { std::future::pending().await }
-        async fn close(&self) -> igniter_store::StoreResult<()> { Ok(()) }
+        fn name(&self) -> &'static str {
+            "stuck"
+        }
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
+        }
+        async fn get(&self, _: &str) -> igniter_store::StoreResult<Option<bytes::Bytes>> {
+            std::future::pending().await
+        }
+        async fn set(
+            &self,
+            _: &str,
+            _: bytes::Bytes,
+            _: igniter_store::adapter::SetOptions,
+        ) -> igniter_store::StoreResult<bool> {
+            std::future::pending().await
+        }
+        async fn del(&self, _: &[String]) -> igniter_store::StoreResult<u64> {
+            std::future::pending().await
+        }
+        async fn exists(&self, _: &str) -> igniter_store::StoreResult<bool> {
+            std::future::pending().await
+        }
+        async fn pexpire(&self, _: &str, _: Duration) -> igniter_store::StoreResult<bool> {
+            std::future::pending().await
+        }
+        async fn pttl(&self, _: &str) -> igniter_store::StoreResult<KeyTtl> {
+            std::future::pending().await
+        }
+        async fn persist(&self, _: &str) -> igniter_store::StoreResult<bool> {
+            std::future::pending().await
+        }
+        async fn incr_by(
+            &self,
+            _: &str,
+            _: i64,
+            _: Option<Duration>,
+        ) -> igniter_store::StoreResult<i64> {
+            std::future::pending().await
+        }
+        async fn mget(
+            &self,
+            _: &[String],
+        ) -> igniter_store::StoreResult<Vec<Option<bytes::Bytes>>> {
+            std::future::pending().await
+        }
+        async fn mset(
+            &self,
+            _: Vec<igniter_store::adapter::MsetEntry>,
+        ) -> igniter_store::StoreResult<()> {
+            std::future::pending().await
+        }
+        async fn claim_acquire(
+            &self,
+            _: &str,
+            _: &str,
+            _: &str,
+            _: Duration,
+        ) -> igniter_store::StoreResult<Option<u64>> {
+            std::future::pending().await
+        }
+        async fn compare_and_delete(&self, _: &str, _: &[u8]) -> igniter_store::StoreResult<bool> {
+            std::future::pending().await
+        }
+        async fn compare_and_expire(
+            &self,
+            _: &str,
+            _: &[u8],
+            _: Duration,
+        ) -> igniter_store::StoreResult<bool> {
+            std::future::pending().await
+        }
+        async fn scan(
+            &self,
+            _: &igniter_store::ScanCursor,
+            _: &str,
+            _: usize,
+        ) -> igniter_store::StoreResult<igniter_store::adapter::ScanReply> {
+            std::future::pending().await
+        }
+        async fn close(&self) -> igniter_store::StoreResult<()> {
+            Ok(())
+        }
     }
     let store = Store::builder()
         .adapter(Stuck)
@@ -112,23 +188,42 @@ async fn deadline_applies_to_every_operation() {
     let started = std::time::Instant::now();
     let err = store.kv().get::<i32>("k").await.unwrap_err();
     assert_eq!(err.code(), igniter_store::ErrorCode::Timeout);
-    assert_eq!(store.counter().increment("c").await.unwrap_err().code(), igniter_store::ErrorCode::Timeout);
-    assert_eq!(store.purge().await.unwrap_err().code(), igniter_store::ErrorCode::Timeout);
+    assert_eq!(
+        store.counter().increment("c").await.unwrap_err().code(),
+        igniter_store::ErrorCode::Timeout
+    );
+    assert_eq!(
+        store.purge().await.unwrap_err().code(),
+        igniter_store::ErrorCode::Timeout
+    );
     assert!(started.elapsed() < Duration::from_secs(2));
 }
 
 #[tokio::test]
 async fn closed_adapter_refuses_operations() {
-    let store = Store::builder().adapter(MemoryAdapter::new()).service("svc").build().unwrap();
+    let store = Store::builder()
+        .adapter(MemoryAdapter::new())
+        .service("svc")
+        .build()
+        .unwrap();
     store.kv().set("k", &1).await.unwrap();
     store.close().await.unwrap();
-    assert_eq!(store.kv().get::<i32>("k").await.unwrap_err().code(), igniter_store::ErrorCode::NotConnected);
+    assert_eq!(
+        store.kv().get::<i32>("k").await.unwrap_err().code(),
+        igniter_store::ErrorCode::NotConnected
+    );
 }
 
 #[tokio::test]
 async fn escape_hatch_reaches_the_concrete_adapter() {
-    let store = Store::builder().adapter(MemoryAdapter::new()).service("svc").build().unwrap();
+    let store = Store::builder()
+        .adapter(MemoryAdapter::new())
+        .service("svc")
+        .build()
+        .unwrap();
     store.kv().set("k", &1).await.unwrap();
-    let memory = store.adapter_as::<MemoryAdapter>().expect("a memory adapter");
+    let memory = store
+        .adapter_as::<MemoryAdapter>()
+        .expect("a memory adapter");
     assert_eq!(memory.len(), 1);
 }

@@ -1,1 +1,137 @@
-fn main() {}
+//! The quickstart: a store with tenant scopes on the in-memory adapter, using
+//! every namespace once. No server needed:
+//!
+//! ```text
+//! cargo run -p igniter-store-examples --bin quickstart
+//! ```
+
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use igniter_store::{BatchEntry, MemoryAdapter, Store, StoreError, StoreScopes};
+use serde::{Deserialize, Serialize};
+
+/// Every key of the service lives under an organization, optionally under
+/// one of its workspaces.
+#[derive(StoreScopes, Clone, Copy, Debug)]
+enum Tenant {
+    #[scope(required)]
+    Organization,
+    #[scope(key = "ws")]
+    Workspace,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Settings {
+    theme: String,
+    seats: u32,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), StoreError> {
+    let store = Store::builder()
+        .adapter(MemoryAdapter::new())
+        .service("quickstart")
+        .scopes::<Tenant>()
+        .build()?;
+
+    let acme = store.scope(Tenant::Organization, "acme")?;
+    let ws = acme.scope(Tenant::Workspace, 7)?;
+    let globex = store.scope(Tenant::Organization, "globex")?;
+
+    // kv, with a TTL
+    let settings = Settings {
+        theme: "dark".into(),
+        seats: 12,
+    };
+    ws.kv()
+        .set("settings", &settings)
+        .ttl(Duration::from_secs(3600))
+        .await?;
+    let read: Option<Settings> = ws.kv().get("settings").await?;
+    println!("kv        {} -> {read:?}", ws.kv().key("settings")?);
+    println!("kv        ttl {:?}", ws.kv().ttl("settings").await?);
+
+    // counters, and a fixed-window rate limiter
+    let logins = acme.counter().increment_by("logins", 3).await?;
+    println!("counter   logins = {logins}");
+    for _ in 0..3 {
+        let used = acme
+            .counter()
+            .increment("rate:api")
+            .ttl_on_create(Duration::from_secs(60))
+            .await?;
+        println!("counter   rate:api used {used} of 100 this minute");
+    }
+
+    // claims: once, and acquire with a fencing token
+    let first = acme
+        .claim()
+        .once("invoice:42", &"worker-1", Duration::from_secs(30))
+        .await?;
+    let second = acme
+        .claim()
+        .once("invoice:42", &"worker-2", Duration::from_secs(30))
+        .await?;
+    println!("claim     once: worker-1 {first}, worker-2 {second}");
+    if let Some(claim) = acme
+        .claim()
+        .acquire("nightly-report", Duration::from_secs(30))
+        .await?
+    {
+        println!(
+            "claim     acquired nightly-report with fencing token {}",
+            claim.token()
+        );
+        println!("claim     released: {}", claim.release().await?);
+    }
+
+    // batches
+    ws.batch()
+        .set([
+            BatchEntry::new("member:1", &"ada"),
+            BatchEntry::new("member:2", &"grace").ttl(Duration::from_secs(600)),
+        ])
+        .await?;
+    let members: Vec<Option<String>> = ws
+        .batch()
+        .get(&["member:1", "member:2", "member:3"])
+        .await?;
+    println!("batch     {members:?}");
+
+    // scans see only this scope's keys, relative to it
+    let mut keys: Vec<String> = ws.dev().scan_all("member:*").try_collect().await?;
+    keys.sort();
+    println!("dev       scan member:* -> {keys:?}");
+
+    // isolation: another tenant sees none of it
+    globex
+        .kv()
+        .set(
+            "settings",
+            &Settings {
+                theme: "light".into(),
+                seats: 2,
+            },
+        )
+        .await?;
+    let other: Option<Settings> = globex
+        .scope(Tenant::Workspace, 7)?
+        .kv()
+        .get("settings")
+        .await?;
+    println!("isolation globex/ws:7 settings -> {other:?}");
+
+    // a required scope is enforced before any I/O
+    let err = store.kv().get::<Settings>("settings").await.unwrap_err();
+    println!("scopes    root store: {} ({:?})", err.code(), err.details());
+
+    // offboarding: purge a tenant and everything under it
+    let removed = acme.purge().await?;
+    println!(
+        "purge     acme: {removed} keys removed; globex still has settings: {}",
+        globex.kv().exists("settings").await?
+    );
+
+    Ok(())
+}

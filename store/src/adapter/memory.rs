@@ -11,7 +11,10 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use tokio::time::Instant;
 
-use super::{glob, parse_integer, KeyTtl, MsetEntry, ScanCursor, ScanReply, SetCondition, SetOptions, StoreAdapter};
+use super::{
+    KeyTtl, MsetEntry, ScanCursor, ScanReply, SetCondition, SetOptions, StoreAdapter, ceil_millis,
+    glob, parse_integer,
+};
 use crate::error::{ErrorCode, StoreError, StoreResult};
 
 /// An in-process store with the semantics of Redis, the store's embedded
@@ -121,7 +124,8 @@ impl MemoryAdapter {
 }
 
 fn deadline(now: Instant, ttl: Duration) -> Instant {
-    now.checked_add(ttl).unwrap_or_else(|| now + Duration::from_secs(86_400 * 365 * 100))
+    now.checked_add(ttl)
+        .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365 * 100))
 }
 
 impl Db {
@@ -219,7 +223,11 @@ fn literal_prefix(pattern: &str) -> String {
 fn ttl_of(entry: &Entry, now: Instant) -> KeyTtl {
     match entry.expires_at {
         None => KeyTtl::Persistent,
-        Some(at) => KeyTtl::Expires(at.saturating_duration_since(now)),
+        // Whole milliseconds, as PTTL answers, rounded up so that a live key
+        // never reports zero.
+        Some(at) => KeyTtl::Expires(Duration::from_millis(ceil_millis(
+            at.saturating_duration_since(now),
+        ))),
     }
 }
 
@@ -286,7 +294,12 @@ impl StoreAdapter for MemoryAdapter {
         }
     }
 
-    async fn incr_by(&self, key: &str, delta: i64, ttl_if_created: Option<Duration>) -> StoreResult<i64> {
+    async fn incr_by(
+        &self,
+        key: &str,
+        delta: i64,
+        ttl_if_created: Option<Duration>,
+    ) -> StoreResult<i64> {
         let (mut db, now) = self.open()?;
         let current = db.integer(key)?;
         let value = current.unwrap_or(0).checked_add(delta).ok_or_else(|| {
@@ -335,13 +348,24 @@ impl StoreAdapter for MemoryAdapter {
         if db.live(key).is_some() {
             return Ok(None);
         }
-        let fence = db.integer(fence_key)?.unwrap_or(0).checked_add(1).ok_or_else(|| {
-            StoreError::new(ErrorCode::CounterOverflow, "the fencing counter would overflow")
-        })?;
+        let fence = db
+            .integer(fence_key)?
+            .unwrap_or(0)
+            .checked_add(1)
+            .ok_or_else(|| {
+                StoreError::new(
+                    ErrorCode::CounterOverflow,
+                    "the fencing counter would overflow",
+                )
+            })?;
         let keep = db.live(fence_key).and_then(|e| e.expires_at);
         db.insert(fence_key, Value::Str(Bytes::from(fence.to_string())), keep);
         let token = format!("{fence}:{nonce}");
-        db.insert(key, Value::Str(Bytes::from(token)), Some(deadline(now, ttl)));
+        db.insert(
+            key,
+            Value::Str(Bytes::from(token)),
+            Some(deadline(now, ttl)),
+        );
         Ok(Some(fence as u64))
     }
 
@@ -354,7 +378,12 @@ impl StoreAdapter for MemoryAdapter {
         Ok(false)
     }
 
-    async fn compare_and_expire(&self, key: &str, expected: &[u8], ttl: Duration) -> StoreResult<bool> {
+    async fn compare_and_expire(
+        &self,
+        key: &str,
+        expected: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<bool> {
         let (mut db, now) = self.open()?;
         if db.string(key)?.is_some_and(|v| v.as_ref() == expected) {
             db.set_expiry(key, Some(deadline(now, ttl)));
@@ -363,7 +392,12 @@ impl StoreAdapter for MemoryAdapter {
         Ok(false)
     }
 
-    async fn scan(&self, cursor: &ScanCursor, pattern: &str, count: usize) -> StoreResult<ScanReply> {
+    async fn scan(
+        &self,
+        cursor: &ScanCursor,
+        pattern: &str,
+        count: usize,
+    ) -> StoreResult<ScanReply> {
         let (db, _) = self.open()?;
         let prefix = literal_prefix(pattern);
         let after = cursor.as_str().strip_prefix('k').map(str::to_owned);
@@ -372,20 +406,19 @@ impl StoreAdapter for MemoryAdapter {
             _ => Bound::Included(prefix.clone()),
         };
         let mut keys = Vec::new();
-        let mut examined = 0;
-        let mut last = None;
-        for (key, _) in db.map.range::<String, _>((start, Bound::Unbounded)) {
+        let mut last: Option<&String> = None;
+        let range = db.map.range::<String, _>((start, Bound::Unbounded));
+        for (examined, (key, _)) in range.enumerate() {
             if !key.starts_with(&prefix) {
                 break;
             }
-            if examined == count.max(1) {
+            if let Some(last) = last.filter(|_| examined == count.max(1)) {
                 return Ok(ScanReply {
-                    cursor: ScanCursor::from_string(format!("k{}", last.unwrap_or_default())),
+                    cursor: ScanCursor::from_string(format!("k{last}")),
                     keys,
                 });
             }
-            examined += 1;
-            last = Some(key.clone());
+            last = Some(key);
             if glob::matches(pattern.as_bytes(), key.as_bytes()) {
                 keys.push(key.clone());
             }

@@ -25,9 +25,7 @@ pub(crate) fn parse_redis_integer(bytes: &[u8]) -> Option<i64> {
     let valid = match digits {
         [] => false,
         [b'0'] => bytes.len() == 1,
-        [first, rest @ ..] => {
-            (b'1'..=b'9').contains(first) && rest.iter().all(u8::is_ascii_digit)
-        }
+        [first, rest @ ..] => (b'1'..=b'9').contains(first) && rest.iter().all(u8::is_ascii_digit),
     };
     if !valid || bytes.len() > 20 {
         return None;
@@ -43,6 +41,12 @@ pub(crate) fn parse_integer(bytes: &[u8]) -> StoreResult<i64> {
             "the value at the key is not an integer or out of range",
         )
     })
+}
+
+/// `d` in whole milliseconds, rounded up, as TTLs travel (`PX`, `PTTL`).
+pub(crate) fn ceil_millis(d: Duration) -> u64 {
+    let ms = d.as_millis() + u128::from(!d.subsec_nanos().is_multiple_of(1_000_000));
+    u64::try_from(ms).unwrap_or(u64::MAX)
 }
 
 /// How a [`StoreAdapter::set`] behaves when the key exists.
@@ -192,7 +196,12 @@ pub trait StoreAdapter: Send + Sync + 'static {
     /// `INCRBY key delta`, and, when `ttl_if_created` is given and the key did
     /// not exist before, `PEXPIRE key ttl` in the same atomic step. Returns
     /// the new value.
-    async fn incr_by(&self, key: &str, delta: i64, ttl_if_created: Option<Duration>) -> StoreResult<i64>;
+    async fn incr_by(
+        &self,
+        key: &str,
+        delta: i64,
+        ttl_if_created: Option<Duration>,
+    ) -> StoreResult<i64>;
 
     /// `MGET keys...`, in order.
     async fn mget(&self, keys: &[String]) -> StoreResult<Vec<Option<Bytes>>>;
@@ -216,12 +225,22 @@ pub trait StoreAdapter: Send + Sync + 'static {
     async fn compare_and_delete(&self, key: &str, expected: &[u8]) -> StoreResult<bool>;
 
     /// Sets the TTL of `key` if it holds exactly `expected`; whether it did.
-    async fn compare_and_expire(&self, key: &str, expected: &[u8], ttl: Duration) -> StoreResult<bool>;
+    async fn compare_and_expire(
+        &self,
+        key: &str,
+        expected: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<bool>;
 
     /// `SCAN cursor MATCH pattern COUNT count`: a page of keys matching
     /// `pattern` (Redis glob rules). A key present for the whole scan is
     /// returned at least once.
-    async fn scan(&self, cursor: &ScanCursor, pattern: &str, count: usize) -> StoreResult<ScanReply>;
+    async fn scan(
+        &self,
+        cursor: &ScanCursor,
+        pattern: &str,
+        count: usize,
+    ) -> StoreResult<ScanReply>;
 
     /// Removes `keys` (`UNLINK`); how many existed.
     async fn unlink(&self, keys: &[String]) -> StoreResult<u64> {
@@ -242,10 +261,20 @@ mod tests {
         for (s, v) in [("0", Some(0)), ("-1", Some(-1)), ("42", Some(42))] {
             assert_eq!(parse_redis_integer(s.as_bytes()), v);
         }
-        for s in ["", "-", "-0", "+1", "01", " 1", "1 ", "1.0", "abc", "9223372036854775808"] {
+        for s in [
+            "",
+            "-",
+            "-0",
+            "+1",
+            "01",
+            " 1",
+            "1 ",
+            "1.0",
+            "abc",
+            "9223372036854775808",
+        ] {
             assert_eq!(parse_redis_integer(s.as_bytes()), None, "{s}");
         }
         assert_eq!(parse_redis_integer(b"-9223372036854775808"), Some(i64::MIN));
     }
-
 }

@@ -12,7 +12,7 @@ use igniter_store::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{store, Harness, Tenant, LONG, SHORT};
+use super::{Harness, LONG, SHORT, Tenant, store};
 
 type H = &'static dyn Harness;
 
@@ -37,12 +37,27 @@ async fn past(ttl: Duration) {
 
 pub async fn kv_round_trip(h: H) {
     let s = org(h, "o1");
-    let cfg = Config { theme: "dark".into(), limit: 3 };
+    let cfg = Config {
+        theme: "dark".into(),
+        limit: 3,
+    };
     s.kv().set("config", &cfg).await.unwrap();
     assert_eq!(s.kv().get::<Config>("config").await.unwrap(), Some(cfg));
     assert!(s.kv().exists("config").await.unwrap());
-    s.kv().set("config", &Config { theme: "light".into(), limit: 4 }).await.unwrap();
-    assert_eq!(s.kv().get::<Config>("config").await.unwrap().unwrap().theme, "light");
+    s.kv()
+        .set(
+            "config",
+            &Config {
+                theme: "light".into(),
+                limit: 4,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        s.kv().get::<Config>("config").await.unwrap().unwrap().theme,
+        "light"
+    );
     // keys may hold ':' and glob characters: they are the tail
     s.kv().set("user:1:[a]*", &1).await.unwrap();
     assert_eq!(s.kv().get::<i32>("user:1:[a]*").await.unwrap(), Some(1));
@@ -95,22 +110,38 @@ pub async fn kv_raw_string_value(h: H) {
         .set(&full, "plain text".into(), SetOptions::default())
         .await
         .unwrap();
-    assert_eq!(s.kv().get::<String>("raw").await.unwrap().as_deref(), Some("plain text"));
+    assert_eq!(
+        s.kv().get::<String>("raw").await.unwrap().as_deref(),
+        Some("plain text")
+    );
 }
 
 pub async fn kv_decode_error(h: H) {
     let s = org(h, "o1");
     s.kv().set("k", &"text").await.unwrap();
-    assert_eq!(code(s.kv().get::<u32>("k").await), ErrorCode::DeserializationFailed);
+    assert_eq!(
+        code(s.kv().get::<u32>("k").await),
+        ErrorCode::DeserializationFailed
+    );
     // the value is still there
-    assert_eq!(s.kv().get::<String>("k").await.unwrap().as_deref(), Some("text"));
+    assert_eq!(
+        s.kv().get::<String>("k").await.unwrap().as_deref(),
+        Some("text")
+    );
 }
 
 pub async fn expiry_everywhere(h: H) {
     let s = org(h, "o1");
     s.kv().set("k", &1).ttl(SHORT).await.unwrap();
-    s.batch().set([BatchEntry::new("b", &2).ttl(SHORT)]).await.unwrap();
-    s.counter().increment("c").ttl_on_create(SHORT).await.unwrap();
+    s.batch()
+        .set([BatchEntry::new("b", &2).ttl(SHORT)])
+        .await
+        .unwrap();
+    s.counter()
+        .increment("c")
+        .ttl_on_create(SHORT)
+        .await
+        .unwrap();
     assert!(s.claim().once("cl", &"me", SHORT).await.unwrap());
     assert!(s.kv().exists("k").await.unwrap());
     past(SHORT).await;
@@ -118,7 +149,10 @@ pub async fn expiry_everywhere(h: H) {
     assert!(!s.kv().exists("k").await.unwrap());
     assert_eq!(s.kv().ttl("k").await.unwrap(), KeyTtl::Missing);
     assert!(!s.kv().expire("k", LONG).await.unwrap());
-    assert_eq!(s.batch().get::<i32, _>(&["k", "b"]).await.unwrap(), vec![None, None]);
+    assert_eq!(
+        s.batch().get::<i32, _>(&["k", "b"]).await.unwrap(),
+        vec![None, None]
+    );
     let keys: Vec<String> = s.dev().scan_all("*").try_collect().await.unwrap();
     assert!(keys.is_empty(), "{keys:?}");
     assert_eq!(s.counter().get("c").await.unwrap(), 0);
@@ -142,7 +176,12 @@ pub async fn counter_arithmetic(h: H) {
     assert_eq!(c.get("n").await.unwrap(), 0);
     // stored as Redis keeps integers
     c.increment_by("m", 7).await.unwrap();
-    let raw = s.adapter().get(&c.key("m").unwrap()).await.unwrap().unwrap();
+    let raw = s
+        .adapter()
+        .get(&c.key("m").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(&raw[..], b"7");
 }
 
@@ -150,11 +189,25 @@ pub async fn counter_not_integer(h: H) {
     let s = org(h, "o1");
     let full = s.counter().key("n").unwrap();
     for bad in ["abc", "1.5", " 1", "01", "+1", ""] {
-        s.adapter().set(&full, bad.into(), SetOptions::default()).await.unwrap();
-        assert_eq!(code(s.counter().increment("n").await), ErrorCode::ValueNotInteger, "{bad:?}");
-        assert_eq!(code(s.counter().get("n").await), ErrorCode::ValueNotInteger, "{bad:?}");
+        s.adapter()
+            .set(&full, bad.into(), SetOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            code(s.counter().increment("n").await),
+            ErrorCode::ValueNotInteger,
+            "{bad:?}"
+        );
+        assert_eq!(
+            code(s.counter().get("n").await),
+            ErrorCode::ValueNotInteger,
+            "{bad:?}"
+        );
         // unchanged
-        assert_eq!(&s.adapter().get(&full).await.unwrap().unwrap()[..], bad.as_bytes());
+        assert_eq!(
+            &s.adapter().get(&full).await.unwrap().unwrap()[..],
+            bad.as_bytes()
+        );
     }
 }
 
@@ -164,7 +217,10 @@ pub async fn counter_overflow(h: H) {
     c.increment_by("n", i64::MAX).await.unwrap();
     assert_eq!(code(c.increment("n").await), ErrorCode::CounterOverflow);
     assert_eq!(c.get("n").await.unwrap(), i64::MAX);
-    assert_eq!(code(c.decrement_by("m", i64::MIN).await), ErrorCode::CounterOverflow);
+    assert_eq!(
+        code(c.decrement_by("m", i64::MIN).await),
+        ErrorCode::CounterOverflow
+    );
     c.decrement_by("m", i64::MAX).await.unwrap();
     c.decrement("m").await.unwrap();
     assert_eq!(code(c.decrement("m").await), ErrorCode::CounterOverflow);
@@ -184,13 +240,19 @@ pub async fn counter_rate_limiter(h: H) {
     let KeyTtl::Expires(second) = s.adapter().pttl(&full).await.unwrap() else {
         panic!("the TTL stays")
     };
-    assert!(second < first, "a later increment must not extend the window: {first:?} {second:?}");
+    assert!(
+        second < first,
+        "a later increment must not extend the window: {first:?} {second:?}"
+    );
     past(window).await;
     assert_eq!(c.increment("rl").ttl_on_create(window).await.unwrap(), 1);
     // an existing counter without TTL keeps having none
     c.increment("plain").await.unwrap();
     c.increment("plain").ttl_on_create(window).await.unwrap();
-    assert_eq!(s.adapter().pttl(&c.key("plain").unwrap()).await.unwrap(), KeyTtl::Persistent);
+    assert_eq!(
+        s.adapter().pttl(&c.key("plain").unwrap()).await.unwrap(),
+        KeyTtl::Persistent
+    );
 }
 
 pub async fn claim_once_contention(h: H) {
@@ -201,7 +263,11 @@ pub async fn claim_once_contention(h: H) {
             let s = s.clone();
             let wins = Arc::clone(&wins);
             tokio::spawn(async move {
-                if s.claim().once("job", &format!("worker-{i}"), LONG).await.unwrap() {
+                if s.claim()
+                    .once("job", &format!("worker-{i}"), LONG)
+                    .await
+                    .unwrap()
+                {
                     wins.fetch_add(1, Ordering::SeqCst);
                 }
             })
@@ -241,9 +307,18 @@ pub async fn claim_release_by_non_owner(h: H) {
     let old = s.claim().acquire("lock", SHORT).await.unwrap().unwrap();
     past(SHORT).await;
     let new = s.claim().acquire("lock", LONG).await.unwrap().unwrap();
-    assert!(!old.release().await.unwrap(), "a stale holder must not release");
-    assert!(!old.extend(LONG).await.unwrap(), "a stale holder must not extend");
-    assert!(s.claim().acquire("lock", LONG).await.unwrap().is_none(), "still held by the new owner");
+    assert!(
+        !old.release().await.unwrap(),
+        "a stale holder must not release"
+    );
+    assert!(
+        !old.extend(LONG).await.unwrap(),
+        "a stale holder must not extend"
+    );
+    assert!(
+        s.claim().acquire("lock", LONG).await.unwrap().is_none(),
+        "still held by the new owner"
+    );
     assert!(new.release().await.unwrap());
     assert!(!new.release().await.unwrap(), "released twice");
 }
@@ -252,8 +327,17 @@ pub async fn claim_fencing_increases(h: H) {
     let s = org(h, "o1");
     let mut last = 0;
     for round in 0..5 {
-        let c = s.claim().acquire("res", if round % 2 == 0 { LONG } else { SHORT }).await.unwrap().unwrap();
-        assert!(c.token() > last, "round {round}: {} after {last}", c.token());
+        let c = s
+            .claim()
+            .acquire("res", if round % 2 == 0 { LONG } else { SHORT })
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            c.token() > last,
+            "round {round}: {} after {last}",
+            c.token()
+        );
         last = c.token();
         if round % 2 == 0 {
             assert!(c.release().await.unwrap());
@@ -262,7 +346,12 @@ pub async fn claim_fencing_increases(h: H) {
         }
     }
     // another scope's claim of the same key has its own sequence
-    let other = org(h, "o2").claim().acquire("res", LONG).await.unwrap().unwrap();
+    let other = org(h, "o2")
+        .claim()
+        .acquire("res", LONG)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(other.token(), 1);
 }
 
@@ -271,7 +360,10 @@ pub async fn claim_extend(h: H) {
     let c = s.claim().acquire("k", SHORT).await.unwrap().unwrap();
     assert!(c.extend(LONG).await.unwrap());
     past(SHORT).await;
-    assert!(s.claim().acquire("k", LONG).await.unwrap().is_none(), "extended past the first TTL");
+    assert!(
+        s.claim().acquire("k", LONG).await.unwrap().is_none(),
+        "extended past the first TTL"
+    );
     assert_eq!(code(c.extend(Duration::ZERO).await), ErrorCode::TtlInvalid);
 }
 
@@ -293,7 +385,10 @@ pub async fn batch_mixed_ttls(h: H) {
         .await
         .unwrap();
     assert_eq!(
-        s.batch().get::<i32, _>(&["a", "b", "c", "d"]).await.unwrap(),
+        s.batch()
+            .get::<i32, _>(&["a", "b", "c", "d"])
+            .await
+            .unwrap(),
         vec![Some(1), Some(2), Some(3), None]
     );
     assert_eq!(s.kv().ttl("a").await.unwrap(), KeyTtl::Persistent);
@@ -316,7 +411,10 @@ pub async fn batch_empty(h: H) {
         .unwrap();
     let empty: [&str; 0] = [];
     assert!(s.batch().get::<i32, _>(&empty).await.unwrap().is_empty());
-    s.batch().set(Vec::<BatchEntry<'_, i32>>::new()).await.unwrap();
+    s.batch()
+        .set(Vec::<BatchEntry<'_, i32>>::new())
+        .await
+        .unwrap();
     assert_eq!(spy.calls(), 0, "an empty batch does no I/O");
     s.batch().get::<i32, _>(&["x"]).await.unwrap();
     assert_eq!(spy.calls(), 1);
@@ -333,9 +431,15 @@ pub async fn batch_invalid_entry_writes_nothing(h: H) {
         ])
         .await;
     assert_eq!(code(err), ErrorCode::TtlInvalid);
-    let err = s.batch().set([BatchEntry::new("a", &1), BatchEntry::new("", &2)]).await;
+    let err = s
+        .batch()
+        .set([BatchEntry::new("a", &1), BatchEntry::new("", &2)])
+        .await;
     assert_eq!(code(err), ErrorCode::KeyRequired);
-    assert_eq!(s.batch().get::<i32, _>(&["a", "b", "c"]).await.unwrap(), vec![None, None, None]);
+    assert_eq!(
+        s.batch().get::<i32, _>(&["a", "b", "c"]).await.unwrap(),
+        vec![None, None, None]
+    );
 }
 
 pub async fn scan_pages_each_key_once(h: H) {
@@ -352,7 +456,13 @@ pub async fn scan_pages_each_key_once(h: H) {
     let mut cursor = ScanCursor::start();
     let mut pages = 0;
     loop {
-        let page = s.dev().scan("item:*").count(10).cursor(cursor).await.unwrap();
+        let page = s
+            .dev()
+            .scan("item:*")
+            .count(10)
+            .cursor(cursor)
+            .await
+            .unwrap();
         pages += 1;
         seen.extend(page.keys);
         match page.cursor {
@@ -390,7 +500,10 @@ pub async fn scan_is_relative_and_escaped(h: H) {
     assert_eq!(keys, vec!["log:1", "log:2"]);
     let keys: Vec<String> = ab.dev().scan_all(r"log:\[x\]").try_collect().await.unwrap();
     assert_eq!(keys, vec!["log:[x]"]);
-    assert_eq!(code(ab.dev().scan("").await), ErrorCode::ScanPatternRequired);
+    assert_eq!(
+        code(ab.dev().scan("").await),
+        ErrorCode::ScanPatternRequired
+    );
 }
 
 pub async fn scan_all_stream(h: H) {
@@ -413,7 +526,10 @@ pub async fn purge_leaves_sibling(h: H) {
         s.kv().set("k", &1).await.unwrap();
         s.counter().increment("c").await.unwrap();
         s.claim().acquire("l", LONG).await.unwrap().unwrap();
-        s.batch().set([BatchEntry::new("b", &2).ttl(LONG)]).await.unwrap();
+        s.batch()
+            .set([BatchEntry::new("b", &2).ttl(LONG)])
+            .await
+            .unwrap();
     }
     // kv + batch + counter + claim + fence, in two scopes
     assert_eq!(gone.purge().await.unwrap(), 10);
@@ -429,7 +545,11 @@ pub async fn purge_leaves_sibling(h: H) {
         assert_eq!(s.counter().get("c").await.unwrap(), 1);
         assert!(s.claim().acquire("l", LONG).await.unwrap().is_none());
     }
-    assert_eq!(gone.purge().await.unwrap(), 4, "the two re-acquired claims and their fences");
+    assert_eq!(
+        gone.purge().await.unwrap(),
+        4,
+        "the two re-acquired claims and their fences"
+    );
 }
 
 pub async fn scope_required_before_io(h: H) {
@@ -444,14 +564,26 @@ pub async fn scope_required_before_io(h: H) {
     for s in [&root, &ws_only] {
         assert_eq!(code(s.kv().get::<i32>("k").await), ErrorCode::ScopeRequired);
         assert_eq!(code(s.kv().set("k", &1).await), ErrorCode::ScopeRequired);
-        assert_eq!(code(s.counter().increment("k").await), ErrorCode::ScopeRequired);
-        assert_eq!(code(s.claim().acquire("k", LONG).await), ErrorCode::ScopeRequired);
-        assert_eq!(code(s.batch().get::<i32, _>(&["k"]).await), ErrorCode::ScopeRequired);
+        assert_eq!(
+            code(s.counter().increment("k").await),
+            ErrorCode::ScopeRequired
+        );
+        assert_eq!(
+            code(s.claim().acquire("k", LONG).await),
+            ErrorCode::ScopeRequired
+        );
+        assert_eq!(
+            code(s.batch().get::<i32, _>(&["k"]).await),
+            ErrorCode::ScopeRequired
+        );
         assert_eq!(code(s.dev().scan("*").await), ErrorCode::ScopeRequired);
         assert_eq!(code(s.purge().await), ErrorCode::ScopeRequired);
     }
     let err = root.kv().get::<i32>("k").await.unwrap_err();
-    assert_eq!(err.details().unwrap()["missingScopes"], serde_json::json!(["organization"]));
+    assert_eq!(
+        err.details().unwrap()["missingScopes"],
+        serde_json::json!(["organization"])
+    );
     assert_eq!(spy.calls(), 0, "nothing reaches the adapter");
     // order does not matter: workspace then organization is complete
     let full = ws_only.scope(Tenant::Organization, "o").unwrap();
@@ -461,26 +593,63 @@ pub async fn scope_required_before_io(h: H) {
 
 pub async fn scope_errors(h: H) {
     let root = store(h);
-    assert_eq!(code(root.scope(Tenant::Organization, "")), ErrorCode::ScopeIdentifierRequired);
+    assert_eq!(
+        code(root.scope(Tenant::Organization, "")),
+        ErrorCode::ScopeIdentifierRequired
+    );
     let parent = root.scope(Tenant::Organization, "p").unwrap();
     let child = parent.scope(Tenant::Team, 42).unwrap();
     assert_eq!(parent.scope_keys(), vec!["organization"]);
     assert_eq!(child.scope_keys(), vec!["organization", "team"]);
     // integers are identifiers too
-    assert!(child.kv().key("x").unwrap().ends_with(":organization:p:team:42:kv:x"));
+    assert!(
+        child
+            .kv()
+            .key("x")
+            .unwrap()
+            .ends_with(":organization:p:team:42:kv:x")
+    );
 }
 
 pub async fn ttl_errors(h: H) {
     let s = org(h, "o1");
-    assert_eq!(code(s.kv().set("k", &1).ttl(Duration::ZERO).await), ErrorCode::TtlInvalid);
+    assert_eq!(
+        code(s.kv().set("k", &1).ttl(Duration::ZERO).await),
+        ErrorCode::TtlInvalid
+    );
     assert!(!s.kv().exists("k").await.unwrap());
-    assert_eq!(code(s.kv().expire("k", Duration::ZERO).await), ErrorCode::TtlInvalid);
-    assert_eq!(code(s.counter().increment("c").ttl_on_create(Duration::ZERO).await), ErrorCode::TtlInvalid);
-    assert_eq!(s.counter().get("c").await.unwrap(), 0, "nothing incremented");
-    assert_eq!(code(s.claim().once("c", &"me", Duration::ZERO).await), ErrorCode::TtlInvalid);
-    assert_eq!(code(s.claim().acquire("c", Duration::MAX).await), ErrorCode::TtlInvalid);
+    assert_eq!(
+        code(s.kv().expire("k", Duration::ZERO).await),
+        ErrorCode::TtlInvalid
+    );
+    assert_eq!(
+        code(
+            s.counter()
+                .increment("c")
+                .ttl_on_create(Duration::ZERO)
+                .await
+        ),
+        ErrorCode::TtlInvalid
+    );
+    assert_eq!(
+        s.counter().get("c").await.unwrap(),
+        0,
+        "nothing incremented"
+    );
+    assert_eq!(
+        code(s.claim().once("c", &"me", Duration::ZERO).await),
+        ErrorCode::TtlInvalid
+    );
+    assert_eq!(
+        code(s.claim().acquire("c", Duration::MAX).await),
+        ErrorCode::TtlInvalid
+    );
     // sub-millisecond TTLs round up to one millisecond rather than to "forever"
-    s.kv().set("tiny", &1).ttl(Duration::from_micros(10)).await.unwrap();
+    s.kv()
+        .set("tiny", &1)
+        .ttl(Duration::from_micros(10))
+        .await
+        .unwrap();
     past(Duration::from_millis(1)).await;
     assert!(!s.kv().exists("tiny").await.unwrap());
 }
@@ -489,9 +658,18 @@ pub async fn key_errors(h: H) {
     let s = org(h, "o1");
     assert_eq!(code(s.kv().get::<i32>("").await), ErrorCode::KeyRequired);
     assert_eq!(code(s.kv().set("", &1).await), ErrorCode::KeyRequired);
-    assert_eq!(code(s.counter().increment("").await), ErrorCode::KeyRequired);
-    assert_eq!(code(s.claim().once("", &1, LONG).await), ErrorCode::KeyRequired);
-    assert_eq!(code(s.batch().get::<i32, _>(&["a", ""]).await), ErrorCode::KeyRequired);
+    assert_eq!(
+        code(s.counter().increment("").await),
+        ErrorCode::KeyRequired
+    );
+    assert_eq!(
+        code(s.claim().once("", &1, LONG).await),
+        ErrorCode::KeyRequired
+    );
+    assert_eq!(
+        code(s.batch().get::<i32, _>(&["a", ""]).await),
+        ErrorCode::KeyRequired
+    );
     assert_eq!(code(s.kv().key("")), ErrorCode::KeyRequired);
 }
 
@@ -507,15 +685,43 @@ pub async fn keys_match_typescript_layout(h: H) {
         .unwrap()
         .scope(Tenant::Workspace, 7)
         .unwrap();
-    assert_eq!(ws.kv().key("config").unwrap(), "igniter:store:my-api:organization:org_123:ws:7:kv:config");
-    assert_eq!(ws.counter().key("hits").unwrap(), "igniter:store:my-api:organization:org_123:ws:7:counter:hits");
-    assert_eq!(ws.claim().key("job").unwrap(), "igniter:store:my-api:organization:org_123:ws:7:claim:job");
-    assert_eq!(ws.full_key(Namespace::Streams, "s").unwrap(), "igniter:store:my-api:organization:org_123:ws:7:streams:s");
+    assert_eq!(
+        ws.kv().key("config").unwrap(),
+        "igniter:store:my-api:organization:org_123:ws:7:kv:config"
+    );
+    assert_eq!(
+        ws.counter().key("hits").unwrap(),
+        "igniter:store:my-api:organization:org_123:ws:7:counter:hits"
+    );
+    assert_eq!(
+        ws.claim().key("job").unwrap(),
+        "igniter:store:my-api:organization:org_123:ws:7:claim:job"
+    );
+    assert_eq!(
+        ws.full_key(Namespace::Streams, "s").unwrap(),
+        "igniter:store:my-api:organization:org_123:ws:7:streams:s"
+    );
     let odd = root.scope(Tenant::Organization, "a:kv:{x}%").unwrap();
-    assert_eq!(odd.kv().key("k").unwrap(), "igniter:store:my-api:organization:a%3Akv%3A%7Bx%7D%25:kv:k");
+    assert_eq!(
+        odd.kv().key("k").unwrap(),
+        "igniter:store:my-api:organization:a%3Akv%3A%7Bx%7D%25:kv:k"
+    );
     // what the store writes is JSON at the documented key
-    ws.kv().set("config", &Config { theme: "t".into(), limit: 1 }).await.unwrap();
-    let raw = ws.adapter().get("igniter:store:my-api:organization:org_123:ws:7:kv:config").await.unwrap();
+    ws.kv()
+        .set(
+            "config",
+            &Config {
+                theme: "t".into(),
+                limit: 1,
+            },
+        )
+        .await
+        .unwrap();
+    let raw = ws
+        .adapter()
+        .get("igniter:store:my-api:organization:org_123:ws:7:kv:config")
+        .await
+        .unwrap();
     assert_eq!(raw.as_deref(), Some(&br#"{"theme":"t","limit":1}"#[..]));
     ws.purge().await.unwrap();
 }
@@ -525,7 +731,10 @@ pub async fn namespaces_are_separate(h: H) {
     s.kv().set("n", &"kv").await.unwrap();
     s.counter().increment("n").await.unwrap();
     assert!(s.claim().once("n", &"claim", LONG).await.unwrap());
-    assert_eq!(s.kv().get::<String>("n").await.unwrap().as_deref(), Some("kv"));
+    assert_eq!(
+        s.kv().get::<String>("n").await.unwrap().as_deref(),
+        Some("kv")
+    );
     assert_eq!(s.counter().get("n").await.unwrap(), 1);
 }
 
@@ -538,7 +747,10 @@ pub struct CountingAdapter {
 
 impl CountingAdapter {
     pub fn new(inner: Arc<dyn StoreAdapter>) -> Self {
-        CountingAdapter { inner, calls: AtomicUsize::new(0) }
+        CountingAdapter {
+            inner,
+            calls: AtomicUsize::new(0),
+        }
     }
 
     pub fn calls(&self) -> usize {
@@ -589,16 +801,32 @@ impl StoreAdapter for CountingAdapter {
     async fn mset(&self, entries: Vec<MsetEntry>) -> StoreResult<()> {
         self.count().mset(entries).await
     }
-    async fn claim_acquire(&self, key: &str, fence: &str, nonce: &str, ttl: Duration) -> StoreResult<Option<u64>> {
+    async fn claim_acquire(
+        &self,
+        key: &str,
+        fence: &str,
+        nonce: &str,
+        ttl: Duration,
+    ) -> StoreResult<Option<u64>> {
         self.count().claim_acquire(key, fence, nonce, ttl).await
     }
     async fn compare_and_delete(&self, key: &str, expected: &[u8]) -> StoreResult<bool> {
         self.count().compare_and_delete(key, expected).await
     }
-    async fn compare_and_expire(&self, key: &str, expected: &[u8], ttl: Duration) -> StoreResult<bool> {
+    async fn compare_and_expire(
+        &self,
+        key: &str,
+        expected: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<bool> {
         self.count().compare_and_expire(key, expected, ttl).await
     }
-    async fn scan(&self, cursor: &ScanCursor, pattern: &str, count: usize) -> StoreResult<ScanReply> {
+    async fn scan(
+        &self,
+        cursor: &ScanCursor,
+        pattern: &str,
+        count: usize,
+    ) -> StoreResult<ScanReply> {
         self.count().scan(cursor, pattern, count).await
     }
     async fn close(&self) -> StoreResult<()> {

@@ -38,7 +38,11 @@ pub enum Tenant {
 /// A service name no other case uses.
 pub fn unique_service() -> String {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    format!("svc{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "svc{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 pub fn store(h: &dyn Harness) -> igniter_store::Store<Tenant> {

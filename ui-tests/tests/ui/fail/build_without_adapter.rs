@@ -1,0 +1,5 @@
+use igniter_store::Store;
+
+fn main() {
+    let _ = Store::builder().service("api").build();
+}

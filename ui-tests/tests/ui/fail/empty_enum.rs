@@ -1,0 +1,6 @@
+use igniter_store::StoreScopes;
+
+#[derive(StoreScopes)]
+enum Tenant {}
+
+fn main() {}
