@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use igniter_store_names::{NameKind, check};
 
-use crate::actor::{NoActors, StoreActors};
+use crate::actor::{ActorDef, NoActors, StoreActors};
+use crate::events::EventRegistry;
 use crate::adapter::StoreAdapter;
 use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::scope::{Chain, NoScopes, StoreScopes, validate_scopes};
@@ -54,6 +55,7 @@ pub struct StoreBuilder<Ad, Sv, S = NoScopes, A = NoActors, Z = JsonSerializer> 
     prefix: String,
     serializer: Z,
     timeout: Option<Duration>,
+    events: Vec<EventRegistry>,
     _marker: PhantomData<fn() -> (S, A)>,
 }
 
@@ -74,6 +76,7 @@ impl StoreBuilder<Missing, Missing> {
             prefix: DEFAULT_PREFIX.to_owned(),
             serializer: JsonSerializer,
             timeout: Some(DEFAULT_TIMEOUT),
+            events: Vec::new(),
             _marker: PhantomData,
         }
     }
@@ -97,6 +100,7 @@ impl<Ad, Sv, S, A, Z> StoreBuilder<Ad, Sv, S, A, Z> {
         self_with(
             self.prefix,
             self.timeout,
+            self.events,
             adapter,
             self.service,
             self.serializer,
@@ -110,6 +114,7 @@ impl<Ad, Sv, S, A, Z> StoreBuilder<Ad, Sv, S, A, Z> {
         self_with(
             self.prefix,
             self.timeout,
+            self.events,
             self.adapter,
             service.into(),
             self.serializer,
@@ -128,6 +133,7 @@ impl<Ad, Sv, S, A, Z> StoreBuilder<Ad, Sv, S, A, Z> {
         self_with(
             self.prefix,
             self.timeout,
+            self.events,
             self.adapter,
             self.service,
             self.serializer,
@@ -139,6 +145,7 @@ impl<Ad, Sv, S, A, Z> StoreBuilder<Ad, Sv, S, A, Z> {
         self_with(
             self.prefix,
             self.timeout,
+            self.events,
             self.adapter,
             self.service,
             self.serializer,
@@ -150,10 +157,25 @@ impl<Ad, Sv, S, A, Z> StoreBuilder<Ad, Sv, S, A, Z> {
         self_with(
             self.prefix,
             self.timeout,
+            self.events,
             self.adapter,
             self.service,
             serializer,
         )
+    }
+
+    /// Registers a namespace of events (`user::REGISTRY`,
+    /// `Billing::REGISTRY`). Registering is optional: a typed [`Channel`]
+    /// can be published and subscribed without it, since the compiler has
+    /// already checked it. Registering lets `build` refuse two declarations of
+    /// one namespace (`STORE_DUPLICATE_NAMESPACE`) and names that break the
+    /// rules in a hand-written registry, and lists the namespaces in
+    /// [`Store::event_registries`].
+    ///
+    /// [`Channel`]: crate::Channel
+    pub fn events(mut self, registry: EventRegistry) -> Self {
+        self.events.push(registry);
+        self
     }
 
     /// The deadline of every operation ([`DEFAULT_TIMEOUT`] by default): an
@@ -173,6 +195,7 @@ impl<Ad, Sv, S, A, Z> StoreBuilder<Ad, Sv, S, A, Z> {
 fn self_with<Ad, Sv, S, A, Z>(
     prefix: String,
     timeout: Option<Duration>,
+    events: Vec<EventRegistry>,
     adapter: Ad,
     service: Sv,
     serializer: Z,
@@ -183,6 +206,7 @@ fn self_with<Ad, Sv, S, A, Z>(
         prefix,
         serializer,
         timeout,
+        events,
         _marker: PhantomData,
     }
 }
@@ -225,6 +249,8 @@ impl<S: StoreScopes, A: StoreActors, Z: Serializer>
             ));
         }
         let required = validate_scopes(S::SCOPES)?;
+        validate_actors(A::ACTORS)?;
+        validate_registries(&self.events)?;
         let base = format!("{}:{}", self.prefix, self.service);
         let shared = Shared {
             adapter: self.adapter,
@@ -233,7 +259,71 @@ impl<S: StoreScopes, A: StoreActors, Z: Serializer>
             timeout: self.timeout,
             scopes: S::SCOPES,
             required,
+            registries: self.events,
         };
         Ok(Store::from_parts(shared, Chain::root(base)))
     }
+}
+
+fn validate_actors(actors: &[ActorDef]) -> StoreResult<()> {
+    for (i, def) in actors.iter().enumerate() {
+        if def.key().is_empty() {
+            return Err(StoreError::new(ErrorCode::ActorKeyRequired, "an actor key must not be empty"));
+        }
+        check(NameKind::Actor, def.key()).map_err(|e| {
+            StoreError::new(ErrorCode::InvalidActorKey, e.to_string()).with_detail("actorKey", def.key())
+        })?;
+        if actors[..i].iter().any(|d| d.key() == def.key()) {
+            return Err(StoreError::new(ErrorCode::DuplicateActor, "an actor key is declared twice")
+                .with_detail("actorKey", def.key()));
+        }
+    }
+    Ok(())
+}
+
+/// Checks registries the way the macros check declarations, for registries
+/// written by hand: names, duplicates, and one registry per namespace.
+fn validate_registries(registries: &[EventRegistry]) -> StoreResult<()> {
+    for (i, registry) in registries.iter().enumerate() {
+        let namespace = registry.namespace();
+        check(NameKind::Namespace, namespace).map_err(|e| {
+            let code = if e.problem() == igniter_store_names::NameProblem::Reserved {
+                ErrorCode::ReservedNamespace
+            } else {
+                ErrorCode::InvalidNamespace
+            };
+            StoreError::new(code, e.to_string()).with_detail("namespace", namespace)
+        })?;
+        if registries[..i].iter().any(|r| r.namespace() == namespace) {
+            return Err(StoreError::new(
+                ErrorCode::DuplicateNamespace,
+                "an event namespace is registered twice",
+            )
+            .with_detail("namespace", namespace));
+        }
+        let channels = registry.channels();
+        for (j, channel) in channels.iter().enumerate() {
+            let name = channel.name();
+            let rest = name
+                .strip_prefix(namespace)
+                .and_then(|r| r.strip_prefix(':'))
+                .ok_or_else(|| {
+                    StoreError::new(
+                        ErrorCode::InvalidEventName,
+                        "an event name must start with its namespace and `:`",
+                    )
+                    .with_detail("event", name)
+                })?;
+            for segment in rest.split(':') {
+                check(NameKind::Event, segment).map_err(|e| {
+                    StoreError::new(ErrorCode::InvalidEventName, e.to_string()).with_detail("event", name)
+                })?;
+            }
+            if channels[..j].iter().any(|c| c.name() == name) {
+                return Err(StoreError::new(ErrorCode::DuplicateEvent, "an event is declared twice")
+                    .with_detail("event", name));
+            }
+        }
+    }
+    Ok(())
 }

@@ -98,6 +98,34 @@ codes! {
     NotConnected => "STORE_NOT_CONNECTED",
     /// The operation did not finish within the store's deadline.
     Timeout => "STORE_TIMEOUT",
+    /// A namespace of events breaks the name rules.
+    InvalidNamespace => "STORE_INVALID_NAMESPACE",
+    /// A namespace of events is reserved (`igniter`, `ign`, `__...`).
+    ReservedNamespace => "STORE_RESERVED_NAMESPACE",
+    /// A namespace of events was registered twice.
+    DuplicateNamespace => "STORE_DUPLICATE_NAMESPACE",
+    /// An event or group name breaks the name rules.
+    InvalidEventName => "STORE_INVALID_EVENT_NAME",
+    /// An event is declared twice in a namespace.
+    DuplicateEvent => "STORE_DUPLICATE_EVENT",
+    /// A message arrived on a channel that its namespace does not declare.
+    SchemaChannelNotFound => "STORE_SCHEMA_CHANNEL_NOT_FOUND",
+    /// A payload failed its validation rules.
+    SchemaValidationFailed => "STORE_SCHEMA_VALIDATION_FAILED",
+    /// A publish failed.
+    PublishFailed => "STORE_PUBLISH_FAILED",
+    /// A subscribe failed.
+    SubscribeFailed => "STORE_SUBSCRIBE_FAILED",
+    /// A subscriber fell behind and lost messages; `details.lost` says how many.
+    SubscriberLagged => "STORE_SUBSCRIBER_LAGGED",
+    /// An actor key is declared twice.
+    DuplicateActor => "STORE_DUPLICATE_ACTOR",
+    /// An actor key breaks the name rules.
+    InvalidActorKey => "STORE_INVALID_ACTOR_KEY",
+    /// An actor key was empty.
+    ActorKeyRequired => "STORE_ACTOR_KEY_REQUIRED",
+    /// An actor identifier was empty.
+    ActorIdentifierRequired => "STORE_ACTOR_IDENTIFIER_REQUIRED",
 }
 
 impl fmt::Display for ErrorCode {

@@ -41,6 +41,7 @@ mod claim;
 mod counter;
 mod dev;
 mod error;
+mod events;
 pub mod key;
 mod kv;
 mod scope;
@@ -48,7 +49,11 @@ mod serializer;
 mod store;
 mod telemetry;
 
-pub use actor::{NoActors, StoreActors};
+pub use actor::{ActorDef, NoActors, StoreActors};
+pub use events::{
+    Channel, ChannelDef, EventActor, EventContext, EventRegistry, EventScope, Events, StoreEvents,
+    Subscription,
+};
 pub use adapter::memory::MemoryAdapter;
 pub use adapter::{KeyTtl, ScanCursor, StoreAdapter};
 pub use batch::{Batch, BatchEntry};
@@ -69,5 +74,9 @@ pub use store::Store;
 /// crate's exact version.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::actor::{ActorDef, StoreActors};
+    pub use crate::events::{Channel, ChannelDef, EventRegistry, StoreEvents};
     pub use crate::scope::{ScopeDef, StoreScopes};
+    pub use serde_json;
+    pub use serde_json::value::RawValue;
 }

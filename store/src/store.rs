@@ -14,6 +14,7 @@ use crate::key::{self, Namespace};
 use crate::scope::{Chain, NoScopes, ScopeDef, StoreScopes};
 use crate::serializer::{JsonSerializer, Serializer};
 use crate::telemetry::Ctx;
+use crate::events::{EventRegistry, Events};
 use crate::{Batch, Claims, Counter, Dev, Kv};
 
 /// What every handle of one store shares.
@@ -25,6 +26,8 @@ pub(crate) struct Shared<Z> {
     pub(crate) scopes: &'static [ScopeDef],
     /// Bit `i` set when scope `i` is required.
     pub(crate) required: u64,
+    /// The event namespaces given to the builder.
+    pub(crate) registries: Vec<EventRegistry>,
 }
 
 /// The untyped core of a handle: the shared store and one scope chain. The
@@ -32,6 +35,14 @@ pub(crate) struct Shared<Z> {
 pub(crate) struct Core<Z> {
     pub(crate) shared: Arc<Shared<Z>>,
     pub(crate) chain: Arc<Chain>,
+    /// Who acts through this handle; carried in published envelopes.
+    pub(crate) actor: Option<Arc<ActorLink>>,
+}
+
+/// The actor of a handle: its key and identifier as given.
+pub(crate) struct ActorLink {
+    pub(crate) key: &'static str,
+    pub(crate) id: Box<str>,
 }
 
 impl<Z> Clone for Core<Z> {
@@ -39,6 +50,7 @@ impl<Z> Clone for Core<Z> {
         Core {
             shared: Arc::clone(&self.shared),
             chain: Arc::clone(&self.chain),
+            actor: self.actor.clone(),
         }
     }
 }
@@ -239,6 +251,7 @@ impl<S: StoreScopes, A: StoreActors, Z: Serializer> Store<S, A, Z> {
             core: Core {
                 shared: Arc::new(shared),
                 chain: Arc::new(chain),
+                actor: None,
             },
             _marker: PhantomData,
         }
@@ -258,9 +271,44 @@ impl<S: StoreScopes, A: StoreActors, Z: Serializer> Store<S, A, Z> {
             core: Core {
                 shared: Arc::clone(&self.core.shared),
                 chain: Arc::new(chain),
+                actor: self.core.actor.clone(),
             },
             _marker: PhantomData,
         })
+    }
+
+    /// A handle that acts as `actor`: events it publishes carry
+    /// `"actor": {"key": .., "identifier": ..}`. Actors never change keys or
+    /// channels. Fails with `STORE_ACTOR_IDENTIFIER_REQUIRED` for an empty
+    /// identifier.
+    pub fn actor(&self, actor: A, identifier: impl fmt::Display) -> StoreResult<Self> {
+        let id = identifier.to_string();
+        if id.is_empty() {
+            return Err(StoreError::new(
+                ErrorCode::ActorIdentifierRequired,
+                "an actor identifier must not be empty",
+            )
+            .with_detail("actorKey", actor.def().key()));
+        }
+        let mut core = self.core.clone();
+        core.actor = Some(Arc::new(ActorLink {
+            key: actor.def().key(),
+            id: id.into_boxed_str(),
+        }));
+        Ok(Store {
+            core,
+            _marker: PhantomData,
+        })
+    }
+
+    /// Typed pub/sub on this scope's channels.
+    pub fn events(&self) -> Events<'_, Z> {
+        Events::new(&self.core)
+    }
+
+    /// The event namespaces registered with the builder.
+    pub fn event_registries(&self) -> &[EventRegistry] {
+        &self.core.shared.registries
     }
 
     /// Key-value entries with TTLs.

@@ -11,9 +11,10 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use tokio::time::Instant;
 
+use super::pubsub::{Fanout, DEFAULT_SUBSCRIBER_CAPACITY};
 use super::{
-    KeyTtl, MsetEntry, ScanCursor, ScanReply, SetCondition, SetOptions, StoreAdapter, ceil_millis,
-    glob, parse_integer,
+    ceil_millis, glob, parse_integer, KeyTtl, MsetEntry, RawSubscription, ScanCursor, ScanReply,
+    SetCondition, SetOptions, StoreAdapter, TopicKind,
 };
 use crate::error::{ErrorCode, StoreError, StoreResult};
 
@@ -54,10 +55,20 @@ impl std::fmt::Debug for MemoryAdapter {
     }
 }
 
-#[derive(Default)]
 struct Inner {
     db: Mutex<Db>,
     closed: AtomicBool,
+    fanout: Fanout,
+}
+
+impl Default for Inner {
+    fn default() -> Self {
+        Inner {
+            db: Mutex::default(),
+            closed: AtomicBool::new(false),
+            fanout: Fanout::new(DEFAULT_SUBSCRIBER_CAPACITY, None),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -81,6 +92,18 @@ impl MemoryAdapter {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty store whose subscribers may fall `capacity` messages behind
+    /// before they are told they lost some (default
+    /// [`DEFAULT_SUBSCRIBER_CAPACITY`]).
+    pub fn with_subscriber_capacity(capacity: usize) -> Self {
+        MemoryAdapter {
+            inner: Arc::new(Inner {
+                fanout: Fanout::new(capacity, None),
+                ..Inner::default()
+            }),
+        }
     }
 
     /// How many live keys the store holds.
@@ -111,16 +134,17 @@ impl MemoryAdapter {
     /// Locks the data after reclaiming expired keys, or fails when closed.
     fn open(&self) -> StoreResult<(MutexGuard<'_, Db>, Instant)> {
         if self.inner.closed.load(Ordering::Acquire) {
-            return Err(StoreError::new(
-                ErrorCode::NotConnected,
-                "the memory adapter is closed",
-            ));
+            return Err(closed());
         }
         let now = Instant::now();
         let mut db = self.db();
         db.reclaim(now);
         Ok((db, now))
     }
+}
+
+fn closed() -> StoreError {
+    StoreError::new(ErrorCode::NotConnected, "the memory adapter is closed")
 }
 
 fn deadline(now: Instant, ttl: Duration) -> Instant {
@@ -429,8 +453,27 @@ impl StoreAdapter for MemoryAdapter {
         })
     }
 
+    async fn publish(&self, channel: &str, payload: Bytes) -> StoreResult<u64> {
+        drop(self.open()?);
+        Ok(self.inner.fanout.publish_local(channel, &payload))
+    }
+
+    async fn subscribe(&self, kind: TopicKind, topic: &str) -> StoreResult<RawSubscription> {
+        drop(self.open()?);
+        self.inner
+            .fanout
+            .join(kind, topic)
+            .map(|joined| joined.subscription)
+            .ok_or_else(closed)
+    }
+
+    fn active_subscriptions(&self) -> (usize, usize) {
+        self.inner.fanout.active()
+    }
+
     async fn close(&self) -> StoreResult<()> {
         self.inner.closed.store(true, Ordering::Release);
+        self.inner.fanout.close();
         Ok(())
     }
 }

@@ -17,6 +17,9 @@ use crate::error::StoreResult;
 
 pub mod glob;
 pub mod memory;
+pub mod pubsub;
+
+pub use pubsub::{RawMessage, RawSubscription, RecvError, TopicKind};
 
 /// Parses an integer as Redis's `string2ll` does: an optional `-`, no `+`, no
 /// leading zeros, no white space, within `i64`.
@@ -41,6 +44,13 @@ pub(crate) fn parse_integer(bytes: &[u8]) -> StoreResult<i64> {
             "the value at the key is not an integer or out of range",
         )
     })
+}
+
+fn unsupported(what: &str) -> crate::StoreError {
+    crate::StoreError::new(
+        crate::ErrorCode::OperationFailed,
+        format!("this adapter does not support {what}"),
+    )
 }
 
 /// `d` in whole milliseconds, rounded up, as TTLs travel (`PX`, `PTTL`).
@@ -241,6 +251,29 @@ pub trait StoreAdapter: Send + Sync + 'static {
         pattern: &str,
         count: usize,
     ) -> StoreResult<ScanReply>;
+
+    /// `PUBLISH channel payload`: how many backend subscriptions received
+    /// it. On Redis that counts subscribed connections (one per process and
+    /// channel or pattern), not local subscribers.
+    async fn publish(&self, channel: &str, payload: Bytes) -> StoreResult<u64> {
+        let _ = (channel, payload);
+        Err(unsupported("publish"))
+    }
+
+    /// Subscribes to a channel or a pattern (`SUBSCRIBE` / `PSUBSCRIBE`),
+    /// sharing one backend subscription among every local subscriber of the
+    /// same topic. Returns once the subscription is active: a message
+    /// published after it returns is received.
+    async fn subscribe(&self, kind: TopicKind, topic: &str) -> StoreResult<RawSubscription> {
+        let _ = (kind, topic);
+        Err(unsupported("subscribe"))
+    }
+
+    /// The backend subscriptions held for local subscribers: `(channels,
+    /// patterns)`.
+    fn active_subscriptions(&self) -> (usize, usize) {
+        (0, 0)
+    }
 
     /// Removes `keys` (`UNLINK`); how many existed.
     async fn unlink(&self, keys: &[String]) -> StoreResult<u64> {

@@ -1,0 +1,310 @@
+//! The pub/sub side of the adapter contract: messages as adapters receive
+//! them, subscriptions as adapters hand them out, and [`Fanout`], the
+//! in-process sharing of one backend subscription among every local
+//! subscriber.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
+use bytes::Bytes;
+use tokio::sync::broadcast;
+
+use super::glob;
+
+/// How many messages a local subscriber may fall behind before it is told
+/// that it lost some (`STORE_SUBSCRIBER_LAGGED`).
+pub const DEFAULT_SUBSCRIBER_CAPACITY: usize = 1024;
+
+/// A message on a channel, as the adapter received it. Shared (`Arc`) by
+/// every local subscriber of its channel or pattern, so that the store decodes
+/// it once for all of them.
+pub struct RawMessage {
+    channel: String,
+    payload: Bytes,
+    decoded: OnceLock<(TypeId, Arc<dyn Any + Send + Sync>)>,
+}
+
+impl fmt::Debug for RawMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawMessage")
+            .field("len", &self.payload.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RawMessage {
+    /// A message received on `channel`.
+    pub fn new(channel: impl Into<String>, payload: Bytes) -> Self {
+        RawMessage {
+            channel: channel.into(),
+            payload,
+            decoded: OnceLock::new(),
+        }
+    }
+
+    /// The channel it was published on (for a pattern subscription, the
+    /// matching channel, not the pattern).
+    pub fn channel(&self) -> &str {
+        &self.channel
+    }
+
+    /// The bytes as published.
+    pub fn payload(&self) -> &Bytes {
+        &self.payload
+    }
+
+    /// The message decoded as a `T` by `decode`, computed once per message
+    /// for the first type asked and shared by every subscriber asking for it;
+    /// another type on the same channel is decoded for its subscriber alone.
+    pub(crate) fn decoded<T: Any + Send + Sync>(&self, decode: impl Fn(&Self) -> T) -> Arc<T> {
+        let want = TypeId::of::<T>();
+        let (id, shared) = self.decoded.get_or_init(|| {
+            let value: Arc<dyn Any + Send + Sync> = Arc::new(decode(self));
+            (want, value)
+        });
+        if *id == want {
+            if let Ok(value) = Arc::clone(shared).downcast::<T>() {
+                return value;
+            }
+        }
+        Arc::new(decode(self))
+    }
+}
+
+/// Why [`RawSubscription::recv`] returned no message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecvError {
+    /// The subscriber fell behind and this many messages were dropped for it.
+    Lagged(u64),
+    /// The subscription ended (the adapter was closed).
+    Closed,
+}
+
+/// One local subscriber's view of a backend subscription. Dropping the last
+/// one of a channel or pattern ends the backend subscription.
+pub struct RawSubscription {
+    receiver: broadcast::Receiver<Arc<RawMessage>>,
+    _guard: Arc<dyn Any + Send + Sync>,
+}
+
+impl fmt::Debug for RawSubscription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawSubscription").finish_non_exhaustive()
+    }
+}
+
+impl RawSubscription {
+    /// A subscription receiving from `receiver`, keeping `guard` alive as
+    /// long as it lives (the adapter's handle on the backend subscription).
+    pub fn new(receiver: broadcast::Receiver<Arc<RawMessage>>, guard: Arc<dyn Any + Send + Sync>) -> Self {
+        RawSubscription {
+            receiver,
+            _guard: guard,
+        }
+    }
+
+    /// The next message.
+    pub async fn recv(&mut self) -> Result<Arc<RawMessage>, RecvError> {
+        match self.receiver.recv().await {
+            Ok(message) => Ok(message),
+            Err(broadcast::error::RecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
+            Err(broadcast::error::RecvError::Closed) => Err(RecvError::Closed),
+        }
+    }
+}
+
+/// Whether a subscription is to one channel or to a glob pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TopicKind {
+    /// `SUBSCRIBE channel`.
+    Channel,
+    /// `PSUBSCRIBE pattern`.
+    Pattern,
+}
+
+/// Called when the last local subscriber of a topic goes: the adapter ends
+/// the backend subscription there (Redis: `UNSUBSCRIBE` / `PUNSUBSCRIBE`).
+pub type OnLastDrop = Arc<dyn Fn(TopicKind, &str) + Send + Sync>;
+
+/// Shares one backend subscription per channel and per pattern among every
+/// local subscriber of a process, and fans each message out to them.
+#[derive(Clone)]
+pub struct Fanout {
+    state: Arc<Mutex<FanoutState>>,
+    capacity: usize,
+    on_last_drop: Option<OnLastDrop>,
+}
+
+impl fmt::Debug for Fanout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (channels, patterns) = self.active();
+        f.debug_struct("Fanout")
+            .field("channels", &channels)
+            .field("patterns", &patterns)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+struct FanoutState {
+    topics: HashMap<(TopicKind, String), Weak<Topic>>,
+    closed: bool,
+}
+
+struct Topic {
+    kind: TopicKind,
+    name: String,
+    sender: Mutex<Option<broadcast::Sender<Arc<RawMessage>>>>,
+    state: Weak<Mutex<FanoutState>>,
+    on_last_drop: Option<OnLastDrop>,
+}
+
+impl Drop for Topic {
+    fn drop(&mut self) {
+        if let Some(state) = self.state.upgrade() {
+            let mut state = lock(&state);
+            let key = (self.kind, self.name.clone());
+            // Only remove the entry if it is still ours (not a newer topic).
+            if state.topics.get(&key).is_some_and(|w| w.strong_count() == 0) {
+                state.topics.remove(&key);
+            }
+        }
+        if let Some(hook) = &self.on_last_drop {
+            hook(self.kind, &self.name);
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// What [`Fanout::join`] did.
+#[derive(Debug)]
+pub struct Joined {
+    /// The local subscription.
+    pub subscription: RawSubscription,
+    /// Whether this join created the topic, so the backend subscription must
+    /// be made now.
+    pub created: bool,
+}
+
+impl Fanout {
+    /// A fanout whose subscribers may fall `capacity` messages behind.
+    pub fn new(capacity: usize, on_last_drop: Option<OnLastDrop>) -> Self {
+        Fanout {
+            state: Arc::default(),
+            capacity: capacity.max(1),
+            on_last_drop,
+        }
+    }
+
+    /// Joins the topic, creating it when it has no subscriber. `None` once
+    /// the fanout is closed.
+    pub fn join(&self, kind: TopicKind, name: &str) -> Option<Joined> {
+        let mut state = lock(&self.state);
+        if state.closed {
+            return None;
+        }
+        let key = (kind, name.to_owned());
+        if let Some(topic) = state.topics.get(&key).and_then(Weak::upgrade) {
+            let receiver = lock(&topic.sender).as_ref()?.subscribe();
+            return Some(Joined {
+                subscription: RawSubscription::new(receiver, topic),
+                created: false,
+            });
+        }
+        let (sender, receiver) = broadcast::channel(self.capacity);
+        let topic = Arc::new(Topic {
+            kind,
+            name: name.to_owned(),
+            sender: Mutex::new(Some(sender)),
+            state: Arc::downgrade(&self.state),
+            on_last_drop: self.on_last_drop.clone(),
+        });
+        state.topics.insert(key, Arc::downgrade(&topic));
+        Some(Joined {
+            subscription: RawSubscription::new(receiver, topic),
+            created: true,
+        })
+    }
+
+    /// Delivers a message published on `channel` to the subscribers of the
+    /// channel and of every matching pattern, as an in-process server does.
+    /// Returns how many topics received it.
+    pub fn publish_local(&self, channel: &str, payload: &Bytes) -> u64 {
+        let topics: Vec<Arc<Topic>> = {
+            let state = lock(&self.state);
+            state
+                .topics
+                .iter()
+                .filter(|((kind, name), _)| match kind {
+                    TopicKind::Channel => name == channel,
+                    TopicKind::Pattern => glob::matches(name.as_bytes(), channel.as_bytes()),
+                })
+                .filter_map(|(_, w)| w.upgrade())
+                .collect()
+        };
+        let message = Arc::new(RawMessage::new(channel, payload.clone()));
+        topics
+            .iter()
+            .filter(|t| send(t, Arc::clone(&message)))
+            .count() as u64
+    }
+
+    /// Delivers a message the backend sent for the topic `(kind, name)`.
+    /// Returns whether a local subscriber was there to receive it.
+    pub fn deliver(&self, kind: TopicKind, name: &str, message: RawMessage) -> bool {
+        let topic = {
+            let state = lock(&self.state);
+            state.topics.get(&(kind, name.to_owned())).and_then(Weak::upgrade)
+        };
+        topic.is_some_and(|t| send(&t, Arc::new(message)))
+    }
+
+    /// The topics with local subscribers: `(channels, patterns)`.
+    pub fn active(&self) -> (usize, usize) {
+        let state = lock(&self.state);
+        let live = |k| {
+            state
+                .topics
+                .iter()
+                .filter(|((kind, _), w)| *kind == k && w.strong_count() > 0)
+                .count()
+        };
+        (live(TopicKind::Channel), live(TopicKind::Pattern))
+    }
+
+    /// Every topic with local subscribers, to subscribe again after a
+    /// reconnect.
+    pub fn topics(&self) -> Vec<(TopicKind, String)> {
+        let state = lock(&self.state);
+        state
+            .topics
+            .iter()
+            .filter(|(_, w)| w.strong_count() > 0)
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    /// Ends every subscription: their streams end after the messages they
+    /// already hold. Later joins fail.
+    pub fn close(&self) {
+        let topics: Vec<Arc<Topic>> = {
+            let mut state = lock(&self.state);
+            state.closed = true;
+            state.topics.values().filter_map(Weak::upgrade).collect()
+        };
+        for topic in topics {
+            lock(&topic.sender).take();
+        }
+    }
+}
+
+fn send(topic: &Topic, message: Arc<RawMessage>) -> bool {
+    lock(&topic.sender)
+        .as_ref()
+        .is_some_and(|s| s.send(message).is_ok())
+}

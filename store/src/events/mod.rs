@@ -1,0 +1,276 @@
+//! Typed events: channels, envelopes, publishing and subscriptions.
+
+mod channel;
+mod envelope;
+
+use std::fmt;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures::Stream;
+use futures::stream::BoxStream;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use channel::{Channel, ChannelDef, EventRegistry, StoreEvents};
+pub use envelope::{EventActor, EventContext, EventScope};
+
+use crate::adapter::{RawMessage, RawSubscription, RecvError, TopicKind};
+use crate::error::{ErrorCode, StoreError, StoreResult};
+use crate::key;
+use crate::serializer::Serializer;
+use crate::store::Core;
+use crate::telemetry::op;
+use envelope::{OutEnvelope, ScopeOut, decode_message, now_iso8601};
+
+/// Publishing and subscribing on the event channels of one scope chain;
+/// from [`Store::events`](crate::Store::events).
+///
+/// Channels are scoped like keys:
+/// `<prefix>:<service>[:<scopeKey>:<id>]*:events:<event name>`, so a
+/// subscriber receives only what is published in its own scope.
+///
+/// Every subscription is a [`Subscription`], a `futures::Stream` of
+/// `StoreResult<Arc<EventContext<T>>>`, active when `subscribe` returns.
+/// Within a process every local subscriber of a channel (or of a namespace,
+/// for [`Events::subscribe_all`]) shares one backend subscription, and each
+/// message is decoded once per payload type and shared through the `Arc`
+/// (no `Clone` bound on payloads). Dropping a subscription unsubscribes; the
+/// backend subscription goes with the last local subscriber.
+///
+/// A message that does not decode yields one `Err`
+/// (`STORE_DESERIALIZATION_FAILED`) and the stream goes on. A subscriber
+/// that falls behind by more than the adapter's capacity yields one `Err`
+/// (`STORE_SUBSCRIBER_LAGGED`, with `details.lost`), never a silent gap.
+///
+/// The envelope is always JSON, the TypeScript package's format; the store's
+/// [`Serializer`] applies to stored values, not to events.
+#[derive(Debug)]
+pub struct Events<'a, Z> {
+    core: &'a Core<Z>,
+}
+
+impl<'a, Z: Serializer> Events<'a, Z> {
+    pub(crate) fn new(core: &'a Core<Z>) -> Self {
+        Events { core }
+    }
+
+    /// The full channel of `channel` in this scope, for a raw client.
+    pub fn channel_name<T>(&self, channel: &Channel<T>) -> StoreResult<String> {
+        self.core.check_required()?;
+        Ok(channel_key(&self.core.chain.base, channel.name()))
+    }
+
+    /// Publishes `payload` on `channel` in this scope, in the envelope
+    /// `{"type","data","timestamp","scope"[,"scopes"][,"actor"]}`. Returns the
+    /// receiver count the adapter reports: on Redis, subscribed connections
+    /// (one per process and channel or pattern), not local streams.
+    pub async fn publish<T: Serialize>(&self, channel: &Channel<T>, payload: &T) -> StoreResult<u64> {
+        let core = self.core;
+        let name = channel.name();
+        op!(core, "events", "events", "publish", ErrorCode::PublishFailed, async {
+            core.check_required()?;
+            let bytes = encode_envelope(core, name, payload)?;
+            core.adapter().publish(&channel_key(&core.chain.base, name), bytes).await
+        }, |v| events.channel = name, events.wildcard = false, events.receivers = *v)
+    }
+
+    /// Subscribes to `channel` in this scope.
+    pub async fn subscribe<T>(&self, channel: &Channel<T>) -> StoreResult<Subscription<T>>
+    where
+        T: DeserializeOwned + Send + Sync + 'static,
+    {
+        let core = self.core;
+        let name = channel.name();
+        op!(core, "events", "events", "subscribe", ErrorCode::SubscribeFailed, async {
+            core.check_required()?;
+            let topic = channel_key(&core.chain.base, name);
+            let raw = core.adapter().subscribe(TopicKind::Channel, &topic).await?;
+            let decode = move |message: &RawMessage| -> Decoded<T> {
+                decode_message(message.payload(), name, |raw| serde_json::from_str(raw.get()).ok())
+                    .map(Arc::new)
+                    .ok_or(Failure::Undecodable)
+            };
+            Ok(Subscription::new(core.clone(), name, false, raw, decode))
+        }, |_v| events.channel = name, events.wildcard = false)
+    }
+
+    /// Subscribes to every channel of the namespace of `E` in this scope (a
+    /// pattern subscription, `<namespace>:*`), each message decoded as the
+    /// variant of its channel. A message on a channel the namespace does not
+    /// declare yields `Err` with `STORE_SCHEMA_CHANNEL_NOT_FOUND`, and the
+    /// stream goes on.
+    pub async fn subscribe_all<E: StoreEvents>(&self) -> StoreResult<Subscription<E>> {
+        let core = self.core;
+        let namespace = E::REGISTRY.namespace();
+        op!(core, "events", "events", "subscribe", ErrorCode::SubscribeFailed, async {
+            core.check_required()?;
+            let prefix = channel_key(&core.chain.base, "");
+            let mut pattern = key::escape_glob(&prefix);
+            key::escape_glob_into(namespace, &mut pattern);
+            pattern.push_str(":*");
+            let raw = core.adapter().subscribe(TopicKind::Pattern, &pattern).await?;
+            let decode = move |message: &RawMessage| -> Decoded<E> {
+                let event = message.channel().strip_prefix(prefix.as_str()).unwrap_or_default();
+                if !E::REGISTRY.channels().iter().any(|c| c.name() == event) {
+                    return Err(Failure::UnknownChannel);
+                }
+                decode_message(message.payload(), event, |raw| E::decode_event(event, raw)?.ok())
+                    .map(Arc::new)
+                    .ok_or(Failure::Undecodable)
+            };
+            Ok(Subscription::new(core.clone(), namespace, true, raw, decode))
+        }, |_v| events.channel = namespace, events.wildcard = true)
+    }
+}
+
+fn channel_key(base: &str, event: &str) -> String {
+    let mut out = String::with_capacity(base.len() + event.len() + 8);
+    out.push_str(base);
+    out.push_str(":events:");
+    out.push_str(event);
+    out
+}
+
+fn encode_envelope<Z: Serializer, T: Serialize>(core: &Core<Z>, event: &str, payload: &T) -> StoreResult<bytes::Bytes> {
+    let links = &core.chain.links;
+    let scopes: Vec<ScopeOut<'_>> = links
+        .iter()
+        .map(|l| ScopeOut {
+            key: l.key,
+            identifier: &l.id,
+        })
+        .collect();
+    let timestamp = now_iso8601();
+    let envelope = OutEnvelope {
+        event_type: event,
+        data: payload,
+        timestamp: &timestamp,
+        scope: scopes.last().copied(),
+        scopes: if scopes.len() > 1 { &scopes } else { &[] },
+        actor: core.actor.as_deref().map(|a| ScopeOut {
+            key: a.key,
+            identifier: &a.id,
+        }),
+    };
+    serde_json::to_vec(&envelope).map(bytes::Bytes::from).map_err(|e| {
+        StoreError::new(
+            ErrorCode::SerializationFailed,
+            "the event payload could not be serialized as JSON",
+        )
+        .with_source(e)
+    })
+}
+
+/// Why a message did not decode; shared by every subscriber of a message and
+/// turned into a fresh [`StoreError`] for each.
+#[derive(Debug, Clone, Copy)]
+enum Failure {
+    Undecodable,
+    UnknownChannel,
+}
+
+type Decoded<T> = Result<Arc<EventContext<T>>, Failure>;
+
+impl Failure {
+    fn error(self) -> StoreError {
+        match self {
+            Failure::Undecodable => StoreError::new(
+                ErrorCode::DeserializationFailed,
+                "a message on the channel is neither an envelope nor a payload of the channel's type",
+            ),
+            Failure::UnknownChannel => StoreError::new(
+                ErrorCode::SchemaChannelNotFound,
+                "a message arrived on a channel that the namespace does not declare",
+            ),
+        }
+    }
+}
+
+/// The events of one subscription, as a `futures::Stream`. Dropping it
+/// unsubscribes. It ends when the adapter is closed.
+#[must_use = "a subscription receives nothing unless it is polled"]
+pub struct Subscription<T> {
+    inner: BoxStream<'static, StoreResult<Arc<EventContext<T>>>>,
+    unsubscribe: Unsubscribe,
+}
+
+impl<T> fmt::Debug for Subscription<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscription")
+            .field("channel", &self.unsubscribe.channel)
+            .field("wildcard", &self.unsubscribe.wildcard)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Send + Sync + 'static> Subscription<T> {
+    fn new<Z: Serializer>(
+        core: Core<Z>,
+        channel: &'static str,
+        wildcard: bool,
+        raw: RawSubscription,
+        decode: impl Fn(&RawMessage) -> Decoded<T> + Send + Sync + 'static,
+    ) -> Self {
+        let inner = futures::stream::unfold((raw, decode), |(mut raw, decode)| async move {
+            let item = match raw.recv().await {
+                Ok(message) => match &*message.decoded(&decode) {
+                    Ok(event) => Ok(Arc::clone(event)),
+                    Err(failure) => Err(failure.error()),
+                },
+                Err(RecvError::Lagged(lost)) => Err(StoreError::new(
+                    ErrorCode::SubscriberLagged,
+                    "the subscriber fell behind and lost messages",
+                )
+                .with_detail("lost", lost)),
+                Err(RecvError::Closed) => return None,
+            };
+            Some((item, (raw, decode)))
+        });
+        let ctx = core.telemetry();
+        Subscription {
+            inner: Box::pin(inner),
+            unsubscribe: Unsubscribe {
+                service: ctx.service.into(),
+                scope_key: ctx.scope_key,
+                scope_depth: ctx.scope_depth,
+                channel,
+                wildcard,
+            },
+        }
+    }
+}
+
+impl<T> Stream for Subscription<T> {
+    type Item = StoreResult<Arc<EventContext<T>>>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+/// Emits the unsubscribe telemetry when a subscription is dropped.
+struct Unsubscribe {
+    service: Box<str>,
+    scope_key: Option<&'static str>,
+    scope_depth: usize,
+    channel: &'static str,
+    wildcard: bool,
+}
+
+impl Drop for Unsubscribe {
+    fn drop(&mut self) {
+        tracing::event!(
+            name: "igniter.store.events.unsubscribe.success",
+            target: "igniter_store",
+            tracing::Level::DEBUG,
+            store.service = &*self.service,
+            store.namespace = "events",
+            store.scope_key = self.scope_key,
+            store.scope_depth = self.scope_depth,
+            events.channel = self.channel,
+            events.wildcard = self.wildcard,
+        );
+    }
+}
