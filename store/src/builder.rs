@@ -8,9 +8,9 @@ use std::time::Duration;
 use igniter_store_names::{NameKind, check};
 
 use crate::actor::{ActorDef, NoActors, StoreActors};
-use crate::events::EventRegistry;
 use crate::adapter::StoreAdapter;
 use crate::error::{ErrorCode, StoreError, StoreResult};
+use crate::events::EventRegistry;
 use crate::scope::{Chain, NoScopes, StoreScopes, validate_scopes};
 use crate::serializer::{JsonSerializer, Serializer};
 use crate::store::{Shared, Store};
@@ -268,14 +268,21 @@ impl<S: StoreScopes, A: StoreActors, Z: Serializer>
 fn validate_actors(actors: &[ActorDef]) -> StoreResult<()> {
     for (i, def) in actors.iter().enumerate() {
         if def.key().is_empty() {
-            return Err(StoreError::new(ErrorCode::ActorKeyRequired, "an actor key must not be empty"));
+            return Err(StoreError::new(
+                ErrorCode::ActorKeyRequired,
+                "an actor key must not be empty",
+            ));
         }
         check(NameKind::Actor, def.key()).map_err(|e| {
-            StoreError::new(ErrorCode::InvalidActorKey, e.to_string()).with_detail("actorKey", def.key())
+            StoreError::new(ErrorCode::InvalidActorKey, e.to_string())
+                .with_detail("actorKey", def.key())
         })?;
         if actors[..i].iter().any(|d| d.key() == def.key()) {
-            return Err(StoreError::new(ErrorCode::DuplicateActor, "an actor key is declared twice")
-                .with_detail("actorKey", def.key()));
+            return Err(StoreError::new(
+                ErrorCode::DuplicateActor,
+                "an actor key is declared twice",
+            )
+            .with_detail("actorKey", def.key()));
         }
     }
     Ok(())
@@ -316,12 +323,16 @@ fn validate_registries(registries: &[EventRegistry]) -> StoreResult<()> {
                 })?;
             for segment in rest.split(':') {
                 check(NameKind::Event, segment).map_err(|e| {
-                    StoreError::new(ErrorCode::InvalidEventName, e.to_string()).with_detail("event", name)
+                    StoreError::new(ErrorCode::InvalidEventName, e.to_string())
+                        .with_detail("event", name)
                 })?;
             }
             if channels[..j].iter().any(|c| c.name() == name) {
-                return Err(StoreError::new(ErrorCode::DuplicateEvent, "an event is declared twice")
-                    .with_detail("event", name));
+                return Err(StoreError::new(
+                    ErrorCode::DuplicateEvent,
+                    "an event is declared twice",
+                )
+                .with_detail("event", name));
             }
         }
     }

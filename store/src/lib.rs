@@ -50,10 +50,6 @@ mod store;
 mod telemetry;
 
 pub use actor::{ActorDef, NoActors, StoreActors};
-pub use events::{
-    Channel, ChannelDef, EventActor, EventContext, EventRegistry, EventScope, Events, StoreEvents,
-    Subscription,
-};
 pub use adapter::memory::MemoryAdapter;
 pub use adapter::{KeyTtl, ScanCursor, StoreAdapter};
 pub use batch::{Batch, BatchEntry};
@@ -62,6 +58,10 @@ pub use claim::{Claim, Claims};
 pub use counter::{Counter, Increment};
 pub use dev::{DEFAULT_SCAN_COUNT, Dev, Scan, ScanPage};
 pub use error::{BoxError, ErrorCode, StoreError, StoreResult};
+pub use events::{
+    Channel, ChannelDef, EventActor, EventContext, EventRegistry, EventScope, Events, StoreEvents,
+    Subscription,
+};
 pub use igniter_store_macros::StoreScopes;
 pub use key::Namespace;
 pub use kv::{Kv, KvSet, StoreFuture};

@@ -10,11 +10,11 @@ use crate::actor::{NoActors, StoreActors};
 use crate::adapter::StoreAdapter;
 use crate::builder::{Missing, StoreBuilder};
 use crate::error::{ErrorCode, StoreError, StoreResult};
+use crate::events::{EventRegistry, Events};
 use crate::key::{self, Namespace};
 use crate::scope::{Chain, NoScopes, ScopeDef, StoreScopes};
 use crate::serializer::{JsonSerializer, Serializer};
 use crate::telemetry::Ctx;
-use crate::events::{EventRegistry, Events};
 use crate::{Batch, Claims, Counter, Dev, Kv};
 
 /// What every handle of one store shares.

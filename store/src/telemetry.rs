@@ -9,25 +9,36 @@
 //! | `igniter.store.<area>.<op>.error` | ERROR | after it failed |
 //!
 //! Fields of every event: `store.service`, `store.namespace` (the key
-//! namespace: `kv`, `counter`, ...), `store.scope_key` (the innermost scope
-//! key, never its identifier), `store.scope_depth`. Success events add the
-//! operation's counts:
+//! namespace: `kv`, `counter`, `claim`, `events`; `*` for `dev.purge`, which
+//! spans them all), `store.scope_key` (the innermost scope key, never its
+//! identifier; absent on the root handle), `store.scope_depth`. Success
+//! events add the operation's counts:
 //!
 //! | operation | fields |
 //! |---|---|
 //! | `kv.get` | `kv.found` |
 //! | `kv.set` | `kv.ttl` (ms, when set) |
-//! | `kv.exists`, `kv.remove`, `kv.expire`, `kv.touch`, `kv.persist` | `kv.existed` |
+//! | `kv.exists`, `kv.remove`, `kv.persist` | `kv.existed` |
+//! | `kv.expire`, `kv.touch` | `kv.existed`, `kv.ttl` (ms) |
 //! | `kv.ttl` | `kv.found`, `kv.ttl` (ms, when it expires) |
 //! | `counter.increment`, `counter.decrement` | `counter.delta`, `counter.value`, `counter.ttl` (ms, when given) |
 //! | `counter.get` | `counter.value` |
 //! | `counter.expire` | `counter.ttl`, `kv.existed` |
+//! | `counter.remove` | `kv.existed` |
 //! | `claim.once`, `claim.acquire` | `claim.ttl`, `claim.acquired` |
-//! | `claim.release`, `claim.extend` | `claim.released` / `claim.extended` |
+//! | `claim.release` | `claim.released` |
+//! | `claim.extend` | `claim.extended`, `claim.ttl` |
 //! | `batch.get` | `batch.count`, `batch.found` |
 //! | `batch.set` | `batch.count` |
 //! | `dev.scan` | `dev.count` |
 //! | `dev.purge` | `dev.count` |
+//! | `events.publish` | `events.channel`, `events.wildcard`, `events.receivers` |
+//! | `events.subscribe` | `events.channel` (the namespace when wildcard), `events.wildcard` |
+//! | `events.unsubscribe` (success only, when a subscription is dropped) | `events.channel`, `events.wildcard` |
+//!
+//! Counter events are named by the sign of the change: a negative delta is a
+//! `counter.decrement` (`increment_by(k, -1)` included). TTLs are reported as
+//! the whole milliseconds the store applies (rounded up).
 //!
 //! Error events add `error.code` (the stable code), `error.message` (the
 //! store's message, which never holds a key, a value or an identifier) and
@@ -96,7 +107,7 @@ pub(crate) struct Ctx<'a> {
     pub(crate) scope_depth: usize,
 }
 
-/// A TTL as milliseconds for a field.
+/// A TTL as the milliseconds the store applies (rounded up), for a field.
 pub(crate) fn ms(ttl: Option<std::time::Duration>) -> Option<u64> {
-    ttl.map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX))
+    ttl.map(crate::adapter::ceil_millis)
 }

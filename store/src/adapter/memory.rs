@@ -11,10 +11,10 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use tokio::time::Instant;
 
-use super::pubsub::{Fanout, DEFAULT_SUBSCRIBER_CAPACITY};
+use super::pubsub::{DEFAULT_SUBSCRIBER_CAPACITY, Fanout};
 use super::{
-    ceil_millis, glob, parse_integer, KeyTtl, MsetEntry, RawSubscription, ScanCursor, ScanReply,
-    SetCondition, SetOptions, StoreAdapter, TopicKind,
+    KeyTtl, MsetEntry, RawSubscription, ScanCursor, ScanReply, SetCondition, SetOptions,
+    StoreAdapter, TopicKind, ceil_millis, glob, parse_integer,
 };
 use crate::error::{ErrorCode, StoreError, StoreResult};
 

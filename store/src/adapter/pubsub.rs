@@ -64,10 +64,10 @@ impl RawMessage {
             let value: Arc<dyn Any + Send + Sync> = Arc::new(decode(self));
             (want, value)
         });
-        if *id == want {
-            if let Ok(value) = Arc::clone(shared).downcast::<T>() {
-                return value;
-            }
+        if *id == want
+            && let Ok(value) = Arc::clone(shared).downcast::<T>()
+        {
+            return value;
         }
         Arc::new(decode(self))
     }
@@ -98,7 +98,10 @@ impl fmt::Debug for RawSubscription {
 impl RawSubscription {
     /// A subscription receiving from `receiver`, keeping `guard` alive as
     /// long as it lives (the adapter's handle on the backend subscription).
-    pub fn new(receiver: broadcast::Receiver<Arc<RawMessage>>, guard: Arc<dyn Any + Send + Sync>) -> Self {
+    pub fn new(
+        receiver: broadcast::Receiver<Arc<RawMessage>>,
+        guard: Arc<dyn Any + Send + Sync>,
+    ) -> Self {
         RawSubscription {
             receiver,
             _guard: guard,
@@ -167,7 +170,11 @@ impl Drop for Topic {
             let mut state = lock(&state);
             let key = (self.kind, self.name.clone());
             // Only remove the entry if it is still ours (not a newer topic).
-            if state.topics.get(&key).is_some_and(|w| w.strong_count() == 0) {
+            if state
+                .topics
+                .get(&key)
+                .is_some_and(|w| w.strong_count() == 0)
+            {
                 state.topics.remove(&key);
             }
         }
@@ -259,7 +266,10 @@ impl Fanout {
     pub fn deliver(&self, kind: TopicKind, name: &str, message: RawMessage) -> bool {
         let topic = {
             let state = lock(&self.state);
-            state.topics.get(&(kind, name.to_owned())).and_then(Weak::upgrade)
+            state
+                .topics
+                .get(&(kind, name.to_owned()))
+                .and_then(Weak::upgrade)
         };
         topic.is_some_and(|t| send(&t, Arc::new(message)))
     }

@@ -26,7 +26,9 @@ pub struct EventScope {
 impl fmt::Debug for EventScope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Identifiers are tenant data; keep them out of logs by default.
-        f.debug_struct("EventScope").field("key", &self.key).finish_non_exhaustive()
+        f.debug_struct("EventScope")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
     }
 }
 
@@ -41,7 +43,9 @@ pub struct EventActor {
 
 impl fmt::Debug for EventActor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EventActor").field("key", &self.key).finish_non_exhaustive()
+        f.debug_struct("EventActor")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
     }
 }
 
@@ -112,21 +116,19 @@ pub(crate) fn decode_message<T>(
     event: &str,
     decode_data: impl Fn(&RawValue) -> Option<T>,
 ) -> Option<EventContext<T>> {
-    if let Ok(envelope) = serde_json::from_slice::<InEnvelope<'_>>(payload) {
-        if let (Some(event_type), Some(data), Some(timestamp)) =
+    if let Ok(envelope) = serde_json::from_slice::<InEnvelope<'_>>(payload)
+        && let (Some(event_type), Some(data), Some(timestamp)) =
             (envelope.event_type, envelope.data, envelope.timestamp)
-        {
-            if let Some(data) = decode_data(data) {
-                return Some(EventContext {
-                    event_type,
-                    data,
-                    timestamp,
-                    scope: envelope.scope,
-                    scopes: envelope.scopes.unwrap_or_default(),
-                    actor: envelope.actor,
-                });
-            }
-        }
+        && let Some(data) = decode_data(data)
+    {
+        return Some(EventContext {
+            event_type,
+            data,
+            timestamp,
+            scope: envelope.scope,
+            scopes: envelope.scopes.unwrap_or_default(),
+            actor: envelope.actor,
+        });
     }
     let whole: &RawValue = serde_json::from_slice(payload).ok()?;
     let data = decode_data(whole)?;
@@ -143,7 +145,9 @@ pub(crate) fn decode_message<T>(
 /// Now as ISO-8601 UTC with milliseconds, the TypeScript package's
 /// `new Date().toISOString()`.
 pub(crate) fn now_iso8601() -> String {
-    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     iso8601(since.as_secs(), since.subsec_millis())
 }
 

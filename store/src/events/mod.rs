@@ -2,6 +2,8 @@
 
 mod channel;
 mod envelope;
+#[cfg(feature = "garde")]
+mod validation;
 
 use std::fmt;
 use std::pin::Pin;
@@ -66,14 +68,53 @@ impl<'a, Z: Serializer> Events<'a, Z> {
     /// `{"type","data","timestamp","scope"[,"scopes"][,"actor"]}`. Returns the
     /// receiver count the adapter reports: on Redis, subscribed connections
     /// (one per process and channel or pattern), not local streams.
-    pub async fn publish<T: Serialize>(&self, channel: &Channel<T>, payload: &T) -> StoreResult<u64> {
+    pub async fn publish<T: Serialize>(
+        &self,
+        channel: &Channel<T>,
+        payload: &T,
+    ) -> StoreResult<u64> {
+        self.publish_checked(channel, payload, |_| Ok(())).await
+    }
+
+    /// Checks `payload` against its `garde` rules, then publishes it: an
+    /// invalid payload is refused with `STORE_SCHEMA_VALIDATION_FAILED`
+    /// (the rules broken in `details.violations`) before anything is sent.
+    #[cfg(feature = "garde")]
+    pub async fn publish_validated<T>(&self, channel: &Channel<T>, payload: &T) -> StoreResult<u64>
+    where
+        T: Serialize + garde::Validate,
+        T::Context: Default,
+    {
+        self.publish_checked(channel, payload, validation::check)
+            .await
+    }
+
+    async fn publish_checked<T: Serialize>(
+        &self,
+        channel: &Channel<T>,
+        payload: &T,
+        check: impl FnOnce(&T) -> StoreResult<()>,
+    ) -> StoreResult<u64> {
         let core = self.core;
         let name = channel.name();
-        op!(core, "events", "events", "publish", ErrorCode::PublishFailed, async {
-            core.check_required()?;
-            let bytes = encode_envelope(core, name, payload)?;
-            core.adapter().publish(&channel_key(&core.chain.base, name), bytes).await
-        }, |v| events.channel = name, events.wildcard = false, events.receivers = *v)
+        op!(
+            core,
+            "events",
+            "events",
+            "publish",
+            ErrorCode::PublishFailed,
+            async {
+                core.check_required()?;
+                check(payload)?;
+                let bytes = encode_envelope(core, name, payload)?;
+                core.adapter()
+                    .publish(&channel_key(&core.chain.base, name), bytes)
+                    .await
+            },
+            |v| events.channel = name,
+            events.wildcard = false,
+            events.receivers = *v
+        )
     }
 
     /// Subscribes to `channel` in this scope.
@@ -83,17 +124,28 @@ impl<'a, Z: Serializer> Events<'a, Z> {
     {
         let core = self.core;
         let name = channel.name();
-        op!(core, "events", "events", "subscribe", ErrorCode::SubscribeFailed, async {
-            core.check_required()?;
-            let topic = channel_key(&core.chain.base, name);
-            let raw = core.adapter().subscribe(TopicKind::Channel, &topic).await?;
-            let decode = move |message: &RawMessage| -> Decoded<T> {
-                decode_message(message.payload(), name, |raw| serde_json::from_str(raw.get()).ok())
+        op!(
+            core,
+            "events",
+            "events",
+            "subscribe",
+            ErrorCode::SubscribeFailed,
+            async {
+                core.check_required()?;
+                let topic = channel_key(&core.chain.base, name);
+                let raw = core.adapter().subscribe(TopicKind::Channel, &topic).await?;
+                let decode = move |message: &RawMessage| -> Decoded<T> {
+                    decode_message(message.payload(), name, |raw| {
+                        serde_json::from_str(raw.get()).ok()
+                    })
                     .map(Arc::new)
                     .ok_or(Failure::Undecodable)
-            };
-            Ok(Subscription::new(core.clone(), name, false, raw, decode))
-        }, |_v| events.channel = name, events.wildcard = false)
+                };
+                Ok(Subscription::new(core.clone(), name, false, raw, decode))
+            },
+            |_v| events.channel = name,
+            events.wildcard = false
+        )
     }
 
     /// Subscribes to every channel of the namespace of `E` in this scope (a
@@ -104,24 +156,47 @@ impl<'a, Z: Serializer> Events<'a, Z> {
     pub async fn subscribe_all<E: StoreEvents>(&self) -> StoreResult<Subscription<E>> {
         let core = self.core;
         let namespace = E::REGISTRY.namespace();
-        op!(core, "events", "events", "subscribe", ErrorCode::SubscribeFailed, async {
-            core.check_required()?;
-            let prefix = channel_key(&core.chain.base, "");
-            let mut pattern = key::escape_glob(&prefix);
-            key::escape_glob_into(namespace, &mut pattern);
-            pattern.push_str(":*");
-            let raw = core.adapter().subscribe(TopicKind::Pattern, &pattern).await?;
-            let decode = move |message: &RawMessage| -> Decoded<E> {
-                let event = message.channel().strip_prefix(prefix.as_str()).unwrap_or_default();
-                if !E::REGISTRY.channels().iter().any(|c| c.name() == event) {
-                    return Err(Failure::UnknownChannel);
-                }
-                decode_message(message.payload(), event, |raw| E::decode_event(event, raw)?.ok())
+        op!(
+            core,
+            "events",
+            "events",
+            "subscribe",
+            ErrorCode::SubscribeFailed,
+            async {
+                core.check_required()?;
+                let prefix = channel_key(&core.chain.base, "");
+                let mut pattern = key::escape_glob(&prefix);
+                key::escape_glob_into(namespace, &mut pattern);
+                pattern.push_str(":*");
+                let raw = core
+                    .adapter()
+                    .subscribe(TopicKind::Pattern, &pattern)
+                    .await?;
+                let decode = move |message: &RawMessage| -> Decoded<E> {
+                    let event = message
+                        .channel()
+                        .strip_prefix(prefix.as_str())
+                        .unwrap_or_default();
+                    if !E::REGISTRY.channels().iter().any(|c| c.name() == event) {
+                        return Err(Failure::UnknownChannel);
+                    }
+                    decode_message(message.payload(), event, |raw| {
+                        E::decode_event(event, raw)?.ok()
+                    })
                     .map(Arc::new)
                     .ok_or(Failure::Undecodable)
-            };
-            Ok(Subscription::new(core.clone(), namespace, true, raw, decode))
-        }, |_v| events.channel = namespace, events.wildcard = true)
+                };
+                Ok(Subscription::new(
+                    core.clone(),
+                    namespace,
+                    true,
+                    raw,
+                    decode,
+                ))
+            },
+            |_v| events.channel = namespace,
+            events.wildcard = true
+        )
     }
 }
 
@@ -133,7 +208,11 @@ fn channel_key(base: &str, event: &str) -> String {
     out
 }
 
-fn encode_envelope<Z: Serializer, T: Serialize>(core: &Core<Z>, event: &str, payload: &T) -> StoreResult<bytes::Bytes> {
+fn encode_envelope<Z: Serializer, T: Serialize>(
+    core: &Core<Z>,
+    event: &str,
+    payload: &T,
+) -> StoreResult<bytes::Bytes> {
     let links = &core.chain.links;
     let scopes: Vec<ScopeOut<'_>> = links
         .iter()
@@ -154,13 +233,15 @@ fn encode_envelope<Z: Serializer, T: Serialize>(core: &Core<Z>, event: &str, pay
             identifier: &a.id,
         }),
     };
-    serde_json::to_vec(&envelope).map(bytes::Bytes::from).map_err(|e| {
-        StoreError::new(
-            ErrorCode::SerializationFailed,
-            "the event payload could not be serialized as JSON",
-        )
-        .with_source(e)
-    })
+    serde_json::to_vec(&envelope)
+        .map(bytes::Bytes::from)
+        .map_err(|e| {
+            StoreError::new(
+                ErrorCode::SerializationFailed,
+                "the event payload could not be serialized as JSON",
+            )
+            .with_source(e)
+        })
 }
 
 /// Why a message did not decode; shared by every subscriber of a message and
@@ -239,6 +320,25 @@ impl<T: Send + Sync + 'static> Subscription<T> {
                 wildcard,
             },
         }
+    }
+}
+
+#[cfg(feature = "garde")]
+impl<T> Subscription<T>
+where
+    T: garde::Validate + Send + Sync + 'static,
+    T::Context: Default,
+{
+    /// Checks every received payload against its `garde` rules: an invalid
+    /// one becomes an `Err` with `STORE_SCHEMA_VALIDATION_FAILED`, and the
+    /// stream goes on.
+    pub fn validated(self) -> Self {
+        use futures::StreamExt;
+        let Subscription { inner, unsubscribe } = self;
+        let inner = inner
+            .map(|item| item.and_then(|ev| validation::check(&ev.data).map(|()| ev)))
+            .boxed();
+        Subscription { inner, unsubscribe }
     }
 }
 
