@@ -62,7 +62,7 @@ pub use events::{
     Channel, ChannelDef, EventActor, EventContext, EventRegistry, EventScope, Events, StoreEvents,
     Subscription,
 };
-pub use igniter_store_macros::StoreScopes;
+pub use igniter_store_macros::{StoreActors, StoreEvents, StoreScopes, events};
 pub use key::Namespace;
 pub use kv::{Kv, KvSet, StoreFuture};
 pub use scope::{NoScopes, ScopeDef, StoreScopes};

@@ -227,3 +227,109 @@ async fn escape_hatch_reaches_the_concrete_adapter() {
         .expect("a memory adapter");
     assert_eq!(memory.len(), 1);
 }
+
+mod events_memory {
+    use super::conformance::events::next;
+    use super::conformance::{Billing, Tenant, UserCreated, user};
+    use futures::StreamExt;
+    use igniter_store::{ErrorCode, MemoryAdapter, Store};
+
+    fn store(adapter: MemoryAdapter) -> Store<Tenant> {
+        Store::builder()
+            .adapter(adapter)
+            .service("svc")
+            .scopes::<Tenant>()
+            .build()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn lagging_subscriber_is_told_what_it_lost() {
+        let s = store(MemoryAdapter::with_subscriber_capacity(8))
+            .scope(Tenant::Organization, "o")
+            .unwrap();
+        let mut slow = s.events().subscribe(&user::CREATED).await.unwrap();
+        for i in 0..20 {
+            s.events().publish(&user::CREATED, &UserCreated { id: i.to_string() }).await.unwrap();
+        }
+        let err = next(&mut slow).await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::SubscriberLagged);
+        assert_eq!(err.details().unwrap()["lost"], 12);
+        // then the 8 newest, in order
+        for i in 12..20 {
+            assert_eq!(next(&mut slow).await.unwrap().data.id, i.to_string());
+        }
+    }
+
+    #[tokio::test]
+    async fn close_ends_every_subscription() {
+        let adapter = MemoryAdapter::new();
+        let s = store(adapter.clone()).scope(Tenant::Organization, "o").unwrap();
+        let mut one = s.events().subscribe(&user::CREATED).await.unwrap();
+        let mut all = s.events().subscribe_all::<Billing>().await.unwrap();
+        s.close().await.unwrap();
+        assert!(one.next().await.is_none());
+        assert!(all.next().await.is_none());
+        let err = s.events().subscribe(&user::CREATED).await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::NotConnected);
+    }
+
+    #[tokio::test]
+    async fn publish_counts_backend_subscriptions() {
+        let s = store(MemoryAdapter::new()).scope(Tenant::Organization, "o").unwrap();
+        let payload = UserCreated { id: "x".into() };
+        assert_eq!(s.events().publish(&user::CREATED, &payload).await.unwrap(), 0);
+        let _a = s.events().subscribe(&user::CREATED).await.unwrap();
+        let _b = s.events().subscribe(&user::CREATED).await.unwrap();
+        let _all = s.events().subscribe_all::<user::Event>().await.unwrap();
+        // one channel subscription and one pattern subscription, as Redis counts
+        assert_eq!(s.events().publish(&user::CREATED, &payload).await.unwrap(), 2);
+    }
+
+    #[test]
+    fn duplicate_namespace_is_refused() {
+        let err = Store::builder()
+            .adapter(MemoryAdapter::new())
+            .service("svc")
+            .events(user::REGISTRY)
+            .events(Billing::REGISTRY)
+            .events(user::REGISTRY)
+            .build()
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::DuplicateNamespace);
+    }
+
+    #[test]
+    fn hand_written_registries_follow_the_rules() {
+        use igniter_store::{ChannelDef, EventRegistry};
+        const SPACE: &[ChannelDef] = &[ChannelDef::new("a:b c", "T")];
+        const OTHER_NS: &[ChannelDef] = &[ChannelDef::new("b:c", "T")];
+        const TWICE: &[ChannelDef] = &[ChannelDef::new("a:x", "T"), ChannelDef::new("a:x", "U")];
+        const FINE: &[ChannelDef] = &[ChannelDef::new("ignore:ignition", "T")];
+        let cases = [
+            (EventRegistry::new("igniter", &[]), ErrorCode::ReservedNamespace),
+            (EventRegistry::new("a:b", &[]), ErrorCode::InvalidNamespace),
+            (EventRegistry::new("a", SPACE), ErrorCode::InvalidEventName),
+            (EventRegistry::new("a", OTHER_NS), ErrorCode::InvalidEventName),
+            (
+                EventRegistry::new("a", TWICE),
+                ErrorCode::DuplicateEvent,
+            ),
+        ];
+        for (registry, code) in cases {
+            let err = Store::builder()
+                .adapter(MemoryAdapter::new())
+                .service("svc")
+                .events(registry)
+                .build()
+                .unwrap_err();
+            assert_eq!(err.code(), code, "{registry:?}");
+        }
+        assert!(Store::builder()
+            .adapter(MemoryAdapter::new())
+            .service("svc")
+            .events(EventRegistry::new("ignore", FINE))
+            .build()
+            .is_ok());
+    }
+}

@@ -7,8 +7,8 @@
 
 use std::time::Duration;
 
-use futures::TryStreamExt;
-use igniter_store::{BatchEntry, MemoryAdapter, Store, StoreError, StoreScopes};
+use futures::{StreamExt, TryStreamExt};
+use igniter_store::{BatchEntry, MemoryAdapter, Store, StoreActors, StoreError, StoreScopes, events};
 use serde::{Deserialize, Serialize};
 
 /// Every key of the service lives under an organization, optionally under
@@ -19,6 +19,25 @@ enum Tenant {
     Organization,
     #[scope(key = "ws")]
     Workspace,
+}
+
+/// Who acts; carried in the envelopes of published events.
+#[derive(StoreActors, Clone, Copy, Debug)]
+enum Actor {
+    User,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct MemberJoined {
+    member: String,
+}
+
+events! {
+    /// Events about workspace members.
+    pub members {
+        /// Someone joined a workspace.
+        joined(MemberJoined),
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -33,6 +52,8 @@ async fn main() -> Result<(), StoreError> {
         .adapter(MemoryAdapter::new())
         .service("quickstart")
         .scopes::<Tenant>()
+        .actors::<Actor>()
+        .events(members::REGISTRY)
         .build()?;
 
     let acme = store.scope(Tenant::Organization, "acme")?;
@@ -103,6 +124,24 @@ async fn main() -> Result<(), StoreError> {
     let mut keys: Vec<String> = ws.dev().scan_all("member:*").try_collect().await?;
     keys.sort();
     println!("dev       scan member:* -> {keys:?}");
+
+    // typed events: subscribe, publish as an actor, receive the typed payload
+    let mut joined = ws.events().subscribe(&members::JOINED).await?;
+    let receivers = ws
+        .actor(Actor::User, "u_1")?
+        .events()
+        .publish(&members::JOINED, &MemberJoined { member: "ada".into() })
+        .await?;
+    if let Some(event) = joined.next().await {
+        let event = event?;
+        println!(
+            "events    {} -> {:?} at {} by {:?} ({receivers} receiver)",
+            event.event_type,
+            event.data,
+            event.timestamp,
+            event.actor.as_ref().map(|a| &a.key),
+        );
+    }
 
     // isolation: another tenant sees none of it
     globex

@@ -12,9 +12,9 @@ use igniter_store::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{Harness, LONG, SHORT, Tenant, store};
+use super::{Harness, LONG, SHORT, Tenant, TestStore, store};
 
-type H = &'static dyn Harness;
+pub type H = &'static dyn Harness;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Config {
@@ -22,7 +22,7 @@ struct Config {
     limit: u32,
 }
 
-fn org(h: H, id: &str) -> Store<Tenant> {
+pub fn org(h: H, id: &str) -> TestStore {
     store(h).scope(Tenant::Organization, id).expect("scope")
 }
 

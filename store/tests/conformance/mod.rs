@@ -12,6 +12,13 @@ use std::time::Duration;
 use igniter_store::{StoreAdapter, StoreScopes};
 
 pub mod cases;
+pub mod events;
+
+/// Every case, for [`conformance_suite!`].
+pub mod all {
+    pub use super::cases::*;
+    pub use super::events::*;
+}
 
 /// What a suite needs from a backend.
 pub trait Harness: Send + Sync + 'static {
@@ -45,11 +52,17 @@ pub fn unique_service() -> String {
     )
 }
 
-pub fn store(h: &dyn Harness) -> igniter_store::Store<Tenant> {
+/// The store type of the suite.
+pub type TestStore = igniter_store::Store<Tenant, Actor>;
+
+pub fn store(h: &dyn Harness) -> TestStore {
     igniter_store::Store::builder()
         .shared_adapter(h.adapter())
         .service(unique_service())
         .scopes::<Tenant>()
+        .actors::<Actor>()
+        .events(user::REGISTRY)
+        .events(Billing::REGISTRY)
         .build()
         .expect("store builds")
 }
@@ -71,15 +84,68 @@ macro_rules! conformance_suite {
             batch_mixed_ttls, batch_empty, batch_invalid_entry_writes_nothing,
             scan_pages_each_key_once, scan_is_relative_and_escaped, scan_all_stream,
             purge_leaves_sibling, scope_required_before_io, scope_errors, ttl_errors, key_errors,
-            keys_match_typescript_layout, namespaces_are_separate);
+            keys_match_typescript_layout, namespaces_are_separate,
+            events_scoped_delivery, events_envelope_matches_typescript, events_fixture_decodes,
+            events_raw_payload_is_wrapped, events_fanout_shares_one_subscription,
+            events_subscribe_all_macro, events_subscribe_all_derive, events_malformed_then_good,
+            events_unknown_channel_in_namespace, events_actor_in_envelope, events_need_required_scope);
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
                 let harness: &'static dyn $crate::conformance::Harness = $make;
-                $crate::conformance::cases::$case(harness).await;
+                $crate::conformance::all::$case(harness).await;
             }
         )*
     };
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct UserCreated {
+    pub id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EmailSent {
+    pub to: String,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Charge {
+    pub cents: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Refund {
+    pub cents: u64,
+    pub reason: String,
+}
+
+igniter_store::events! {
+    /// Users of the suite.
+    pub user {
+        /// A user signed up.
+        created(UserCreated),
+        group notifications {
+            email(EmailSent),
+        }
+    }
+}
+
+/// Billing events, declared with the derive.
+#[derive(igniter_store::StoreEvents, Debug)]
+#[store(namespace = "billing")]
+pub enum Billing {
+    Charged(Charge),
+    #[store(group = "refunds", rename = "issued")]
+    Refund(Refund),
+}
+
+/// Who acts.
+#[derive(igniter_store::StoreActors, Clone, Copy, Debug)]
+pub enum Actor {
+    User,
+    #[actor(key = "apiKey")]
+    ApiKey,
 }
