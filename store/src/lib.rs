@@ -51,6 +51,8 @@ mod telemetry;
 
 pub use actor::{ActorDef, NoActors, StoreActors};
 pub use adapter::memory::MemoryAdapter;
+#[cfg(feature = "redis")]
+pub use adapter::redis::{RedisAdapter, RedisAdapterBuilder};
 pub use adapter::{KeyTtl, ScanCursor, StoreAdapter};
 pub use batch::{Batch, BatchEntry};
 pub use builder::{DEFAULT_PREFIX, DEFAULT_TIMEOUT, Missing, StoreBuilder};

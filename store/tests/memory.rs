@@ -13,8 +13,9 @@ use igniter_store::{BatchEntry, KeyTtl, MemoryAdapter, Store, StoreAdapter};
 struct Memory(MemoryAdapter);
 
 impl Harness for Memory {
-    fn adapter(&self) -> Arc<dyn StoreAdapter> {
-        Arc::new(self.0.clone())
+    fn adapter(&self) -> futures::future::BoxFuture<'static, Arc<dyn StoreAdapter>> {
+        let adapter: Arc<dyn StoreAdapter> = Arc::new(self.0.clone());
+        Box::pin(async move { adapter })
     }
 
     fn tokio_clock(&self) -> bool {

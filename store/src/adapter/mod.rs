@@ -18,6 +18,8 @@ use crate::error::StoreResult;
 pub mod glob;
 pub mod memory;
 pub mod pubsub;
+#[cfg(feature = "redis")]
+pub mod redis;
 
 pub use pubsub::{RawMessage, RawSubscription, RecvError, TopicKind};
 

@@ -22,8 +22,8 @@ struct Config {
     limit: u32,
 }
 
-pub fn org(h: H, id: &str) -> TestStore {
-    store(h).scope(Tenant::Organization, id).expect("scope")
+pub async fn org(h: H, id: &str) -> TestStore {
+    store(h).await.scope(Tenant::Organization, id).expect("scope")
 }
 
 fn code<T: std::fmt::Debug>(r: StoreResult<T>) -> ErrorCode {
@@ -36,7 +36,7 @@ async fn past(ttl: Duration) {
 }
 
 pub async fn kv_round_trip(h: H) {
-    let s = org(h, "o1");
+    let s = org(h, "o1").await;
     let cfg = Config {
         theme: "dark".into(),
         limit: 3,
@@ -64,7 +64,7 @@ pub async fn kv_round_trip(h: H) {
 }
 
 pub async fn kv_missing_and_remove(h: H) {
-    let s = org(h, "o1");
+    let s = org(h, "o1").await;
     assert_eq!(s.kv().get::<String>("nope").await.unwrap(), None);
     assert!(!s.kv().exists("nope").await.unwrap());
     assert!(!s.kv().remove("nope").await.unwrap());
@@ -77,7 +77,7 @@ pub async fn kv_missing_and_remove(h: H) {
 }
 
 pub async fn kv_ttl_expire_persist(h: H) {
-    let s = org(h, "o1");
+    let s = org(h, "o1").await;
     s.kv().set("k", &1).await.unwrap();
     assert_eq!(s.kv().ttl("k").await.unwrap(), KeyTtl::Persistent);
     assert!(s.kv().expire("k", LONG).await.unwrap());
@@ -94,7 +94,7 @@ pub async fn kv_ttl_expire_persist(h: H) {
 }
 
 pub async fn kv_set_clears_ttl(h: H) {
-    let s = org(h, "o1");
+    let s = org(h, "o1").await;
     s.kv().set("k", &1).ttl(LONG).await.unwrap();
     assert!(matches!(s.kv().ttl("k").await.unwrap(), KeyTtl::Expires(_)));
     s.kv().set("k", &2).await.unwrap();
@@ -104,7 +104,7 @@ pub async fn kv_set_clears_ttl(h: H) {
 pub async fn kv_raw_string_value(h: H) {
     // A value written by another client that is not JSON reads as a string,
     // as in the TypeScript package.
-    let s = org(h, "o1");
+    let s = org(h, "o1").await;
     let full = s.kv().key("raw").unwrap();
     s.adapter()
         .set(&full, "plain text".into(), SetOptions::default())
@@ -117,7 +117,7 @@ pub async fn kv_raw_string_value(h: H) {
 }
 
 pub async fn kv_decode_error(h: H) {
-    let s = org(h, "o1");
+    let s = org(h, "o1").await;
     s.kv().set("k", &"text").await.unwrap();
     assert_eq!(
         code(s.kv().get::<u32>("k").await),
@@ -131,7 +131,7 @@ pub async fn kv_decode_error(h: H) {
 }
 
 pub async fn expiry_everywhere(h: H) {
-    let s = org(h, "o1");
+    let s = org(h, "o1").await;
     s.kv().set("k", &1).ttl(SHORT).await.unwrap();
     s.batch()
         .set([BatchEntry::new("b", &2).ttl(SHORT)])
@@ -161,7 +161,7 @@ pub async fn expiry_everywhere(h: H) {
 }
 
 pub async fn counter_arithmetic(h: H) {
-    let s = org(h, "o1");
+    let s = org(h, "o1").await;
     let c = s.counter();
     assert_eq!(c.get("n").await.unwrap(), 0);
     assert_eq!(c.increment("n").await.unwrap(), 1);
@@ -186,7 +186,7 @@ pub async fn counter_arithmetic(h: H) {
 }
 
 pub async fn counter_not_integer(h: H) {
-    let s = org(h, "o1");
+    let s = org(h, "o1").await;
     let full = s.counter().key("n").unwrap();
     for bad in ["abc", "1.5", " 1", "01", "+1", ""] {
         s.adapter()
@@ -212,7 +212,7 @@ pub async fn counter_not_integer(h: H) {
 }
 
 pub async fn counter_overflow(h: H) {
-    let s = org(h, "o1");
+    let s = org(h, "o1").await;
     let c = s.counter();
     c.increment_by("n", i64::MAX).await.unwrap();
     assert_eq!(code(c.increment("n").await), ErrorCode::CounterOverflow);
@@ -227,7 +227,7 @@ pub async fn counter_overflow(h: H) {
 }
 
 pub async fn counter_rate_limiter(h: H) {
-    let s = org(h, "o1");
+    let s = org(h, "o1").await;
     let c = s.counter();
     let window = Duration::from_millis(300);
     assert_eq!(c.increment("rl").ttl_on_create(window).await.unwrap(), 1);
@@ -256,7 +256,7 @@ pub async fn counter_rate_limiter(h: H) {
 }
 
 pub async fn claim_once_contention(h: H) {
-    let s = org(h, "o1");
+    let s = org(h, "o1").await;
     let wins = Arc::new(AtomicUsize::new(0));
     let tasks: Vec<_> = (0..100)
         .map(|i| {
@@ -280,7 +280,7 @@ pub async fn claim_once_contention(h: H) {
 }
 
 pub async fn claim_acquire_contention(h: H) {
-    let s = org(h, "o1");
+    let s = org(h, "o1").await;
     let tasks: Vec<_> = (0..100)
         .map(|_| {
             let s = s.clone();
@@ -297,7 +297,7 @@ pub async fn claim_acquire_contention(h: H) {
 }
 
 pub async fn claim_release_by_non_owner(h: H) {
-    let s = org(h, "o1");
+    let s = org(h, "o1").await;
     assert!(s.claim().once("k", &"alice", LONG).await.unwrap());
     assert!(!s.claim().release("k", &"bob").await.unwrap());
     assert!(!s.claim().once("k", &"bob", LONG).await.unwrap());
@@ -324,7 +324,7 @@ pub async fn claim_release_by_non_owner(h: H) {
 }
 
 pub async fn claim_fencing_increases(h: H) {
-    let s = org(h, "o1");
+    let s = org(h, "o1").await;
     let mut last = 0;
     for round in 0..5 {
         let c = s
@@ -346,7 +346,7 @@ pub async fn claim_fencing_increases(h: H) {
         }
     }
     // another scope's claim of the same key has its own sequence
-    let other = org(h, "o2")
+    let other = org(h, "o2").await
         .claim()
         .acquire("res", LONG)
         .await
@@ -356,7 +356,7 @@ pub async fn claim_fencing_increases(h: H) {
 }
 
 pub async fn claim_extend(h: H) {
-    let s = org(h, "o1");
+    let s = org(h, "o1").await;
     let c = s.claim().acquire("k", SHORT).await.unwrap().unwrap();
     assert!(c.extend(LONG).await.unwrap());
     past(SHORT).await;
@@ -368,14 +368,14 @@ pub async fn claim_extend(h: H) {
 }
 
 pub async fn claim_expiry_frees(h: H) {
-    let s = org(h, "o1");
+    let s = org(h, "o1").await;
     assert!(s.claim().once("k", &"a", SHORT).await.unwrap());
     past(SHORT).await;
     assert!(s.claim().once("k", &"b", LONG).await.unwrap());
 }
 
 pub async fn batch_mixed_ttls(h: H) {
-    let s = org(h, "o1");
+    let s = org(h, "o1").await;
     s.batch()
         .set([
             BatchEntry::new("a", &1),
@@ -403,7 +403,7 @@ pub async fn batch_mixed_ttls(h: H) {
 }
 
 pub async fn batch_empty(h: H) {
-    let spy = Arc::new(CountingAdapter::new(h.adapter()));
+    let spy = Arc::new(CountingAdapter::new(h.adapter().await));
     let s = Store::builder()
         .shared_adapter(spy.clone())
         .service(super::unique_service())
@@ -421,7 +421,7 @@ pub async fn batch_empty(h: H) {
 }
 
 pub async fn batch_invalid_entry_writes_nothing(h: H) {
-    let s = org(h, "o1");
+    let s = org(h, "o1").await;
     let err = s
         .batch()
         .set([
@@ -443,7 +443,7 @@ pub async fn batch_invalid_entry_writes_nothing(h: H) {
 }
 
 pub async fn scan_pages_each_key_once(h: H) {
-    let s = org(h, "o1");
+    let s = org(h, "o1").await;
     let mut written = HashSet::new();
     for i in 0..57 {
         let key = format!("item:{i}");
@@ -480,7 +480,7 @@ pub async fn scan_pages_each_key_once(h: H) {
 }
 
 pub async fn scan_is_relative_and_escaped(h: H) {
-    let root = store(h);
+    let root = store(h).await;
     let a = root.scope(Tenant::Organization, "a*").unwrap();
     let ab = root.scope(Tenant::Organization, "ab").unwrap();
     let q = root.scope(Tenant::Organization, "a?").unwrap();
@@ -507,7 +507,7 @@ pub async fn scan_is_relative_and_escaped(h: H) {
 }
 
 pub async fn scan_all_stream(h: H) {
-    let s = org(h, "o1");
+    let s = org(h, "o1").await;
     for i in 0..250 {
         s.kv().set(&format!("k{i}"), &i).await.unwrap();
     }
@@ -517,7 +517,7 @@ pub async fn scan_all_stream(h: H) {
 }
 
 pub async fn purge_leaves_sibling(h: H) {
-    let root = store(h);
+    let root = store(h).await;
     let gone = root.scope(Tenant::Organization, "org_1").unwrap();
     let gone_ws = gone.scope(Tenant::Workspace, 7).unwrap();
     let kept = root.scope(Tenant::Organization, "org_10").unwrap();
@@ -553,7 +553,7 @@ pub async fn purge_leaves_sibling(h: H) {
 }
 
 pub async fn scope_required_before_io(h: H) {
-    let spy = Arc::new(CountingAdapter::new(h.adapter()));
+    let spy = Arc::new(CountingAdapter::new(h.adapter().await));
     let root: Store<Tenant> = Store::builder()
         .shared_adapter(spy.clone())
         .service(super::unique_service())
@@ -592,7 +592,7 @@ pub async fn scope_required_before_io(h: H) {
 }
 
 pub async fn scope_errors(h: H) {
-    let root = store(h);
+    let root = store(h).await;
     assert_eq!(
         code(root.scope(Tenant::Organization, "")),
         ErrorCode::ScopeIdentifierRequired
@@ -612,7 +612,7 @@ pub async fn scope_errors(h: H) {
 }
 
 pub async fn ttl_errors(h: H) {
-    let s = org(h, "o1");
+    let s = org(h, "o1").await;
     assert_eq!(
         code(s.kv().set("k", &1).ttl(Duration::ZERO).await),
         ErrorCode::TtlInvalid
@@ -655,7 +655,7 @@ pub async fn ttl_errors(h: H) {
 }
 
 pub async fn key_errors(h: H) {
-    let s = org(h, "o1");
+    let s = org(h, "o1").await;
     assert_eq!(code(s.kv().get::<i32>("").await), ErrorCode::KeyRequired);
     assert_eq!(code(s.kv().set("", &1).await), ErrorCode::KeyRequired);
     assert_eq!(
@@ -675,7 +675,7 @@ pub async fn key_errors(h: H) {
 
 pub async fn keys_match_typescript_layout(h: H) {
     let root = Store::builder()
-        .shared_adapter(h.adapter())
+        .shared_adapter(h.adapter().await)
         .service("my-api")
         .scopes::<Tenant>()
         .build()
@@ -727,7 +727,7 @@ pub async fn keys_match_typescript_layout(h: H) {
 }
 
 pub async fn namespaces_are_separate(h: H) {
-    let s = org(h, "o1");
+    let s = org(h, "o1").await;
     s.kv().set("n", &"kv").await.unwrap();
     s.counter().increment("n").await.unwrap();
     assert!(s.claim().once("n", &"claim", LONG).await.unwrap());

@@ -35,7 +35,7 @@ fn created(id: &str) -> UserCreated {
 }
 
 pub async fn events_scoped_delivery(h: H) {
-    let root = store(h);
+    let root = store(h).await;
     let a = root.scope(Tenant::Organization, "a").unwrap();
     let b = root.scope(Tenant::Organization, "b").unwrap();
     let a_ws = a.scope(Tenant::Workspace, 1).unwrap();
@@ -59,7 +59,7 @@ pub async fn events_scoped_delivery(h: H) {
 }
 
 pub async fn events_envelope_matches_typescript(h: H) {
-    let s = org(h, "org_123").scope(Tenant::Workspace, 7).unwrap().actor(Actor::User, "u_1").unwrap();
+    let s = org(h, "org_123").await.scope(Tenant::Workspace, 7).unwrap().actor(Actor::User, "u_1").unwrap();
     let channel = s.events().channel_name(&user::CREATED).unwrap();
     assert!(channel.ends_with(":organization:org_123:ws:7:events:user:created"), "{channel}");
     let mut raw = s.adapter().subscribe(TopicKind::Channel, &channel).await.unwrap();
@@ -82,7 +82,7 @@ pub async fn events_envelope_matches_typescript(h: H) {
 
 pub async fn events_fixture_decodes(h: H) {
     // What the TypeScript package publishes, byte for byte.
-    let s = org(h, "org_123");
+    let s = org(h, "org_123").await;
     let mut sub = s.events().subscribe(&user::CREATED).await.unwrap();
     let fixture = br#"{"type":"user:created","data":{"id":"u_42"},"timestamp":"2026-11-26T05:39:29.123Z","scope":{"key":"organization","identifier":"org_123"},"future":"fields are ignored"}"#;
     let channel = s.events().channel_name(&user::CREATED).unwrap();
@@ -97,7 +97,7 @@ pub async fn events_fixture_decodes(h: H) {
 pub async fn events_raw_payload_is_wrapped(h: H) {
     // A raw message that is the payload itself is wrapped, as the TypeScript
     // package does.
-    let s = org(h, "o");
+    let s = org(h, "o").await;
     let mut sub = s.events().subscribe(&user::CREATED).await.unwrap();
     let channel = s.events().channel_name(&user::CREATED).unwrap();
     s.adapter().publish(&channel, br#"{"id":"raw"}"#[..].into()).await.unwrap();
@@ -109,7 +109,7 @@ pub async fn events_raw_payload_is_wrapped(h: H) {
 }
 
 pub async fn events_fanout_shares_one_subscription(h: H) {
-    let s = org(h, "o");
+    let s = org(h, "o").await;
     let adapter = s.adapter().clone();
     let before = adapter.active_subscriptions();
     let mut subs = Vec::new();
@@ -135,7 +135,7 @@ pub async fn events_fanout_shares_one_subscription(h: H) {
 }
 
 pub async fn events_subscribe_all_macro(h: H) {
-    let s = org(h, "o");
+    let s = org(h, "o").await;
     let mut all = s.events().subscribe_all::<user::Event>().await.unwrap();
     s.events().publish(&user::CREATED, &created("a")).await.unwrap();
     s.events()
@@ -158,8 +158,8 @@ pub async fn events_subscribe_all_macro(h: H) {
 }
 
 pub async fn events_subscribe_all_derive(h: H) {
-    let s = org(h, "o");
-    let other = org(h, "p");
+    let s = org(h, "o").await;
+    let other = org(h, "p").await;
     let mut all = s.events().subscribe_all::<Billing>().await.unwrap();
     s.events().publish(&Billing::CHARGED, &Charge { cents: 5 }).await.unwrap();
     other.events().publish(&Billing::CHARGED, &Charge { cents: 6 }).await.unwrap();
@@ -175,7 +175,7 @@ pub async fn events_subscribe_all_derive(h: H) {
 }
 
 pub async fn events_malformed_then_good(h: H) {
-    let s = org(h, "o");
+    let s = org(h, "o").await;
     let mut sub = s.events().subscribe(&user::CREATED).await.unwrap();
     let channel = s.events().channel_name(&user::CREATED).unwrap();
     for bad in [&b"not json"[..], br#"{"type":"user:created","data":{"id":5},"timestamp":"t"}"#, b"\xff\xfe"] {
@@ -188,7 +188,7 @@ pub async fn events_malformed_then_good(h: H) {
 }
 
 pub async fn events_unknown_channel_in_namespace(h: H) {
-    let s = org(h, "o");
+    let s = org(h, "o").await;
     let mut all = s.events().subscribe_all::<Billing>().await.unwrap();
     let known = s.events().channel_name(&Billing::CHARGED).unwrap();
     let unknown = known.replace("billing:charged", "billing:unknown");
@@ -202,7 +202,7 @@ pub async fn events_unknown_channel_in_namespace(h: H) {
 }
 
 pub async fn events_actor_in_envelope(h: H) {
-    let s = org(h, "o");
+    let s = org(h, "o").await;
     let mut sub = s.events().subscribe(&user::CREATED).await.unwrap();
     let as_key = s.actor(Actor::ApiKey, "key_9").unwrap();
     // actors never change keys or channels
@@ -215,7 +215,7 @@ pub async fn events_actor_in_envelope(h: H) {
 }
 
 pub async fn events_need_required_scope(h: H) {
-    let root = store(h);
+    let root = store(h).await;
     let err = root.events().publish(&user::CREATED, &created("a")).await.unwrap_err();
     assert_eq!(err.code(), ErrorCode::ScopeRequired);
     let err = root.events().subscribe(&user::CREATED).await.unwrap_err();

@@ -22,8 +22,9 @@ pub mod all {
 
 /// What a suite needs from a backend.
 pub trait Harness: Send + Sync + 'static {
-    /// An adapter on the backend; may be a new one per call.
-    fn adapter(&self) -> Arc<dyn StoreAdapter>;
+    /// An adapter on the backend; may be a new one per call. Async because
+    /// a network adapter connects on the runtime of the case that uses it.
+    fn adapter(&self) -> futures::future::BoxFuture<'static, Arc<dyn StoreAdapter>>;
 
     /// Whether the backend runs on tokio's clock (so `tokio::time::pause`
     /// drives its expiry).
@@ -55,9 +56,9 @@ pub fn unique_service() -> String {
 /// The store type of the suite.
 pub type TestStore = igniter_store::Store<Tenant, Actor>;
 
-pub fn store(h: &dyn Harness) -> TestStore {
+pub async fn store(h: &dyn Harness) -> TestStore {
     igniter_store::Store::builder()
-        .shared_adapter(h.adapter())
+        .shared_adapter(h.adapter().await)
         .service(unique_service())
         .scopes::<Tenant>()
         .actors::<Actor>()

@@ -1,0 +1,641 @@
+//! [`RedisAdapter`]: the store on one Redis server (feature `redis`).
+
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{
+    Client, ErrorKind, IntoConnectionInfo, ProtocolVersion, PushInfo, PushKind, RedisError, Script,
+    ServerErrorKind, Value,
+};
+use tokio::sync::{mpsc, oneshot};
+
+use super::pubsub::{DEFAULT_SUBSCRIBER_CAPACITY, Fanout, OnLastDrop, RawMessage, TopicKind};
+use super::{
+    KeyTtl, MsetEntry, RawSubscription, ScanCursor, ScanReply, SetCondition, SetOptions,
+    StoreAdapter, ceil_millis,
+};
+use crate::error::{ErrorCode, StoreError, StoreResult};
+
+/// The default time to connect to Redis.
+pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The default time Redis has to answer one command.
+pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The store on one Redis server, through the `redis` crate.
+///
+/// - Commands go through one [`ConnectionManager`]: a multiplexed,
+///   auto-pipelined connection that reconnects by itself, with TCP_NODELAY.
+/// - Pub/sub runs on a connection of its own (RESP3 pushes, automatic
+///   resubscription after a reconnect), so a flood of messages never delays
+///   commands. Each channel and pattern is subscribed once per adapter and
+///   shared by every local subscriber; the last one to go unsubscribes.
+/// - Rate-limiter increments and claims are single Lua scripts (`EVALSHA`,
+///   falling back to `EVAL`); `batch.set` is one `MULTI`/`EXEC`.
+/// - [`StoreAdapter::close`] ends every subscription and drops the
+///   connections; so does dropping the last clone of the adapter and of the
+///   stores using it. No task outlives them.
+///
+/// ```no_run
+/// use igniter_store::{RedisAdapter, Store};
+///
+/// # async fn run() -> Result<(), igniter_store::StoreError> {
+/// let store = Store::builder()
+///     .adapter(RedisAdapter::connect("redis://127.0.0.1:6379/").await?)
+///     .service("api")
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RedisAdapter {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: Client,
+    commands: ConnectionManager,
+    fanout: Fanout,
+    /// Ordered (un)subscribe commands for the pub/sub worker.
+    control: mpsc::UnboundedSender<Control>,
+    closed: AtomicBool,
+    scripts: Scripts,
+}
+
+impl fmt::Debug for RedisAdapter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisAdapter")
+            .field("fanout", &self.inner.fanout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Options of a [`RedisAdapter`]; from [`RedisAdapter::builder`].
+#[must_use = "a builder does nothing until `connect` is awaited"]
+pub struct RedisAdapterBuilder {
+    target: Result<redis::ConnectionInfo, RedisError>,
+    client: Option<Client>,
+    connection_timeout: Duration,
+    response_timeout: Option<Duration>,
+    subscriber_capacity: usize,
+    #[cfg(feature = "tls")]
+    root_certificate: Option<Vec<u8>>,
+}
+
+impl fmt::Debug for RedisAdapterBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisAdapterBuilder")
+            .field("connection_timeout", &self.connection_timeout)
+            .field("response_timeout", &self.response_timeout)
+            .field("subscriber_capacity", &self.subscriber_capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisAdapterBuilder {
+    /// How long connecting may take (default [`DEFAULT_CONNECTION_TIMEOUT`]).
+    pub fn connection_timeout(mut self, timeout: Duration) -> Self {
+        self.connection_timeout = timeout;
+        self
+    }
+
+    /// How long Redis has to answer one command (default
+    /// [`DEFAULT_RESPONSE_TIMEOUT`]); `None` waits as long as the store's
+    /// deadline allows.
+    pub fn response_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.response_timeout = timeout;
+        self
+    }
+
+    /// How many messages a local subscriber may fall behind before it is told
+    /// it lost some (default 1024).
+    pub fn subscriber_capacity(mut self, capacity: usize) -> Self {
+        self.subscriber_capacity = capacity;
+        self
+    }
+
+    /// Trusts this PEM root certificate for `rediss://` URLs instead of the
+    /// system's roots (feature `tls`).
+    #[cfg(feature = "tls")]
+    pub fn root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_certificate = Some(pem.into());
+        self
+    }
+
+    /// Connects. Fails with `STORE_CONNECTION_FAILED` when Redis cannot be
+    /// reached or refuses the credentials, and `STORE_CONFIGURATION_INVALID`
+    /// for a malformed URL.
+    pub async fn connect(self) -> StoreResult<RedisAdapter> {
+        let client = match self.client {
+            Some(client) => client,
+            None => {
+                let info = self.target.map_err(|e| {
+                    StoreError::new(ErrorCode::ConfigurationInvalid, "the Redis URL is not valid")
+                        .with_source(e)
+                })?;
+                let tcp = info.tcp_settings().clone().set_nodelay(true);
+                let info = info.set_tcp_settings(tcp);
+                open_client(
+                    info,
+                    #[cfg(feature = "tls")]
+                    self.root_certificate,
+                )?
+            }
+        };
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.connection_timeout))
+            .set_response_timeout(self.response_timeout)
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_secs(1));
+        let commands = ConnectionManager::new_with_config(client.clone(), config)
+            .await
+            .map_err(map_error)?;
+        let fanout_hook: OnLastDrop;
+        let (control, receiver) = mpsc::unbounded_channel();
+        {
+            let control = control.clone();
+            fanout_hook = Arc::new(move |kind, topic: &str| {
+                let _ = control.send(Control::Unsubscribe(kind, topic.to_owned()));
+            });
+        }
+        let fanout = Fanout::new(self.subscriber_capacity, Some(fanout_hook));
+        tokio::spawn(pubsub_worker(
+            client.clone(),
+            fanout.clone(),
+            receiver,
+            self.connection_timeout,
+        ));
+        Ok(RedisAdapter {
+            inner: Arc::new(Inner {
+                client,
+                commands,
+                fanout,
+                control,
+                closed: AtomicBool::new(false),
+                scripts: Scripts::new(),
+            }),
+        })
+    }
+}
+
+fn open_client(
+    info: redis::ConnectionInfo,
+    #[cfg(feature = "tls")] root_certificate: Option<Vec<u8>>,
+) -> StoreResult<Client> {
+    let invalid = |e: RedisError| {
+        StoreError::new(ErrorCode::ConfigurationInvalid, "the Redis connection settings are not valid")
+            .with_source(e)
+    };
+    #[cfg(feature = "tls")]
+    if let Some(root_cert) = root_certificate {
+        let certs = redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(root_cert),
+        };
+        return Client::build_with_tls(info, certs).map_err(invalid);
+    }
+    Client::open(info).map_err(invalid)
+}
+
+impl RedisAdapter {
+    /// Connects to `url` (`redis://[user:password@]host:port[/db]`, or
+    /// `rediss://` with the `tls` feature) with the default options.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        Self::builder(url).connect().await
+    }
+
+    /// Options for a connection to `url`.
+    pub fn builder(url: &str) -> RedisAdapterBuilder {
+        RedisAdapterBuilder {
+            target: url.into_connection_info(),
+            client: None,
+            connection_timeout: DEFAULT_CONNECTION_TIMEOUT,
+            response_timeout: Some(DEFAULT_RESPONSE_TIMEOUT),
+            subscriber_capacity: DEFAULT_SUBSCRIBER_CAPACITY,
+            #[cfg(feature = "tls")]
+            root_certificate: None,
+        }
+    }
+
+    /// Options for a connection through an existing `redis::Client`.
+    pub fn from_client(client: Client) -> RedisAdapterBuilder {
+        let mut builder = Self::builder("redis://127.0.0.1/");
+        builder.client = Some(client);
+        builder
+    }
+
+    /// The `redis` client, to open connections of your own.
+    pub fn client(&self) -> &Client {
+        &self.inner.client
+    }
+
+    /// The command connection, to run a command the store does not wrap
+    /// (see the store's `key` methods for the exact keys).
+    pub fn connection(&self) -> ConnectionManager {
+        self.inner.commands.clone()
+    }
+
+    fn open(&self) -> StoreResult<ConnectionManager> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(StoreError::new(ErrorCode::NotConnected, "the Redis adapter is closed"));
+        }
+        Ok(self.inner.commands.clone())
+    }
+}
+
+/// Maps a `redis` error to the store's codes. The message is generic (Redis
+/// error texts may quote arguments); the error itself is kept as the source.
+pub(crate) fn map_error(e: RedisError) -> StoreError {
+    let (code, message) = if e.is_timeout() {
+        (ErrorCode::Timeout, "Redis did not answer in time")
+    } else if e.is_io_error()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal()
+        || matches!(e.kind(), ErrorKind::AuthenticationFailed | ErrorKind::Server(ServerErrorKind::BusyLoading))
+    {
+        (ErrorCode::ConnectionFailed, "the connection to Redis failed")
+    } else if e.code() == Some("WRONGTYPE") || detail_has(&e, "WRONGTYPE") {
+        (ErrorCode::WrongType, "the key holds a value of another type")
+    } else if detail_has(&e, "not an integer") {
+        (ErrorCode::ValueNotInteger, "the value at the key is not an integer or out of range")
+    } else if detail_has(&e, "overflow") {
+        (ErrorCode::CounterOverflow, "increment or decrement would overflow")
+    } else {
+        (ErrorCode::OperationFailed, "Redis refused the command")
+    };
+    StoreError::new(code, message).with_source(e)
+}
+
+fn detail_has(e: &RedisError, needle: &str) -> bool {
+    e.detail().is_some_and(|d| d.contains(needle)) || e.to_string().contains(needle)
+}
+
+fn ms_arg(ttl: Duration) -> u64 {
+    ceil_millis(ttl)
+}
+
+struct Scripts {
+    incr_ttl_if_created: Script,
+    claim_acquire: Script,
+    compare_and_delete: Script,
+    compare_and_expire: Script,
+}
+
+impl Scripts {
+    fn new() -> Self {
+        Scripts {
+            incr_ttl_if_created: Script::new(
+                r"local existed = redis.call('EXISTS', KEYS[1])
+local value = redis.call('INCRBY', KEYS[1], ARGV[1])
+if existed == 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return value",
+            ),
+            claim_acquire: Script::new(
+                r"if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+local fence = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], fence .. ':' .. ARGV[1], 'PX', ARGV[2])
+return fence",
+            ),
+            compare_and_delete: Script::new(
+                r"if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0",
+            ),
+            compare_and_expire: Script::new(
+                r"if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0",
+            ),
+        }
+    }
+}
+
+#[async_trait]
+impl StoreAdapter for RedisAdapter {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    async fn get(&self, key: &str) -> StoreResult<Option<Bytes>> {
+        let mut con = self.open()?;
+        let value: Option<Vec<u8>> = redis::cmd("GET").arg(key).query_async(&mut con).await.map_err(map_error)?;
+        Ok(value.map(Bytes::from))
+    }
+
+    async fn set(&self, key: &str, value: Bytes, options: SetOptions) -> StoreResult<bool> {
+        let mut con = self.open()?;
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(key).arg(value.as_ref());
+        if let Some(ttl) = options.ttl {
+            cmd.arg("PX").arg(ms_arg(ttl));
+        }
+        if options.condition == SetCondition::IfAbsent {
+            cmd.arg("NX");
+        }
+        let reply: Value = cmd.query_async(&mut con).await.map_err(map_error)?;
+        Ok(!matches!(reply, Value::Nil))
+    }
+
+    async fn del(&self, keys: &[String]) -> StoreResult<u64> {
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        let mut con = self.open()?;
+        redis::cmd("DEL").arg(keys).query_async(&mut con).await.map_err(map_error)
+    }
+
+    async fn unlink(&self, keys: &[String]) -> StoreResult<u64> {
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        let mut con = self.open()?;
+        redis::cmd("UNLINK").arg(keys).query_async(&mut con).await.map_err(map_error)
+    }
+
+    async fn exists(&self, key: &str) -> StoreResult<bool> {
+        let mut con = self.open()?;
+        redis::cmd("EXISTS").arg(key).query_async(&mut con).await.map_err(map_error)
+    }
+
+    async fn pexpire(&self, key: &str, ttl: Duration) -> StoreResult<bool> {
+        let mut con = self.open()?;
+        redis::cmd("PEXPIRE")
+            .arg(key)
+            .arg(ms_arg(ttl))
+            .query_async(&mut con)
+            .await
+            .map_err(map_error)
+    }
+
+    async fn pttl(&self, key: &str) -> StoreResult<KeyTtl> {
+        let mut con = self.open()?;
+        let ms: i64 = redis::cmd("PTTL").arg(key).query_async(&mut con).await.map_err(map_error)?;
+        Ok(match ms {
+            -2 => KeyTtl::Missing,
+            ms if ms < 0 => KeyTtl::Persistent,
+            ms => KeyTtl::Expires(Duration::from_millis(ms.unsigned_abs())),
+        })
+    }
+
+    async fn persist(&self, key: &str) -> StoreResult<bool> {
+        let mut con = self.open()?;
+        redis::cmd("PERSIST").arg(key).query_async(&mut con).await.map_err(map_error)
+    }
+
+    async fn incr_by(&self, key: &str, delta: i64, ttl_if_created: Option<Duration>) -> StoreResult<i64> {
+        let mut con = self.open()?;
+        match ttl_if_created {
+            None => redis::cmd("INCRBY")
+                .arg(key)
+                .arg(delta)
+                .query_async(&mut con)
+                .await
+                .map_err(map_error),
+            Some(ttl) => self
+                .inner
+                .scripts
+                .incr_ttl_if_created
+                .key(key)
+                .arg(delta)
+                .arg(ms_arg(ttl))
+                .invoke_async(&mut con)
+                .await
+                .map_err(map_error),
+        }
+    }
+
+    async fn mget(&self, keys: &[String]) -> StoreResult<Vec<Option<Bytes>>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut con = self.open()?;
+        let values: Vec<Option<Vec<u8>>> =
+            redis::cmd("MGET").arg(keys).query_async(&mut con).await.map_err(map_error)?;
+        Ok(values.into_iter().map(|v| v.map(Bytes::from)).collect())
+    }
+
+    async fn mset(&self, entries: Vec<MsetEntry>) -> StoreResult<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let mut con = self.open()?;
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for entry in &entries {
+            let cmd = pipe.cmd("SET").arg(&entry.key).arg(entry.value.as_ref());
+            if let Some(ttl) = entry.ttl {
+                cmd.arg("PX").arg(ms_arg(ttl));
+            }
+            cmd.ignore();
+        }
+        pipe.query_async::<()>(&mut con).await.map_err(map_error)
+    }
+
+    async fn claim_acquire(
+        &self,
+        key: &str,
+        fence_key: &str,
+        nonce: &str,
+        ttl: Duration,
+    ) -> StoreResult<Option<u64>> {
+        let mut con = self.open()?;
+        self.inner
+            .scripts
+            .claim_acquire
+            .key(key)
+            .key(fence_key)
+            .arg(nonce)
+            .arg(ms_arg(ttl))
+            .invoke_async(&mut con)
+            .await
+            .map_err(map_error)
+    }
+
+    async fn compare_and_delete(&self, key: &str, expected: &[u8]) -> StoreResult<bool> {
+        let mut con = self.open()?;
+        let n: i64 = self
+            .inner
+            .scripts
+            .compare_and_delete
+            .key(key)
+            .arg(expected)
+            .invoke_async(&mut con)
+            .await
+            .map_err(map_error)?;
+        Ok(n > 0)
+    }
+
+    async fn compare_and_expire(&self, key: &str, expected: &[u8], ttl: Duration) -> StoreResult<bool> {
+        let mut con = self.open()?;
+        let n: i64 = self
+            .inner
+            .scripts
+            .compare_and_expire
+            .key(key)
+            .arg(expected)
+            .arg(ms_arg(ttl))
+            .invoke_async(&mut con)
+            .await
+            .map_err(map_error)?;
+        Ok(n > 0)
+    }
+
+    async fn scan(&self, cursor: &ScanCursor, pattern: &str, count: usize) -> StoreResult<ScanReply> {
+        let mut con = self.open()?;
+        let (next, keys): (String, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor.as_str())
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(count.max(1))
+            .query_async(&mut con)
+            .await
+            .map_err(map_error)?;
+        Ok(ScanReply {
+            cursor: ScanCursor::from_string(next),
+            keys,
+        })
+    }
+
+    async fn publish(&self, channel: &str, payload: Bytes) -> StoreResult<u64> {
+        let mut con = self.open()?;
+        redis::cmd("PUBLISH")
+            .arg(channel)
+            .arg(payload.as_ref())
+            .query_async(&mut con)
+            .await
+            .map_err(map_error)
+    }
+
+    async fn subscribe(&self, kind: TopicKind, topic: &str) -> StoreResult<RawSubscription> {
+        self.open()?;
+        let closed = || StoreError::new(ErrorCode::NotConnected, "the Redis adapter is closed");
+        let joined = self.inner.fanout.join(kind, topic).ok_or_else(closed)?;
+        // Every join waits for the worker's answer, so even a subscriber that
+        // joins a topic another one is still subscribing gets it active.
+        let (ack, done) = oneshot::channel();
+        self.inner
+            .control
+            .send(Control::Subscribe(kind, topic.to_owned(), ack))
+            .map_err(|_| closed())?;
+        done.await.map_err(|_| closed())??;
+        Ok(joined.subscription)
+    }
+
+    fn active_subscriptions(&self) -> (usize, usize) {
+        self.inner.fanout.active()
+    }
+
+    async fn close(&self) -> StoreResult<()> {
+        self.inner.closed.store(true, Ordering::Release);
+        self.inner.fanout.close();
+        let _ = self.inner.control.send(Control::Stop);
+        Ok(())
+    }
+}
+
+/// Work for the pub/sub connection, in order: a subscribe is answered once
+/// Redis confirmed it; an unsubscribe (sent when the last local subscriber of
+/// a topic goes) is skipped if a new subscriber has joined since.
+enum Control {
+    Subscribe(TopicKind, String, oneshot::Sender<StoreResult<()>>),
+    Unsubscribe(TopicKind, String),
+    Stop,
+}
+
+/// Owns the pub/sub connection. Ends on `close`, or when the adapter and
+/// every subscription are gone (every sender of `control` dropped).
+async fn pubsub_worker(
+    client: Client,
+    fanout: Fanout,
+    mut control: mpsc::UnboundedReceiver<Control>,
+    connection_timeout: Duration,
+) {
+    let mut connection: Option<ConnectionManager> = None;
+    while let Some(request) = control.recv().await {
+        match request {
+            Control::Stop => break,
+            Control::Subscribe(kind, topic, ack) => {
+                let result = async {
+                    if connection.is_none() {
+                        connection = Some(pubsub_connection(&client, &fanout, connection_timeout).await?);
+                    }
+                    let con = connection.as_mut().ok_or_else(|| {
+                        StoreError::new(ErrorCode::ConnectionFailed, "no pub/sub connection")
+                    })?;
+                    match kind {
+                        TopicKind::Channel => con.subscribe(&topic).await,
+                        TopicKind::Pattern => con.psubscribe(&topic).await,
+                    }
+                    .map_err(map_error)
+                }
+                .await;
+                let _ = ack.send(result);
+            }
+            Control::Unsubscribe(kind, topic) => {
+                let still_wanted = fanout.topics().contains(&(kind, topic.clone()));
+                if let (false, Some(con)) = (still_wanted, connection.as_mut()) {
+                    let _ = match kind {
+                        TopicKind::Channel => con.unsubscribe(&topic).await,
+                        TopicKind::Pattern => con.punsubscribe(&topic).await,
+                    };
+                }
+            }
+        }
+    }
+}
+
+async fn pubsub_connection(
+    client: &Client,
+    fanout: &Fanout,
+    connection_timeout: Duration,
+) -> StoreResult<ConnectionManager> {
+    let info = client.get_connection_info().clone();
+    let settings = info.redis_settings().clone().set_protocol(ProtocolVersion::RESP3);
+    // The connection info carries the TLS settings, so the new client keeps them.
+    let client = Client::open(info.set_redis_settings(settings)).map_err(|e| {
+        StoreError::new(ErrorCode::ConfigurationInvalid, "the Redis connection settings are not valid")
+            .with_source(e)
+    })?;
+    let sink = fanout.clone();
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(connection_timeout))
+        .set_response_timeout(Some(DEFAULT_RESPONSE_TIMEOUT))
+        .set_max_delay(Duration::from_secs(1))
+        .set_automatic_resubscription()
+        .set_push_sender(move |push: PushInfo| {
+            deliver(&sink, push);
+            Ok::<(), redis::aio::SendError>(())
+        });
+    ConnectionManager::new_with_config(client, config).await.map_err(map_error)
+}
+
+fn deliver(fanout: &Fanout, push: PushInfo) {
+    let bytes = |v: &Value| match v {
+        Value::BulkString(b) => Some(b.clone()),
+        Value::SimpleString(s) => Some(s.clone().into_bytes()),
+        _ => None,
+    };
+    let text = |v: &Value| bytes(v).and_then(|b| String::from_utf8(b).ok());
+    match (push.kind, push.data.as_slice()) {
+        (PushKind::Message, [channel, payload]) => {
+            if let (Some(channel), Some(payload)) = (text(channel), bytes(payload)) {
+                let message = RawMessage::new(channel.clone(), Bytes::from(payload));
+                fanout.deliver(TopicKind::Channel, &channel, message);
+            }
+        }
+        (PushKind::PMessage, [pattern, channel, payload]) => {
+            if let (Some(pattern), Some(channel), Some(payload)) = (text(pattern), text(channel), bytes(payload)) {
+                fanout.deliver(TopicKind::Pattern, &pattern, RawMessage::new(channel, Bytes::from(payload)));
+            }
+        }
+        _ => {}
+    }
+}
