@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use std::fmt::Display;
 use std::thread;
 
+use proc_macro2::Span;
 use quote::ToTokens;
 
 /// Collects the errors of one macro expansion.
@@ -26,6 +27,11 @@ impl Ctxt {
     /// Records an error pointing at the tokens of `obj`.
     pub(crate) fn error_spanned_by(&self, obj: impl ToTokens, msg: impl Display) {
         self.syn_error(syn::Error::new_spanned(obj.into_token_stream(), msg));
+    }
+
+    /// Records an error at `span`.
+    pub(crate) fn error_at(&self, span: Span, msg: impl Display) {
+        self.syn_error(syn::Error::new(span, msg));
     }
 
     /// Records an error built elsewhere, e.g. by syn's parser.

@@ -45,6 +45,19 @@ pub enum NameKind {
 }
 
 impl NameKind {
+    /// The word used for this kind in messages, with its article
+    /// (`"a scope key"`, `"an event name"`).
+    pub const fn with_article(self) -> &'static str {
+        match self {
+            NameKind::Scope => "a scope key",
+            NameKind::Actor => "an actor key",
+            NameKind::Namespace => "a namespace",
+            NameKind::Group => "a group",
+            NameKind::Event => "an event name",
+            NameKind::Service => "a service name",
+        }
+    }
+
     /// The word used for this kind in messages.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -95,16 +108,17 @@ impl NameError {
 impl fmt::Display for NameError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = self.kind.as_str();
+        let a_kind = self.kind.with_article();
         match self.problem {
-            NameProblem::Empty => write!(f, "a {kind} must not be empty"),
+            NameProblem::Empty => write!(f, "{a_kind} must not be empty"),
             NameProblem::ForbiddenChar(c) => write!(
                 f,
-                "a {kind} must not contain `{c}` (`:`, `.`, glob characters `* ? [ ] \\` and braces are refused)"
+                "{a_kind} must not contain `{c}` (`:`, `.`, glob characters `* ? [ ] \\` and braces are refused)"
             ),
             NameProblem::Whitespace => {
                 write!(
                     f,
-                    "a {kind} must not contain white space or control characters"
+                    "{a_kind} must not contain white space or control characters"
                 )
             }
             NameProblem::Reserved => write!(
@@ -113,7 +127,7 @@ impl fmt::Display for NameError {
             ),
             NameProblem::NamespaceWord => write!(
                 f,
-                "a {kind} must not be a namespace word ({})",
+                "{a_kind} must not be a namespace word ({})",
                 NamespaceWords
             ),
         }

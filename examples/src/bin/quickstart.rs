@@ -27,8 +27,9 @@ enum Actor {
     User,
 }
 
+/// The payload of `members::JOINED`.
 #[derive(Debug, Serialize, Deserialize)]
-struct MemberJoined {
+pub struct MemberJoined {
     member: String,
 }
 

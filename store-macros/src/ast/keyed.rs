@@ -1,22 +1,14 @@
-//! A typed model of the derive inputs over syn. Every node keeps the user's
-//! tokens (or a reference to them) so that validation and code generation
-//! can point at exactly what the user wrote.
-//!
-//! Parsing only records what is written; whether it is allowed is decided in
-//! `valid`. Attribute syntax errors (an unknown option, an option given
-//! twice, a key that is not a string literal) are reported here, since
-//! nothing can be modelled from them.
+//! The model of a keyed enum: `derive(StoreScopes)` and `derive(StoreActors)`.
 
 use igniter_store_names::NameKind;
 use proc_macro2::Span;
 use syn::ext::IdentExt;
-use syn::meta::ParseNestedMeta;
-use syn::spanned::Spanned;
 use syn::{
-    Attribute, Data, DeriveInput, Expr, ExprLit, Fields, Generics, Ident, Lit, LitStr, Path, Token,
-    Variant, token,
+    Attribute, Data, DeriveInput, Fields, Generics, Ident, LitStr, Path, Token, Variant, token,
 };
 
+use super::attr::{path_to_string, skip_value, string_value};
+use crate::case;
 use crate::ctxt::Ctxt;
 
 /// What a keyed enum declares. Scope keys and actor keys follow identical
@@ -26,6 +18,8 @@ use crate::ctxt::Ctxt;
 pub(crate) enum KeyedKind {
     /// `#[derive(StoreScopes)]`, `#[scope(..)]`, `ScopeDef`.
     Scope,
+    /// `#[derive(StoreActors)]`, `#[actor(..)]`, `ActorDef`.
+    Actor,
 }
 
 impl KeyedKind {
@@ -33,6 +27,7 @@ impl KeyedKind {
     pub(crate) fn derive_name(self) -> &'static str {
         match self {
             KeyedKind::Scope => "StoreScopes",
+            KeyedKind::Actor => "StoreActors",
         }
     }
 
@@ -40,6 +35,7 @@ impl KeyedKind {
     pub(crate) fn attr_name(self) -> &'static str {
         match self {
             KeyedKind::Scope => "scope",
+            KeyedKind::Actor => "actor",
         }
     }
 
@@ -47,6 +43,34 @@ impl KeyedKind {
     pub(crate) fn noun(self) -> &'static str {
         match self {
             KeyedKind::Scope => "scope",
+            KeyedKind::Actor => "actor",
+        }
+    }
+
+    /// Whether variants accept the `required` option: only scopes can be
+    /// required in a chain.
+    pub(crate) fn has_required(self) -> bool {
+        match self {
+            KeyedKind::Scope => true,
+            KeyedKind::Actor => false,
+        }
+    }
+
+    /// The options a variant accepts, for messages.
+    fn expected_options(self) -> &'static str {
+        if self.has_required() {
+            "`key` or `required`"
+        } else {
+            "`key`"
+        }
+    }
+
+    /// The most variants an enum may declare: the runtime tracks the scopes
+    /// present in a chain in a `u64` bit mask. Actors have no limit.
+    pub(crate) fn max_variants(self) -> Option<usize> {
+        match self {
+            KeyedKind::Scope => Some(64),
+            KeyedKind::Actor => None,
         }
     }
 
@@ -54,16 +78,19 @@ impl KeyedKind {
     pub(crate) fn name_kind(self) -> NameKind {
         match self {
             KeyedKind::Scope => NameKind::Scope,
+            KeyedKind::Actor => NameKind::Actor,
         }
     }
 }
 
-/// An enum whose unit variants each name a key: `#[derive(StoreScopes)]`.
+/// An enum whose unit variants each name a key: `#[derive(StoreScopes)]`,
+/// `#[derive(StoreActors)]`.
 pub(crate) struct KeyedEnum<'a> {
     pub(crate) kind: KeyedKind,
     pub(crate) ident: &'a Ident,
     pub(crate) generics: &'a Generics,
-    /// The enum's own `#[scope(..)]` attributes, which are misplaced.
+    /// The enum's own `#[scope(..)]` (`#[actor(..)]`) attributes, which are
+    /// misplaced.
     pub(crate) own_attrs: Vec<&'a Attribute>,
     pub(crate) variants: Vec<KeyedVariant<'a>>,
 }
@@ -73,7 +100,7 @@ pub(crate) struct KeyedVariant<'a> {
     pub(crate) ident: &'a Ident,
     pub(crate) fields: &'a Fields,
     pub(crate) key: Key,
-    /// The `required` option's path, when given.
+    /// The `required` option's path, when given (scopes only).
     pub(crate) required: Option<Path>,
 }
 
@@ -85,7 +112,7 @@ pub(crate) struct Key {
 
 /// Where a key was written, so errors point at it.
 pub(crate) enum KeySource {
-    /// `#[scope(key = "ws")]`: the literal.
+    /// `#[scope(key = "ws")]`, `#[actor(key = "user")]`: the literal.
     Literal(LitStr),
     /// No `key` option: the snake_case of the variant's name.
     Derived(Ident),
@@ -155,13 +182,14 @@ impl<'a> KeyedVariant<'a> {
             }
             let parsed = attr.parse_nested_meta(|meta| {
                 if meta.path.is_ident("key") {
-                    let lit = parse_key(&meta, kind)?;
+                    let lit =
+                        string_value(&meta, &format!("#[{}(key = \"...\")]", kind.attr_name()))?;
                     if key.is_some() {
                         duplicate_option(cx, kind, &meta.path);
                     } else {
                         key = Some(lit);
                     }
-                } else if meta.path.is_ident("required") {
+                } else if kind.has_required() && meta.path.is_ident("required") {
                     if meta.input.peek(Token![=]) || meta.input.peek(token::Paren) {
                         return Err(meta.error(format_args!(
                             "`required` takes no value: write `#[{}(required)]`",
@@ -177,9 +205,10 @@ impl<'a> KeyedVariant<'a> {
                     cx.error_spanned_by(
                         &meta.path,
                         format_args!(
-                            "unknown {} option `{}`; expected `key` or `required`",
+                            "unknown {} option `{}`; expected {}",
                             kind.noun(),
-                            path_to_string(&meta.path)
+                            path_to_string(&meta.path),
+                            kind.expected_options()
                         ),
                     );
                     skip_value(&meta)?;
@@ -195,16 +224,10 @@ impl<'a> KeyedVariant<'a> {
                 value: lit.value(),
                 source: KeySource::Literal(lit),
             },
-            None => {
-                let ident = variant.ident.unraw();
-                let mut value = String::new();
-                // Writing into a String cannot fail.
-                let _ = igniter_store_names::write_snake_case(&ident.to_string(), &mut value);
-                Key {
-                    value,
-                    source: KeySource::Derived(variant.ident.clone()),
-                }
-            }
+            None => Key {
+                value: case::snake(&variant.ident.unraw().to_string()),
+                source: KeySource::Derived(variant.ident.clone()),
+            },
         };
         KeyedVariant {
             ident: &variant.ident,
@@ -212,26 +235,6 @@ impl<'a> KeyedVariant<'a> {
             key,
             required,
         }
-    }
-}
-
-/// Parses the `= "..."` of a `key` option.
-fn parse_key(meta: &ParseNestedMeta<'_>, kind: KeyedKind) -> syn::Result<LitStr> {
-    let example = || {
-        format!(
-            "expected a string literal: `#[{}(key = \"...\")]`",
-            kind.attr_name()
-        )
-    };
-    if !meta.input.peek(Token![=]) {
-        return Err(meta.error(example()));
-    }
-    let expr: Expr = meta.value()?.parse()?;
-    match expr {
-        Expr::Lit(ExprLit {
-            lit: Lit::Str(lit), ..
-        }) if lit.suffix().is_empty() => Ok(lit),
-        other => Err(syn::Error::new(other.span(), example())),
     }
 }
 
@@ -244,23 +247,4 @@ fn duplicate_option(cx: &Ctxt, kind: KeyedKind, path: &Path) {
             path_to_string(path)
         ),
     );
-}
-
-/// Consumes the value of an unknown option (`= expr` or `(..)`), so the
-/// options after it are still read and checked.
-fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
-    if meta.input.peek(Token![=]) {
-        meta.value()?.parse::<Expr>()?;
-    } else if meta.input.peek(token::Paren) {
-        let content;
-        syn::parenthesized!(content in meta.input);
-        content.parse::<proc_macro2::TokenStream>()?;
-    }
-    Ok(())
-}
-
-fn path_to_string(path: &Path) -> String {
-    quote::ToTokens::to_token_stream(path)
-        .to_string()
-        .replace(' ', "")
 }

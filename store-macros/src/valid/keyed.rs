@@ -1,5 +1,4 @@
-//! The rules a derive input must follow. Every broken rule is recorded, each
-//! on the tokens that break it; nothing stops at the first error.
+//! The rules of a keyed enum (`StoreScopes`, `StoreActors`).
 
 use std::collections::HashMap;
 
@@ -7,9 +6,6 @@ use syn::Fields;
 
 use crate::ast::{Key, KeySource, KeyedEnum};
 use crate::ctxt::Ctxt;
-
-/// The runtime tracks the scopes present in a chain in a `u64` bit mask.
-const MAX_VARIANTS: usize = 64;
 
 /// Checks a keyed enum: shape, names and uniqueness of its keys.
 pub(crate) fn keyed_enum(cx: &Ctxt, input: &KeyedEnum<'_>) {
@@ -48,13 +44,15 @@ pub(crate) fn keyed_enum(cx: &Ctxt, input: &KeyedEnum<'_>) {
             ),
         );
     }
-    if let Some(extra) = input.variants.get(MAX_VARIANTS) {
+    if let Some(max) = kind.max_variants()
+        && let Some(extra) = input.variants.get(max)
+    {
         cx.error_spanned_by(
             extra.ident,
             format_args!(
-                "a {derive} enum declares at most {MAX_VARIANTS} {noun}s; `{}` is number {}",
+                "a {derive} enum declares at most {max} {noun}s; `{}` is number {}",
                 extra.ident,
-                MAX_VARIANTS + 1,
+                max + 1,
                 noun = kind.noun()
             ),
         );

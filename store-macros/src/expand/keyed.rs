@@ -1,6 +1,4 @@
-//! Code generation. Generated code names runtime items only through
-//! `::igniter_store::__private`, the runtime's private path, so the macro
-//! crate (pinned to the runtime's exact version) and the runtime cannot drift.
+//! Code generation for the keyed enums (`StoreScopes`, `StoreActors`).
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -11,8 +9,8 @@ use crate::ast::{KeyedEnum, KeyedKind};
 use crate::ctxt::Ctxt;
 use crate::valid;
 
-/// Expands a keyed-enum derive (`StoreScopes`): the trait impl, or every
-/// error found.
+/// Expands a keyed-enum derive (`StoreScopes`, `StoreActors`): the trait
+/// impl, or every error found.
 pub(crate) fn derive_keyed_enum(input: &DeriveInput, kind: KeyedKind) -> TokenStream {
     let cx = Ctxt::new();
     let model = KeyedEnum::from_syn(&cx, input, kind);
@@ -45,6 +43,11 @@ fn runtime_items(kind: KeyedKind) -> RuntimeItems {
             list: quote!(SCOPES),
             def: quote!(::igniter_store::__private::ScopeDef),
         },
+        KeyedKind::Actor => RuntimeItems {
+            trait_path: quote!(::igniter_store::__private::StoreActors),
+            list: quote!(ACTORS),
+            def: quote!(::igniter_store::__private::ActorDef),
+        },
     }
 }
 
@@ -60,11 +63,16 @@ fn impl_keyed_enum(input: &KeyedEnum<'_>) -> TokenStream {
     let defs = input.variants.iter().map(|variant| {
         let span = variant.key.span();
         let key = LitStr::new(&variant.key.value, span);
-        let required = match &variant.required {
-            Some(path) => LitBool::new(true, path.span()),
-            None => LitBool::new(false, span),
-        };
-        quote_spanned!(span=> #def::new(#key, #required))
+        match input.kind {
+            KeyedKind::Scope => {
+                let required = match &variant.required {
+                    Some(path) => LitBool::new(true, path.span()),
+                    None => LitBool::new(false, span),
+                };
+                quote_spanned!(span=> #def::new(#key, #required))
+            }
+            KeyedKind::Actor => quote_spanned!(span=> #def::new(#key)),
+        }
     });
     let arms = input.variants.iter().enumerate().map(|(index, variant)| {
         let variant = variant.ident;
@@ -86,7 +94,7 @@ fn impl_keyed_enum(input: &KeyedEnum<'_>) -> TokenStream {
 }
 
 /// After an error, an impl that never runs, so that the user's uses of the
-/// type (`.scopes::<Tenant>()`) do not add "trait not implemented" errors
+/// type (`.scopes::<Tenant>()`, `.actors::<Actor>()`) do not add "trait not implemented" errors
 /// to the real ones. Only for an enum without generics, the one shape the
 /// impl is sure to compile for.
 fn fallback(input: &DeriveInput, kind: KeyedKind) -> TokenStream {

@@ -1,0 +1,9 @@
+use igniter_store::events;
+
+events! {
+    pub user {
+        created,
+    }
+}
+
+fn main() {}
