@@ -251,7 +251,10 @@ mod events_memory {
             .unwrap();
         let mut slow = s.events().subscribe(&user::CREATED).await.unwrap();
         for i in 0..20 {
-            s.events().publish(&user::CREATED, &UserCreated { id: i.to_string() }).await.unwrap();
+            s.events()
+                .publish(&user::CREATED, &UserCreated { id: i.to_string() })
+                .await
+                .unwrap();
         }
         let err = next(&mut slow).await.unwrap_err();
         assert_eq!(err.code(), ErrorCode::SubscriberLagged);
@@ -265,7 +268,9 @@ mod events_memory {
     #[tokio::test]
     async fn close_ends_every_subscription() {
         let adapter = MemoryAdapter::new();
-        let s = store(adapter.clone()).scope(Tenant::Organization, "o").unwrap();
+        let s = store(adapter.clone())
+            .scope(Tenant::Organization, "o")
+            .unwrap();
         let mut one = s.events().subscribe(&user::CREATED).await.unwrap();
         let mut all = s.events().subscribe_all::<Billing>().await.unwrap();
         s.close().await.unwrap();
@@ -277,14 +282,22 @@ mod events_memory {
 
     #[tokio::test]
     async fn publish_counts_backend_subscriptions() {
-        let s = store(MemoryAdapter::new()).scope(Tenant::Organization, "o").unwrap();
+        let s = store(MemoryAdapter::new())
+            .scope(Tenant::Organization, "o")
+            .unwrap();
         let payload = UserCreated { id: "x".into() };
-        assert_eq!(s.events().publish(&user::CREATED, &payload).await.unwrap(), 0);
+        assert_eq!(
+            s.events().publish(&user::CREATED, &payload).await.unwrap(),
+            0
+        );
         let _a = s.events().subscribe(&user::CREATED).await.unwrap();
         let _b = s.events().subscribe(&user::CREATED).await.unwrap();
         let _all = s.events().subscribe_all::<user::Event>().await.unwrap();
         // one channel subscription and one pattern subscription, as Redis counts
-        assert_eq!(s.events().publish(&user::CREATED, &payload).await.unwrap(), 2);
+        assert_eq!(
+            s.events().publish(&user::CREATED, &payload).await.unwrap(),
+            2
+        );
     }
 
     #[test]
@@ -308,14 +321,17 @@ mod events_memory {
         const TWICE: &[ChannelDef] = &[ChannelDef::new("a:x", "T"), ChannelDef::new("a:x", "U")];
         const FINE: &[ChannelDef] = &[ChannelDef::new("ignore:ignition", "T")];
         let cases = [
-            (EventRegistry::new("igniter", &[]), ErrorCode::ReservedNamespace),
+            (
+                EventRegistry::new("igniter", &[]),
+                ErrorCode::ReservedNamespace,
+            ),
             (EventRegistry::new("a:b", &[]), ErrorCode::InvalidNamespace),
             (EventRegistry::new("a", SPACE), ErrorCode::InvalidEventName),
-            (EventRegistry::new("a", OTHER_NS), ErrorCode::InvalidEventName),
             (
-                EventRegistry::new("a", TWICE),
-                ErrorCode::DuplicateEvent,
+                EventRegistry::new("a", OTHER_NS),
+                ErrorCode::InvalidEventName,
             ),
+            (EventRegistry::new("a", TWICE), ErrorCode::DuplicateEvent),
         ];
         for (registry, code) in cases {
             let err = Store::builder()
@@ -326,11 +342,13 @@ mod events_memory {
                 .unwrap_err();
             assert_eq!(err.code(), code, "{registry:?}");
         }
-        assert!(Store::builder()
-            .adapter(MemoryAdapter::new())
-            .service("svc")
-            .events(EventRegistry::new("ignore", FINE))
-            .build()
-            .is_ok());
+        assert!(
+            Store::builder()
+                .adapter(MemoryAdapter::new())
+                .service("svc")
+                .events(EventRegistry::new("ignore", FINE))
+                .build()
+                .is_ok()
+        );
     }
 }

@@ -8,7 +8,9 @@
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
-use igniter_store::{BatchEntry, MemoryAdapter, Store, StoreActors, StoreError, StoreScopes, events};
+use igniter_store::{
+    BatchEntry, MemoryAdapter, Store, StoreActors, StoreError, StoreScopes, events,
+};
 use serde::{Deserialize, Serialize};
 
 /// Every key of the service lives under an organization, optionally under
@@ -131,7 +133,12 @@ async fn main() -> Result<(), StoreError> {
     let receivers = ws
         .actor(Actor::User, "u_1")?
         .events()
-        .publish(&members::JOINED, &MemberJoined { member: "ada".into() })
+        .publish(
+            &members::JOINED,
+            &MemberJoined {
+                member: "ada".into(),
+            },
+        )
         .await?;
     if let Some(event) = joined.next().await {
         let event = event?;

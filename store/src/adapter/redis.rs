@@ -135,8 +135,11 @@ impl RedisAdapterBuilder {
             Some(client) => client,
             None => {
                 let info = self.target.map_err(|e| {
-                    StoreError::new(ErrorCode::ConfigurationInvalid, "the Redis URL is not valid")
-                        .with_source(e)
+                    StoreError::new(
+                        ErrorCode::ConfigurationInvalid,
+                        "the Redis URL is not valid",
+                    )
+                    .with_source(e)
                 })?;
                 let tcp = info.tcp_settings().clone().set_nodelay(true);
                 let info = info.set_tcp_settings(tcp);
@@ -188,8 +191,11 @@ fn open_client(
     #[cfg(feature = "tls")] root_certificate: Option<Vec<u8>>,
 ) -> StoreResult<Client> {
     let invalid = |e: RedisError| {
-        StoreError::new(ErrorCode::ConfigurationInvalid, "the Redis connection settings are not valid")
-            .with_source(e)
+        StoreError::new(
+            ErrorCode::ConfigurationInvalid,
+            "the Redis connection settings are not valid",
+        )
+        .with_source(e)
     };
     #[cfg(feature = "tls")]
     if let Some(root_cert) = root_certificate {
@@ -242,7 +248,10 @@ impl RedisAdapter {
 
     fn open(&self) -> StoreResult<ConnectionManager> {
         if self.inner.closed.load(Ordering::Acquire) {
-            return Err(StoreError::new(ErrorCode::NotConnected, "the Redis adapter is closed"));
+            return Err(StoreError::new(
+                ErrorCode::NotConnected,
+                "the Redis adapter is closed",
+            ));
         }
         Ok(self.inner.commands.clone())
     }
@@ -256,15 +265,30 @@ pub(crate) fn map_error(e: RedisError) -> StoreError {
     } else if e.is_io_error()
         || e.is_connection_dropped()
         || e.is_connection_refusal()
-        || matches!(e.kind(), ErrorKind::AuthenticationFailed | ErrorKind::Server(ServerErrorKind::BusyLoading))
+        || matches!(
+            e.kind(),
+            ErrorKind::AuthenticationFailed | ErrorKind::Server(ServerErrorKind::BusyLoading)
+        )
     {
-        (ErrorCode::ConnectionFailed, "the connection to Redis failed")
+        (
+            ErrorCode::ConnectionFailed,
+            "the connection to Redis failed",
+        )
     } else if e.code() == Some("WRONGTYPE") || detail_has(&e, "WRONGTYPE") {
-        (ErrorCode::WrongType, "the key holds a value of another type")
+        (
+            ErrorCode::WrongType,
+            "the key holds a value of another type",
+        )
     } else if detail_has(&e, "not an integer") {
-        (ErrorCode::ValueNotInteger, "the value at the key is not an integer or out of range")
+        (
+            ErrorCode::ValueNotInteger,
+            "the value at the key is not an integer or out of range",
+        )
     } else if detail_has(&e, "overflow") {
-        (ErrorCode::CounterOverflow, "increment or decrement would overflow")
+        (
+            ErrorCode::CounterOverflow,
+            "increment or decrement would overflow",
+        )
     } else {
         (ErrorCode::OperationFailed, "Redis refused the command")
     };
@@ -325,7 +349,11 @@ impl StoreAdapter for RedisAdapter {
 
     async fn get(&self, key: &str) -> StoreResult<Option<Bytes>> {
         let mut con = self.open()?;
-        let value: Option<Vec<u8>> = redis::cmd("GET").arg(key).query_async(&mut con).await.map_err(map_error)?;
+        let value: Option<Vec<u8>> = redis::cmd("GET")
+            .arg(key)
+            .query_async(&mut con)
+            .await
+            .map_err(map_error)?;
         Ok(value.map(Bytes::from))
     }
 
@@ -348,7 +376,11 @@ impl StoreAdapter for RedisAdapter {
             return Ok(0);
         }
         let mut con = self.open()?;
-        redis::cmd("DEL").arg(keys).query_async(&mut con).await.map_err(map_error)
+        redis::cmd("DEL")
+            .arg(keys)
+            .query_async(&mut con)
+            .await
+            .map_err(map_error)
     }
 
     async fn unlink(&self, keys: &[String]) -> StoreResult<u64> {
@@ -356,12 +388,20 @@ impl StoreAdapter for RedisAdapter {
             return Ok(0);
         }
         let mut con = self.open()?;
-        redis::cmd("UNLINK").arg(keys).query_async(&mut con).await.map_err(map_error)
+        redis::cmd("UNLINK")
+            .arg(keys)
+            .query_async(&mut con)
+            .await
+            .map_err(map_error)
     }
 
     async fn exists(&self, key: &str) -> StoreResult<bool> {
         let mut con = self.open()?;
-        redis::cmd("EXISTS").arg(key).query_async(&mut con).await.map_err(map_error)
+        redis::cmd("EXISTS")
+            .arg(key)
+            .query_async(&mut con)
+            .await
+            .map_err(map_error)
     }
 
     async fn pexpire(&self, key: &str, ttl: Duration) -> StoreResult<bool> {
@@ -376,7 +416,11 @@ impl StoreAdapter for RedisAdapter {
 
     async fn pttl(&self, key: &str) -> StoreResult<KeyTtl> {
         let mut con = self.open()?;
-        let ms: i64 = redis::cmd("PTTL").arg(key).query_async(&mut con).await.map_err(map_error)?;
+        let ms: i64 = redis::cmd("PTTL")
+            .arg(key)
+            .query_async(&mut con)
+            .await
+            .map_err(map_error)?;
         Ok(match ms {
             -2 => KeyTtl::Missing,
             ms if ms < 0 => KeyTtl::Persistent,
@@ -386,10 +430,19 @@ impl StoreAdapter for RedisAdapter {
 
     async fn persist(&self, key: &str) -> StoreResult<bool> {
         let mut con = self.open()?;
-        redis::cmd("PERSIST").arg(key).query_async(&mut con).await.map_err(map_error)
+        redis::cmd("PERSIST")
+            .arg(key)
+            .query_async(&mut con)
+            .await
+            .map_err(map_error)
     }
 
-    async fn incr_by(&self, key: &str, delta: i64, ttl_if_created: Option<Duration>) -> StoreResult<i64> {
+    async fn incr_by(
+        &self,
+        key: &str,
+        delta: i64,
+        ttl_if_created: Option<Duration>,
+    ) -> StoreResult<i64> {
         let mut con = self.open()?;
         match ttl_if_created {
             None => redis::cmd("INCRBY")
@@ -416,8 +469,11 @@ impl StoreAdapter for RedisAdapter {
             return Ok(Vec::new());
         }
         let mut con = self.open()?;
-        let values: Vec<Option<Vec<u8>>> =
-            redis::cmd("MGET").arg(keys).query_async(&mut con).await.map_err(map_error)?;
+        let values: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
+            .arg(keys)
+            .query_async(&mut con)
+            .await
+            .map_err(map_error)?;
         Ok(values.into_iter().map(|v| v.map(Bytes::from)).collect())
     }
 
@@ -472,7 +528,12 @@ impl StoreAdapter for RedisAdapter {
         Ok(n > 0)
     }
 
-    async fn compare_and_expire(&self, key: &str, expected: &[u8], ttl: Duration) -> StoreResult<bool> {
+    async fn compare_and_expire(
+        &self,
+        key: &str,
+        expected: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<bool> {
         let mut con = self.open()?;
         let n: i64 = self
             .inner
@@ -487,7 +548,12 @@ impl StoreAdapter for RedisAdapter {
         Ok(n > 0)
     }
 
-    async fn scan(&self, cursor: &ScanCursor, pattern: &str, count: usize) -> StoreResult<ScanReply> {
+    async fn scan(
+        &self,
+        cursor: &ScanCursor,
+        pattern: &str,
+        count: usize,
+    ) -> StoreResult<ScanReply> {
         let mut con = self.open()?;
         let (next, keys): (String, Vec<String>) = redis::cmd("SCAN")
             .arg(cursor.as_str())
@@ -565,7 +631,8 @@ async fn pubsub_worker(
             Control::Subscribe(kind, topic, ack) => {
                 let result = async {
                     if connection.is_none() {
-                        connection = Some(pubsub_connection(&client, &fanout, connection_timeout).await?);
+                        connection =
+                            Some(pubsub_connection(&client, &fanout, connection_timeout).await?);
                     }
                     let con = connection.as_mut().ok_or_else(|| {
                         StoreError::new(ErrorCode::ConnectionFailed, "no pub/sub connection")
@@ -598,11 +665,17 @@ async fn pubsub_connection(
     connection_timeout: Duration,
 ) -> StoreResult<ConnectionManager> {
     let info = client.get_connection_info().clone();
-    let settings = info.redis_settings().clone().set_protocol(ProtocolVersion::RESP3);
+    let settings = info
+        .redis_settings()
+        .clone()
+        .set_protocol(ProtocolVersion::RESP3);
     // The connection info carries the TLS settings, so the new client keeps them.
     let client = Client::open(info.set_redis_settings(settings)).map_err(|e| {
-        StoreError::new(ErrorCode::ConfigurationInvalid, "the Redis connection settings are not valid")
-            .with_source(e)
+        StoreError::new(
+            ErrorCode::ConfigurationInvalid,
+            "the Redis connection settings are not valid",
+        )
+        .with_source(e)
     })?;
     let sink = fanout.clone();
     let config = ConnectionManagerConfig::new()
@@ -614,7 +687,9 @@ async fn pubsub_connection(
             deliver(&sink, push);
             Ok::<(), redis::aio::SendError>(())
         });
-    ConnectionManager::new_with_config(client, config).await.map_err(map_error)
+    ConnectionManager::new_with_config(client, config)
+        .await
+        .map_err(map_error)
 }
 
 fn deliver(fanout: &Fanout, push: PushInfo) {
@@ -632,8 +707,14 @@ fn deliver(fanout: &Fanout, push: PushInfo) {
             }
         }
         (PushKind::PMessage, [pattern, channel, payload]) => {
-            if let (Some(pattern), Some(channel), Some(payload)) = (text(pattern), text(channel), bytes(payload)) {
-                fanout.deliver(TopicKind::Pattern, &pattern, RawMessage::new(channel, Bytes::from(payload)));
+            if let (Some(pattern), Some(channel), Some(payload)) =
+                (text(pattern), text(channel), bytes(payload))
+            {
+                fanout.deliver(
+                    TopicKind::Pattern,
+                    &pattern,
+                    RawMessage::new(channel, Bytes::from(payload)),
+                );
             }
         }
         _ => {}

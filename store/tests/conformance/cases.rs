@@ -23,7 +23,10 @@ struct Config {
 }
 
 pub async fn org(h: H, id: &str) -> TestStore {
-    store(h).await.scope(Tenant::Organization, id).expect("scope")
+    store(h)
+        .await
+        .scope(Tenant::Organization, id)
+        .expect("scope")
 }
 
 fn code<T: std::fmt::Debug>(r: StoreResult<T>) -> ErrorCode {
@@ -346,7 +349,8 @@ pub async fn claim_fencing_increases(h: H) {
         }
     }
     // another scope's claim of the same key has its own sequence
-    let other = org(h, "o2").await
+    let other = org(h, "o2")
+        .await
         .claim()
         .acquire("res", LONG)
         .await

@@ -42,42 +42,84 @@ pub async fn events_scoped_delivery(h: H) {
     let mut sub_a = a.events().subscribe(&user::CREATED).await.unwrap();
     let mut sub_b = b.events().subscribe(&user::CREATED).await.unwrap();
     let mut sub_a_ws = a_ws.events().subscribe(&user::CREATED).await.unwrap();
-    let mut sub_a_email = a.events().subscribe(&user::notifications::EMAIL).await.unwrap();
+    let mut sub_a_email = a
+        .events()
+        .subscribe(&user::notifications::EMAIL)
+        .await
+        .unwrap();
 
-    a.events().publish(&user::CREATED, &created("u1")).await.unwrap();
+    a.events()
+        .publish(&user::CREATED, &created("u1"))
+        .await
+        .unwrap();
     let ev = next(&mut sub_a).await.unwrap();
     assert_eq!(ev.data, created("u1"));
     assert_eq!(ev.event_type, "user:created");
-    assert_eq!(ev.scope.as_ref().map(|s| (s.key.as_str(), s.identifier.as_str())), Some(("organization", "a")));
+    assert_eq!(
+        ev.scope
+            .as_ref()
+            .map(|s| (s.key.as_str(), s.identifier.as_str())),
+        Some(("organization", "a"))
+    );
     nothing(&mut sub_b).await;
     nothing(&mut sub_a_ws).await;
     nothing(&mut sub_a_email).await;
 
-    a_ws.events().publish(&user::CREATED, &created("u2")).await.unwrap();
+    a_ws.events()
+        .publish(&user::CREATED, &created("u2"))
+        .await
+        .unwrap();
     assert_eq!(next(&mut sub_a_ws).await.unwrap().data, created("u2"));
     nothing(&mut sub_a).await;
 }
 
 pub async fn events_envelope_matches_typescript(h: H) {
-    let s = org(h, "org_123").await.scope(Tenant::Workspace, 7).unwrap().actor(Actor::User, "u_1").unwrap();
+    let s = org(h, "org_123")
+        .await
+        .scope(Tenant::Workspace, 7)
+        .unwrap()
+        .actor(Actor::User, "u_1")
+        .unwrap();
     let channel = s.events().channel_name(&user::CREATED).unwrap();
-    assert!(channel.ends_with(":organization:org_123:ws:7:events:user:created"), "{channel}");
-    let mut raw = s.adapter().subscribe(TopicKind::Channel, &channel).await.unwrap();
-    s.events().publish(&user::CREATED, &created("x")).await.unwrap();
-    let message = tokio::time::timeout(Duration::from_secs(5), raw.recv()).await.unwrap().unwrap();
+    assert!(
+        channel.ends_with(":organization:org_123:ws:7:events:user:created"),
+        "{channel}"
+    );
+    let mut raw = s
+        .adapter()
+        .subscribe(TopicKind::Channel, &channel)
+        .await
+        .unwrap();
+    s.events()
+        .publish(&user::CREATED, &created("x"))
+        .await
+        .unwrap();
+    let message = tokio::time::timeout(Duration::from_secs(5), raw.recv())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(message.channel(), channel);
     let json: serde_json::Value = serde_json::from_slice(message.payload()).unwrap();
     assert_eq!(json["type"], "user:created");
     assert_eq!(json["data"], serde_json::json!({"id": "x"}));
-    assert_eq!(json["scope"], serde_json::json!({"key": "ws", "identifier": "7"}));
+    assert_eq!(
+        json["scope"],
+        serde_json::json!({"key": "ws", "identifier": "7"})
+    );
     assert_eq!(
         json["scopes"],
         serde_json::json!([{"key": "organization", "identifier": "org_123"}, {"key": "ws", "identifier": "7"}])
     );
-    assert_eq!(json["actor"], serde_json::json!({"key": "user", "identifier": "u_1"}));
+    assert_eq!(
+        json["actor"],
+        serde_json::json!({"key": "user", "identifier": "u_1"})
+    );
     let ts = json["timestamp"].as_str().unwrap();
     assert_eq!(ts.len(), 24, "{ts}");
-    assert!(ts.ends_with('Z') && ts.as_bytes()[10] == b'T' && ts.as_bytes()[19] == b'.', "{ts}");
+    assert!(
+        ts.ends_with('Z') && ts.as_bytes()[10] == b'T' && ts.as_bytes()[19] == b'.',
+        "{ts}"
+    );
 }
 
 pub async fn events_fixture_decodes(h: H) {
@@ -86,7 +128,10 @@ pub async fn events_fixture_decodes(h: H) {
     let mut sub = s.events().subscribe(&user::CREATED).await.unwrap();
     let fixture = br#"{"type":"user:created","data":{"id":"u_42"},"timestamp":"2026-11-26T05:39:29.123Z","scope":{"key":"organization","identifier":"org_123"},"future":"fields are ignored"}"#;
     let channel = s.events().channel_name(&user::CREATED).unwrap();
-    s.adapter().publish(&channel, fixture[..].into()).await.unwrap();
+    s.adapter()
+        .publish(&channel, fixture[..].into())
+        .await
+        .unwrap();
     let ev = next(&mut sub).await.unwrap();
     assert_eq!(ev.data, created("u_42"));
     assert_eq!(ev.timestamp, "2026-11-26T05:39:29.123Z");
@@ -100,7 +145,10 @@ pub async fn events_raw_payload_is_wrapped(h: H) {
     let s = org(h, "o").await;
     let mut sub = s.events().subscribe(&user::CREATED).await.unwrap();
     let channel = s.events().channel_name(&user::CREATED).unwrap();
-    s.adapter().publish(&channel, br#"{"id":"raw"}"#[..].into()).await.unwrap();
+    s.adapter()
+        .publish(&channel, br#"{"id":"raw"}"#[..].into())
+        .await
+        .unwrap();
     let ev = next(&mut sub).await.unwrap();
     assert_eq!(ev.data, created("raw"));
     assert_eq!(ev.event_type, "user:created");
@@ -116,9 +164,16 @@ pub async fn events_fanout_shares_one_subscription(h: H) {
     for _ in 0..3 {
         subs.push(s.events().subscribe(&user::CREATED).await.unwrap());
     }
-    assert_eq!(adapter.active_subscriptions().0, before.0 + 1, "one backend subscription for three");
+    assert_eq!(
+        adapter.active_subscriptions().0,
+        before.0 + 1,
+        "one backend subscription for three"
+    );
     for i in 0..5 {
-        s.events().publish(&user::CREATED, &created(&i.to_string())).await.unwrap();
+        s.events()
+            .publish(&user::CREATED, &created(&i.to_string()))
+            .await
+            .unwrap();
     }
     let mut shared = Vec::new();
     for sub in &mut subs {
@@ -131,13 +186,20 @@ pub async fn events_fanout_shares_one_subscription(h: H) {
     // decoded once: the three subscribers hold the same allocation
     assert!(Arc::ptr_eq(&shared[0], &shared[5]) && Arc::ptr_eq(&shared[0], &shared[10]));
     drop(subs);
-    assert_eq!(adapter.active_subscriptions(), before, "nothing left behind");
+    assert_eq!(
+        adapter.active_subscriptions(),
+        before,
+        "nothing left behind"
+    );
 }
 
 pub async fn events_subscribe_all_macro(h: H) {
     let s = org(h, "o").await;
     let mut all = s.events().subscribe_all::<user::Event>().await.unwrap();
-    s.events().publish(&user::CREATED, &created("a")).await.unwrap();
+    s.events()
+        .publish(&user::CREATED, &created("a"))
+        .await
+        .unwrap();
     s.events()
         .publish(&user::notifications::EMAIL, &EmailSent { to: "x@y".into() })
         .await
@@ -153,7 +215,10 @@ pub async fn events_subscribe_all_macro(h: H) {
         _ => panic!("expected NotificationsEmail"),
     }
     // another namespace's events are not part of it
-    s.events().publish(&Billing::CHARGED, &Charge { cents: 1 }).await.unwrap();
+    s.events()
+        .publish(&Billing::CHARGED, &Charge { cents: 1 })
+        .await
+        .unwrap();
     nothing(&mut all).await;
 }
 
@@ -161,13 +226,29 @@ pub async fn events_subscribe_all_derive(h: H) {
     let s = org(h, "o").await;
     let other = org(h, "p").await;
     let mut all = s.events().subscribe_all::<Billing>().await.unwrap();
-    s.events().publish(&Billing::CHARGED, &Charge { cents: 5 }).await.unwrap();
-    other.events().publish(&Billing::CHARGED, &Charge { cents: 6 }).await.unwrap();
     s.events()
-        .publish(&Billing::REFUND, &Refund { cents: 2, reason: "dup".into() })
+        .publish(&Billing::CHARGED, &Charge { cents: 5 })
         .await
         .unwrap();
-    assert!(matches!(next(&mut all).await.unwrap().data, Billing::Charged(Charge { cents: 5 })));
+    other
+        .events()
+        .publish(&Billing::CHARGED, &Charge { cents: 6 })
+        .await
+        .unwrap();
+    s.events()
+        .publish(
+            &Billing::REFUND,
+            &Refund {
+                cents: 2,
+                reason: "dup".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        next(&mut all).await.unwrap().data,
+        Billing::Charged(Charge { cents: 5 })
+    ));
     let ev = next(&mut all).await.unwrap();
     assert_eq!(ev.event_type, "billing:refunds:issued");
     assert!(matches!(&ev.data, Billing::Refund(r) if r.reason == "dup"));
@@ -178,12 +259,19 @@ pub async fn events_malformed_then_good(h: H) {
     let s = org(h, "o").await;
     let mut sub = s.events().subscribe(&user::CREATED).await.unwrap();
     let channel = s.events().channel_name(&user::CREATED).unwrap();
-    for bad in [&b"not json"[..], br#"{"type":"user:created","data":{"id":5},"timestamp":"t"}"#, b"\xff\xfe"] {
+    for bad in [
+        &b"not json"[..],
+        br#"{"type":"user:created","data":{"id":5},"timestamp":"t"}"#,
+        b"\xff\xfe",
+    ] {
         s.adapter().publish(&channel, bad.into()).await.unwrap();
         let err = next(&mut sub).await.unwrap_err();
         assert_eq!(err.code(), ErrorCode::DeserializationFailed);
     }
-    s.events().publish(&user::CREATED, &created("good")).await.unwrap();
+    s.events()
+        .publish(&user::CREATED, &created("good"))
+        .await
+        .unwrap();
     assert_eq!(next(&mut sub).await.unwrap().data, created("good"));
 }
 
@@ -193,12 +281,24 @@ pub async fn events_unknown_channel_in_namespace(h: H) {
     let known = s.events().channel_name(&Billing::CHARGED).unwrap();
     let unknown = known.replace("billing:charged", "billing:unknown");
     s.adapter()
-        .publish(&unknown, br#"{"type":"billing:unknown","data":{},"timestamp":"t"}"#[..].into())
+        .publish(
+            &unknown,
+            br#"{"type":"billing:unknown","data":{},"timestamp":"t"}"#[..].into(),
+        )
         .await
         .unwrap();
-    assert_eq!(next(&mut all).await.unwrap_err().code(), ErrorCode::SchemaChannelNotFound);
-    s.events().publish(&Billing::CHARGED, &Charge { cents: 1 }).await.unwrap();
-    assert!(matches!(next(&mut all).await.unwrap().data, Billing::Charged(_)));
+    assert_eq!(
+        next(&mut all).await.unwrap_err().code(),
+        ErrorCode::SchemaChannelNotFound
+    );
+    s.events()
+        .publish(&Billing::CHARGED, &Charge { cents: 1 })
+        .await
+        .unwrap();
+    assert!(matches!(
+        next(&mut all).await.unwrap().data,
+        Billing::Charged(_)
+    ));
 }
 
 pub async fn events_actor_in_envelope(h: H) {
@@ -207,16 +307,30 @@ pub async fn events_actor_in_envelope(h: H) {
     let as_key = s.actor(Actor::ApiKey, "key_9").unwrap();
     // actors never change keys or channels
     assert_eq!(as_key.kv().key("k").unwrap(), s.kv().key("k").unwrap());
-    as_key.events().publish(&user::CREATED, &created("a")).await.unwrap();
+    as_key
+        .events()
+        .publish(&user::CREATED, &created("a"))
+        .await
+        .unwrap();
     let ev = next(&mut sub).await.unwrap();
     let actor = ev.actor.as_ref().unwrap();
-    assert_eq!((actor.key.as_str(), actor.identifier.as_str()), ("apiKey", "key_9"));
-    assert_eq!(s.actor(Actor::User, "").unwrap_err().code(), ErrorCode::ActorIdentifierRequired);
+    assert_eq!(
+        (actor.key.as_str(), actor.identifier.as_str()),
+        ("apiKey", "key_9")
+    );
+    assert_eq!(
+        s.actor(Actor::User, "").unwrap_err().code(),
+        ErrorCode::ActorIdentifierRequired
+    );
 }
 
 pub async fn events_need_required_scope(h: H) {
     let root = store(h).await;
-    let err = root.events().publish(&user::CREATED, &created("a")).await.unwrap_err();
+    let err = root
+        .events()
+        .publish(&user::CREATED, &created("a"))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), ErrorCode::ScopeRequired);
     let err = root.events().subscribe(&user::CREATED).await.unwrap_err();
     assert_eq!(err.code(), ErrorCode::ScopeRequired);
