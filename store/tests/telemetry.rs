@@ -1288,3 +1288,92 @@ fn ttl_fields_are_the_applied_milliseconds() {
         mismatches.join("\n")
     );
 }
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct Signed {
+    secret: String,
+}
+
+igniter_store::events! {
+    pub audit {
+        signed(Signed),
+    }
+}
+
+/// `events.publish`, `events.subscribe` (plain and wildcard) and
+/// `events.unsubscribe` (when a subscription is dropped), with their fields
+/// and nothing identifying (the payload and the identifier hold `SECRET`).
+#[test]
+fn events_emit_publish_subscribe_unsubscribe() {
+    let (rec, _guard) = install();
+    runtime().block_on(async {
+        let memory = MemoryAdapter::new();
+        let org = new_store(&memory)
+            .scope(Tenant::Organization, ORG_ID)
+            .unwrap();
+        let sub = org.events().subscribe(&audit::SIGNED).await.unwrap();
+        assert_success(
+            rec.take(),
+            "events.subscribe",
+            "events",
+            ORG,
+            &[
+                ("events.channel", Some("audit:signed")),
+                ("events.wildcard", Some("false")),
+            ],
+        );
+        let all = org.events().subscribe_all::<audit::Event>().await.unwrap();
+        assert_success(
+            rec.take(),
+            "events.subscribe",
+            "events",
+            ORG,
+            &[
+                ("events.channel", Some("audit")),
+                ("events.wildcard", Some("true")),
+            ],
+        );
+        let payload = Signed {
+            secret: VALUE.into(),
+        };
+        org.events()
+            .publish(&audit::SIGNED, &payload)
+            .await
+            .unwrap();
+        assert_success(
+            rec.take(),
+            "events.publish",
+            "events",
+            ORG,
+            &[
+                ("events.channel", Some("audit:signed")),
+                ("events.wildcard", Some("false")),
+                ("events.receivers", Some("2")),
+            ],
+        );
+        drop(sub);
+        drop(all);
+        let dropped = rec.take();
+        assert_eq!(dropped.len(), 2, "{dropped:#?}");
+        for event in &dropped {
+            assert_eq!(event.name, "igniter.store.events.unsubscribe.success");
+            assert_common(event, "events", ORG);
+        }
+        assert_eq!(dropped[1].field("events.wildcard"), Some("true"));
+        let root = new_store(&memory);
+        let err = root
+            .events()
+            .publish(&audit::SIGNED, &payload)
+            .await
+            .unwrap_err();
+        assert_error(
+            rec.take(),
+            "events.publish",
+            "events",
+            ROOT,
+            "STORE_SCOPE_REQUIRED",
+            &err,
+        );
+    });
+    assert_nothing_identifying(&rec.all());
+}
