@@ -2,8 +2,7 @@
 
 use std::any::Any;
 use std::fmt;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -59,11 +58,11 @@ pub struct RedisAdapter {
 
 struct Inner {
     client: Client,
-    commands: ConnectionManager,
+    /// `None` once closed, so that `close` drops the connection at once.
+    commands: RwLock<Option<ConnectionManager>>,
     fanout: Fanout,
     /// Ordered (un)subscribe commands for the pub/sub worker.
     control: mpsc::UnboundedSender<Control>,
-    closed: AtomicBool,
     scripts: Scripts,
 }
 
@@ -176,10 +175,9 @@ impl RedisAdapterBuilder {
         Ok(RedisAdapter {
             inner: Arc::new(Inner {
                 client,
-                commands,
+                commands: RwLock::new(Some(commands)),
                 fanout,
                 control,
-                closed: AtomicBool::new(false),
                 scripts: Scripts::new(),
             }),
         })
@@ -241,19 +239,19 @@ impl RedisAdapter {
     }
 
     /// The command connection, to run a command the store does not wrap
-    /// (see the store's `key` methods for the exact keys).
-    pub fn connection(&self) -> ConnectionManager {
-        self.inner.commands.clone()
+    /// (see the store's `key` methods for the exact keys); `None` once the
+    /// adapter is closed.
+    pub fn connection(&self) -> Option<ConnectionManager> {
+        self.open().ok()
     }
 
     fn open(&self) -> StoreResult<ConnectionManager> {
-        if self.inner.closed.load(Ordering::Acquire) {
-            return Err(StoreError::new(
-                ErrorCode::NotConnected,
-                "the Redis adapter is closed",
-            ));
-        }
-        Ok(self.inner.commands.clone())
+        self.inner
+            .commands
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or_else(|| StoreError::new(ErrorCode::NotConnected, "the Redis adapter is closed"))
     }
 }
 
@@ -600,7 +598,7 @@ impl StoreAdapter for RedisAdapter {
     }
 
     async fn close(&self) -> StoreResult<()> {
-        self.inner.closed.store(true, Ordering::Release);
+        self.inner.commands.write().unwrap_or_else(|e| e.into_inner()).take();
         self.inner.fanout.close();
         let _ = self.inner.control.send(Control::Stop);
         Ok(())

@@ -13,11 +13,13 @@ use igniter_store::{StoreAdapter, StoreScopes};
 
 pub mod cases;
 pub mod events;
+pub mod isolation;
 
 /// Every case, for [`conformance_suite!`].
 pub mod all {
     pub use super::cases::*;
     pub use super::events::*;
+    pub use super::isolation::*;
 }
 
 /// What a suite needs from a backend.
@@ -89,7 +91,8 @@ macro_rules! conformance_suite {
             events_scoped_delivery, events_envelope_matches_typescript, events_fixture_decodes,
             events_raw_payload_is_wrapped, events_fanout_shares_one_subscription,
             events_subscribe_all_macro, events_subscribe_all_derive, events_malformed_then_good,
-            events_unknown_channel_in_namespace, events_actor_in_envelope, events_need_required_scope);
+            events_unknown_channel_in_namespace, events_actor_in_envelope, events_need_required_scope,
+            hostile_identifiers_reach_no_other_tenant, hostile_identifiers_receive_no_other_tenants_events);
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
         $(
