@@ -4,12 +4,20 @@
 //! ```text
 //! cargo run -p igniter-store-examples --bin quickstart
 //! ```
+//!
+//! The same program on Redis:
+//!
+//! ```text
+//! IGNITER_STORE_REDIS_URL=redis://127.0.0.1:6379/ cargo run -p igniter-store-examples --bin quickstart
+//! ```
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
 use igniter_store::{
-    BatchEntry, MemoryAdapter, Store, StoreActors, StoreError, StoreScopes, events,
+    BatchEntry, MemoryAdapter, RedisAdapter, Store, StoreActors, StoreAdapter, StoreError,
+    StoreScopes, events,
 };
 use serde::{Deserialize, Serialize};
 
@@ -51,8 +59,18 @@ struct Settings {
 
 #[tokio::main]
 async fn main() -> Result<(), StoreError> {
+    let adapter: Arc<dyn StoreAdapter> = match std::env::var("IGNITER_STORE_REDIS_URL") {
+        Ok(url) => {
+            println!("adapter   Redis at {url}");
+            Arc::new(RedisAdapter::connect(&url).await?)
+        }
+        Err(_) => {
+            println!("adapter   in memory (set IGNITER_STORE_REDIS_URL to use Redis)");
+            Arc::new(MemoryAdapter::new())
+        }
+    };
     let store = Store::builder()
-        .adapter(MemoryAdapter::new())
+        .shared_adapter(adapter)
         .service("quickstart")
         .scopes::<Tenant>()
         .actors::<Actor>()
@@ -180,5 +198,7 @@ async fn main() -> Result<(), StoreError> {
         globex.kv().exists("settings").await?
     );
 
+    // leave nothing behind when run against a shared Redis
+    globex.purge().await?;
     Ok(())
 }
