@@ -1,0 +1,214 @@
+//! The conformance suite on [`RedisAdapter`], against a `redis-server` this
+//! test binary starts for itself (one per binary; cases isolate themselves
+//! by service name), and what only the Redis adapter promises.
+
+mod conformance;
+mod support;
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use conformance::{Harness, Tenant, UserCreated, user};
+use futures::StreamExt;
+use igniter_store::{ErrorCode, RedisAdapter, Store, StoreAdapter};
+
+struct Redis {
+    url: String,
+}
+
+impl Harness for Redis {
+    fn adapter(&self) -> futures::future::BoxFuture<'static, Arc<dyn StoreAdapter>> {
+        // One adapter per case: each case runs on its own tokio runtime, and
+        // a connection belongs to the runtime that made it.
+        let url = self.url.clone();
+        Box::pin(async move {
+            let adapter = RedisAdapter::connect(&url)
+                .await
+                .expect("connect to the test server");
+            Arc::new(adapter) as Arc<dyn StoreAdapter>
+        })
+    }
+}
+
+fn redis() -> Option<&'static dyn Harness> {
+    if support::skip_redis() {
+        return None;
+    }
+    static H: OnceLock<Redis> = OnceLock::new();
+    Some(H.get_or_init(|| Redis {
+        url: support::shared().url(),
+    }))
+}
+
+conformance_suite!(redis());
+
+async fn store() -> Option<Store<Tenant>> {
+    if support::skip_redis() {
+        return None;
+    }
+    let adapter = RedisAdapter::connect(&support::shared().url())
+        .await
+        .unwrap();
+    Some(
+        Store::builder()
+            .adapter(adapter)
+            .service(conformance::unique_service())
+            .scopes::<Tenant>()
+            .build()
+            .unwrap(),
+    )
+}
+
+fn numsub(channel: &str) -> u64 {
+    let out = support::shared().cli(["PUBSUB", "NUMSUB", channel]);
+    out.lines().nth(1).unwrap_or("0").trim().parse().unwrap()
+}
+
+fn numpat() -> u64 {
+    support::shared()
+        .cli(["PUBSUB", "NUMPAT"])
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+fn clients() -> u64 {
+    let info = support::shared().cli(["INFO", "clients"]);
+    info.lines()
+        .find_map(|l| l.strip_prefix("connected_clients:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// Waits until `f` holds, for up to 5 s.
+async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..100 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("never happened: {what}");
+}
+
+#[tokio::test]
+async fn one_server_subscription_per_channel_removed_with_the_last_subscriber() {
+    let Some(root) = store().await else { return };
+    let s = root.scope(Tenant::Organization, "o").unwrap();
+    let channel = s.events().channel_name(&user::CREATED).unwrap();
+    let mut subs = Vec::new();
+    for _ in 0..3 {
+        subs.push(s.events().subscribe(&user::CREATED).await.unwrap());
+    }
+    assert_eq!(
+        numsub(&channel),
+        1,
+        "one SUBSCRIBE for three local subscribers"
+    );
+    let patterns = numpat();
+    let all = s.events().subscribe_all::<user::Event>().await.unwrap();
+    let all2 = s.events().subscribe_all::<user::Event>().await.unwrap();
+    assert_eq!(numpat(), patterns + 1, "one PSUBSCRIBE for two");
+    drop(subs.pop());
+    assert_eq!(numsub(&channel), 1, "still wanted by two");
+    subs.clear();
+    eventually("UNSUBSCRIBE after the last subscriber", || {
+        numsub(&channel) == 0
+    })
+    .await;
+    drop((all, all2));
+    eventually("PUNSUBSCRIBE after the last subscriber", || {
+        numpat() == patterns
+    })
+    .await;
+    // a new subscriber right after works again
+    let mut again = s.events().subscribe(&user::CREATED).await.unwrap();
+    s.events()
+        .publish(&user::CREATED, &UserCreated { id: "x".into() })
+        .await
+        .unwrap();
+    let ev = tokio::time::timeout(Duration::from_secs(5), again.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(ev.data.id, "x");
+}
+
+#[tokio::test]
+async fn close_ends_streams_and_leaves_no_connection() {
+    if support::skip_redis() {
+        return;
+    }
+    let before = clients();
+    let adapter = RedisAdapter::connect(&support::shared().url())
+        .await
+        .unwrap();
+    let store = Store::builder()
+        .adapter(adapter.clone())
+        .service(conformance::unique_service())
+        .scopes::<Tenant>()
+        .build()
+        .unwrap();
+    let s = store.scope(Tenant::Organization, "o").unwrap();
+    let mut sub = s.events().subscribe(&user::CREATED).await.unwrap();
+    s.kv().set("k", &1).await.unwrap();
+    assert_eq!(clients(), before + 2, "a command and a pub/sub connection");
+    store.close().await.unwrap();
+    let end = tokio::time::timeout(Duration::from_secs(5), sub.next())
+        .await
+        .unwrap();
+    assert!(end.is_none(), "the stream ends on close");
+    assert_eq!(
+        s.kv().get::<i32>("k").await.unwrap_err().code(),
+        ErrorCode::NotConnected
+    );
+    eventually("both connections closed", || clients() == before).await;
+
+    // dropping every handle, without close, also leaves nothing behind
+    let adapter = RedisAdapter::connect(&support::shared().url())
+        .await
+        .unwrap();
+    let store = Store::builder()
+        .adapter(adapter)
+        .service(conformance::unique_service())
+        .scopes::<Tenant>()
+        .build()
+        .unwrap();
+    let s = store.scope(Tenant::Organization, "o").unwrap();
+    let sub = s.events().subscribe(&user::CREATED).await.unwrap();
+    s.kv().set("k", &1).await.unwrap();
+    assert_eq!(clients(), before + 2);
+    drop((sub, s, store));
+    eventually("connections closed after the last handle", || {
+        clients() == before
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn raw_clients_interoperate() {
+    let Some(root) = store().await else { return };
+    let s = root.scope(Tenant::Organization, "org_1").unwrap();
+    s.kv()
+        .set("config", &serde_json::json!({"theme": "dark"}))
+        .await
+        .unwrap();
+    let key = s.kv().key("config").unwrap();
+    assert!(key.ends_with(":organization:org_1:kv:config"));
+    assert_eq!(support::shared().cli(["GET", &key]), r#"{"theme":"dark"}"#);
+    // a TypeScript service's publish, by redis-cli
+    let mut sub = s.events().subscribe(&user::CREATED).await.unwrap();
+    let channel = s.events().channel_name(&user::CREATED).unwrap();
+    let envelope = r#"{"type":"user:created","data":{"id":"from-ts"},"timestamp":"2026-11-26T05:39:29.123Z","scope":{"key":"organization","identifier":"org_1"}}"#;
+    support::shared().cli(["PUBLISH", &channel, envelope]);
+    let ev = tokio::time::timeout(Duration::from_secs(5), sub.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(ev.data.id, "from-ts");
+    assert_eq!(ev.scope.as_ref().unwrap().identifier, "org_1");
+}
