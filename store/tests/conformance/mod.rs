@@ -16,6 +16,7 @@ pub mod events;
 pub mod isolation;
 
 /// Every case, for [`conformance_suite!`].
+#[allow(unused_imports)]
 pub mod all {
     pub use super::cases::*;
     pub use super::events::*;

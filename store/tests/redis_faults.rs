@@ -1,0 +1,158 @@
+//! Faults on Redis: the server killed and restarted on the same port while a
+//! subscriber is open and a task is writing.
+
+mod conformance;
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use conformance::{Tenant, UserCreated, user};
+use futures::StreamExt;
+use igniter_store::{ErrorCode, RedisAdapter, Store};
+use tokio::sync::Mutex;
+
+const DEADLINE: Duration = Duration::from_millis(1500);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_and_restart_redis_under_load() {
+    if support::skip_redis() {
+        return;
+    }
+    let server = support::RedisServer::start();
+    let adapter = RedisAdapter::connect(&server.url()).await.unwrap();
+    let store: Store<Tenant> = Store::builder()
+        .adapter(adapter)
+        .service("faults")
+        .scopes::<Tenant>()
+        .timeout(DEADLINE)
+        .build()
+        .unwrap();
+    let s = store.scope(Tenant::Organization, "o").unwrap();
+    let mut sub = s.events().subscribe(&user::CREATED).await.unwrap();
+
+    // A writer that records how every operation ended and how long it took.
+    let stop = Arc::new(AtomicBool::new(false));
+    let outcomes: Arc<Mutex<Vec<(Result<(), ErrorCode>, Duration)>>> = Arc::default();
+    let writer = {
+        let (s, stop, outcomes) = (s.clone(), stop.clone(), outcomes.clone());
+        tokio::spawn(async move {
+            let mut i = 0u64;
+            while !stop.load(Ordering::SeqCst) {
+                let started = Instant::now();
+                let result = s.kv().set(&format!("k{}", i % 50), &i).await;
+                let took = started.elapsed();
+                outcomes
+                    .lock()
+                    .await
+                    .push((result.map_err(|e| e.code()), took));
+                i += 1;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        outcomes.lock().await.iter().all(|(r, _)| r.is_ok()),
+        "writes succeed before the fault"
+    );
+
+    server.kill();
+    let outage_started = outcomes.lock().await.len();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let during: Vec<_> = outcomes.lock().await[outage_started..].to_vec();
+    assert!(
+        !during.is_empty(),
+        "the writer kept going during the outage"
+    );
+    for (result, took) in &during {
+        assert!(
+            *took <= DEADLINE + Duration::from_millis(500),
+            "an operation took {took:?}, past the deadline"
+        );
+        if let Err(code) = result {
+            assert!(
+                matches!(code, ErrorCode::ConnectionFailed | ErrorCode::Timeout),
+                "unexpected code {code}"
+            );
+        }
+    }
+    assert!(
+        during.iter().any(|(r, _)| r.is_err()),
+        "operations fail while Redis is down"
+    );
+
+    server.restart();
+    // Writes succeed again, without recreating anything.
+    let recovered = Instant::now();
+    loop {
+        if s.kv().set("after", &1).await.is_ok() {
+            break;
+        }
+        assert!(
+            recovered.elapsed() < Duration::from_secs(15),
+            "writes never recovered"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(s.kv().get::<i32>("after").await.unwrap(), Some(1));
+
+    // The subscriber opened before the fault receives events published after
+    // the restart: keep publishing (bounded) until the first one arrives.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut received = None;
+    let mut n = 0;
+    while received.is_none() && Instant::now() < deadline {
+        n += 1;
+        let _ = s
+            .events()
+            .publish(
+                &user::CREATED,
+                &UserCreated {
+                    id: format!("after-{n}"),
+                },
+            )
+            .await;
+        if let Ok(Some(item)) = tokio::time::timeout(Duration::from_millis(200), sub.next()).await {
+            match item {
+                Ok(ev) => received = Some(ev.data.id.clone()),
+                Err(e) => panic!("the subscription yielded an error: {e}"),
+            }
+        }
+    }
+    let id = received.expect("the subscriber receives events after the restart");
+    assert!(id.starts_with("after-"), "{id}");
+
+    stop.store(true, Ordering::SeqCst);
+    writer.await.expect("the writer never panicked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operations_fail_fast_when_redis_is_paused() {
+    if support::skip_redis() {
+        return;
+    }
+    let server = support::RedisServer::start();
+    let adapter = RedisAdapter::connect(&server.url()).await.unwrap();
+    let store: Store = Store::builder()
+        .adapter(adapter)
+        .service("paused")
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    store.kv().set("k", &1).await.unwrap();
+    server.pause();
+    let started = Instant::now();
+    let err = store.kv().get::<i32>("k").await.unwrap_err();
+    let took = started.elapsed();
+    server.resume();
+    assert_eq!(err.code(), ErrorCode::Timeout);
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+    // and it answers again once Redis does
+    let recovered = Instant::now();
+    while store.kv().get::<i32>("k").await.is_err() {
+        assert!(recovered.elapsed() < Duration::from_secs(10));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
