@@ -15,6 +15,9 @@ use tokio::sync::Mutex;
 
 const DEADLINE: Duration = Duration::from_millis(1500);
 
+/// How one write ended, and how long it took.
+type Outcome = (Result<(), ErrorCode>, Duration);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_and_restart_redis_under_load() {
     if support::skip_redis() {
@@ -34,7 +37,7 @@ async fn kill_and_restart_redis_under_load() {
 
     // A writer that records how every operation ended and how long it took.
     let stop = Arc::new(AtomicBool::new(false));
-    let outcomes: Arc<Mutex<Vec<(Result<(), ErrorCode>, Duration)>>> = Arc::default();
+    let outcomes: Arc<Mutex<Vec<Outcome>>> = Arc::default();
     let writer = {
         let (s, stop, outcomes) = (s.clone(), stop.clone(), outcomes.clone());
         tokio::spawn(async move {
