@@ -598,7 +598,11 @@ impl StoreAdapter for RedisAdapter {
     }
 
     async fn close(&self) -> StoreResult<()> {
-        self.inner.commands.write().unwrap_or_else(|e| e.into_inner()).take();
+        self.inner
+            .commands
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         self.inner.fanout.close();
         let _ = self.inner.control.send(Control::Stop);
         Ok(())
