@@ -1,0 +1,160 @@
+//! What `build()` refuses, with its codes. (A missing adapter or service is a
+//! compile error: see `ui-tests/tests/ui/fail/build_without_*.rs`.)
+
+use std::time::Duration;
+
+use igniter_store::{
+    ActorDef, ErrorCode, MemoryAdapter, NoScopes, ScopeDef, Store, StoreActors, StoreScopes,
+};
+
+fn code<T: std::fmt::Debug>(r: Result<T, igniter_store::StoreError>) -> ErrorCode {
+    r.unwrap_err().code()
+}
+
+#[test]
+fn service_names_follow_the_rules() {
+    let build = |service: &str| {
+        Store::builder()
+            .adapter(MemoryAdapter::new())
+            .service(service)
+            .build()
+    };
+    assert_eq!(code(build("")), ErrorCode::ServiceRequired);
+    for bad in ["a:b", "a*", "a?", "a[b]", "a\\b", "{a}", "a b", "a.b"] {
+        assert_eq!(code(build(bad)), ErrorCode::ConfigurationInvalid, "{bad:?}");
+    }
+    for good in ["api", "my-api", "billing_v2", "igniter"] {
+        assert!(build(good).is_ok(), "{good:?}");
+    }
+}
+
+#[test]
+fn prefixes_and_timeouts_are_checked() {
+    let with_prefix = |prefix: &str| {
+        Store::builder()
+            .adapter(MemoryAdapter::new())
+            .service("api")
+            .prefix(prefix)
+            .build()
+    };
+    for bad in ["", "a::b", "a:*", ":a", "a:"] {
+        assert_eq!(
+            code(with_prefix(bad)),
+            ErrorCode::ConfigurationInvalid,
+            "{bad:?}"
+        );
+    }
+    let store = with_prefix("acme:cache").unwrap();
+    assert_eq!(store.kv().key("k").unwrap(), "acme:cache:api:kv:k");
+    let zero = Store::builder()
+        .adapter(MemoryAdapter::new())
+        .service("api")
+        .timeout(Duration::ZERO)
+        .build();
+    assert_eq!(code(zero), ErrorCode::ConfigurationInvalid);
+}
+
+struct Twice;
+impl StoreScopes for Twice {
+    const SCOPES: &'static [ScopeDef] = &[ScopeDef::new("org", false), ScopeDef::new("org", true)];
+    fn index(&self) -> usize {
+        0
+    }
+}
+
+struct Colon;
+impl StoreScopes for Colon {
+    const SCOPES: &'static [ScopeDef] = &[ScopeDef::new("a:b", false)];
+    fn index(&self) -> usize {
+        0
+    }
+}
+
+struct Word;
+impl StoreScopes for Word {
+    const SCOPES: &'static [ScopeDef] = &[ScopeDef::new("kv", false)];
+    fn index(&self) -> usize {
+        0
+    }
+}
+
+struct Empty;
+impl StoreScopes for Empty {
+    const SCOPES: &'static [ScopeDef] = &[ScopeDef::new("", false)];
+    fn index(&self) -> usize {
+        0
+    }
+}
+
+struct Actors;
+impl StoreActors for Actors {
+    const ACTORS: &'static [ActorDef] = &[ActorDef::new("user"), ActorDef::new("user")];
+    fn index(&self) -> usize {
+        0
+    }
+}
+
+struct BadActor;
+impl StoreActors for BadActor {
+    const ACTORS: &'static [ActorDef] = &[ActorDef::new("__system")];
+    fn index(&self) -> usize {
+        0
+    }
+}
+
+#[test]
+fn hand_written_scope_and_actor_sets_follow_the_derive_rules() {
+    let base = || {
+        Store::builder()
+            .adapter(MemoryAdapter::new())
+            .service("api")
+    };
+    assert_eq!(
+        code(base().scopes::<Twice>().build()),
+        ErrorCode::DuplicateScope
+    );
+    assert_eq!(
+        code(base().scopes::<Colon>().build()),
+        ErrorCode::InvalidScopeKey
+    );
+    assert_eq!(
+        code(base().scopes::<Word>().build()),
+        ErrorCode::InvalidScopeKey
+    );
+    assert_eq!(
+        code(base().scopes::<Empty>().build()),
+        ErrorCode::ScopeKeyRequired
+    );
+    assert_eq!(
+        code(base().actors::<Actors>().build()),
+        ErrorCode::DuplicateActor
+    );
+    assert_eq!(
+        code(base().actors::<BadActor>().build()),
+        ErrorCode::InvalidActorKey
+    );
+    assert!(base().scopes::<NoScopes>().build().is_ok());
+}
+
+#[test]
+fn every_code_is_a_stable_store_string() {
+    let mut seen = std::collections::HashSet::new();
+    for code in ErrorCode::ALL {
+        let s = code.as_str();
+        assert!(s.starts_with("STORE_") && s == s.to_uppercase(), "{s}");
+        assert!(seen.insert(s), "{s} twice");
+    }
+    // the TypeScript package's strings, where it has the failure
+    assert_eq!(
+        ErrorCode::InvalidScopeKey.as_str(),
+        "STORE_INVALID_SCOPE_KEY"
+    );
+    assert_eq!(
+        ErrorCode::SchemaValidationFailed.as_str(),
+        "STORE_SCHEMA_VALIDATION_FAILED"
+    );
+    assert_eq!(
+        ErrorCode::DuplicateNamespace.as_str(),
+        "STORE_DUPLICATE_NAMESPACE"
+    );
+}
