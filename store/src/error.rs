@@ -118,6 +118,26 @@ codes! {
     SubscribeFailed => "STORE_SUBSCRIBE_FAILED",
     /// A subscriber fell behind and lost messages; `details.lost` says how many.
     SubscriberLagged => "STORE_SUBSCRIBER_LAGGED",
+    /// A stream append failed.
+    StreamAppendFailed => "STORE_STREAM_APPEND_FAILED",
+    /// A stream read failed.
+    StreamReadFailed => "STORE_STREAM_READ_FAILED",
+    /// Creating a consumer group failed.
+    StreamGroupCreateFailed => "STORE_STREAM_GROUP_CREATE_FAILED",
+    /// Acknowledging stream entries failed.
+    StreamAckFailed => "STORE_STREAM_ACK_FAILED",
+    /// Another stream operation failed.
+    StreamOperationFailed => "STORE_STREAM_OPERATION_FAILED",
+    /// A stream name was empty.
+    StreamNameRequired => "STORE_STREAM_NAME_REQUIRED",
+    /// A group name was empty.
+    StreamGroupRequired => "STORE_STREAM_GROUP_REQUIRED",
+    /// A consumer name was empty.
+    StreamConsumerRequired => "STORE_STREAM_CONSUMER_REQUIRED",
+    /// The consumer group does not exist (`NOGROUP`): call `ensure` first.
+    StreamGroupNotFound => "STORE_STREAM_GROUP_NOT_FOUND",
+    /// A stream id is not valid.
+    StreamIdInvalid => "STORE_STREAM_ID_INVALID",
     /// An actor key is declared twice.
     DuplicateActor => "STORE_DUPLICATE_ACTOR",
     /// An actor key breaks the name rules.

@@ -47,6 +47,7 @@ mod kv;
 mod scope;
 mod serializer;
 mod store;
+mod streams;
 mod telemetry;
 
 pub use actor::{ActorDef, NoActors, StoreActors};
@@ -70,6 +71,10 @@ pub use kv::{Kv, KvSet, StoreFuture};
 pub use scope::{NoScopes, ScopeDef, StoreScopes};
 pub use serializer::{JsonSerializer, Serializer};
 pub use store::Store;
+pub use streams::{
+    Append, Delivery, Ensure, Group, PendingEntry, PendingQuery, PendingSummary, Range, Read,
+    Reclaim, StreamEntry, StreamName, Streams, Worker, WorkerBuilder,
+};
 
 /// Items used by the code the derive macros generate. Not public API: it may
 /// change in any release, which is why the macro crate is pinned to this

@@ -11,6 +11,7 @@ use crate::adapter::StoreAdapter;
 use crate::builder::{Missing, StoreBuilder};
 use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::events::{EventRegistry, Events};
+use crate::streams::Streams;
 use crate::key::{self, Namespace};
 use crate::scope::{Chain, NoScopes, ScopeDef, StoreScopes};
 use crate::serializer::{JsonSerializer, Serializer};
@@ -96,6 +97,25 @@ impl<Z: Serializer> Core<Z> {
                 .with_detail(
                     "timeoutMs",
                     u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
+                )),
+            },
+        }
+    }
+
+    /// Runs `body` within the store's deadline extended by `extra` (a
+    /// blocking read's block time).
+    pub(crate) async fn run_extended<T>(
+        &self,
+        extra: Duration,
+        body: impl Future<Output = StoreResult<T>>,
+    ) -> StoreResult<T> {
+        match self.shared.timeout {
+            None => body.await,
+            Some(limit) => match tokio::time::timeout(limit + extra, body).await {
+                Ok(result) => result,
+                Err(_) => Err(StoreError::new(
+                    ErrorCode::Timeout,
+                    "the operation did not finish within the store's deadline",
                 )),
             },
         }
@@ -299,6 +319,11 @@ impl<S: StoreScopes, A: StoreActors, Z: Serializer> Store<S, A, Z> {
             core,
             _marker: PhantomData,
         })
+    }
+
+    /// Redis Streams in this scope, with consumer groups.
+    pub fn streams(&self) -> Streams<'_, Z> {
+        Streams::new(&self.core)
     }
 
     /// Typed pub/sub on this scope's channels.

@@ -18,10 +18,14 @@ use crate::error::StoreResult;
 pub mod glob;
 pub mod memory;
 pub mod pubsub;
+pub mod streams;
 #[cfg(feature = "redis")]
 pub mod redis;
 
 pub use pubsub::{RawMessage, RawSubscription, RecvError, TopicKind};
+pub use streams::{
+    AutoClaim, DATA_FIELD, GroupRead, MaxLen, PendingEntry, PendingSummary, RangeQuery, RawEntry,
+};
 
 /// Parses an integer as Redis's `string2ll` does: an optional `-`, no `+`, no
 /// leading zeros, no white space, within `i64`.
@@ -280,6 +284,89 @@ pub trait StoreAdapter: Send + Sync + 'static {
     /// Removes `keys` (`UNLINK`); how many existed.
     async fn unlink(&self, keys: &[String]) -> StoreResult<u64> {
         self.del(keys).await
+    }
+
+    /// `XADD key [MAXLEN [~] n] * data <payload>`: the new entry's id.
+    async fn xadd(&self, key: &str, payload: Bytes, max_len: Option<MaxLen>) -> StoreResult<String> {
+        let _ = (key, payload, max_len);
+        Err(unsupported("streams"))
+    }
+
+    /// `XRANGE` / `XREVRANGE`.
+    async fn xrange(&self, key: &str, query: &RangeQuery) -> StoreResult<Vec<RawEntry>> {
+        let _ = (key, query);
+        Err(unsupported("streams"))
+    }
+
+    /// `XLEN key`.
+    async fn xlen(&self, key: &str) -> StoreResult<u64> {
+        let _ = key;
+        Err(unsupported("streams"))
+    }
+
+    /// `XTRIM key MAXLEN [~] n`: how many entries were removed.
+    async fn xtrim(&self, key: &str, max_len: MaxLen) -> StoreResult<u64> {
+        let _ = (key, max_len);
+        Err(unsupported("streams"))
+    }
+
+    /// `XGROUP CREATE key group start_id MKSTREAM`: whether the group was
+    /// created (`false` when it existed: `BUSYGROUP` is not an error).
+    async fn xgroup_create(&self, key: &str, group: &str, start_id: &str) -> StoreResult<bool> {
+        let _ = (key, group, start_id);
+        Err(unsupported("streams"))
+    }
+
+    /// `XGROUP DELCONSUMER key group consumer`: how many pending entries the
+    /// consumer had (they are no longer pending).
+    async fn xgroup_delconsumer(&self, key: &str, group: &str, consumer: &str) -> StoreResult<u64> {
+        let _ = (key, group, consumer);
+        Err(unsupported("streams"))
+    }
+
+    /// `XREADGROUP ... STREAMS key >`: new entries for the consumer, now
+    /// pending. A blocking read must not hold up other operations (Redis:
+    /// a connection of its own). A missing group fails with
+    /// `STORE_STREAM_GROUP_NOT_FOUND`.
+    async fn xreadgroup(&self, key: &str, read: &GroupRead) -> StoreResult<Vec<RawEntry>> {
+        let _ = (key, read);
+        Err(unsupported("streams"))
+    }
+
+    /// `XACK key group ids...`: how many were pending.
+    async fn xack(&self, key: &str, group: &str, ids: &[String]) -> StoreResult<u64> {
+        let _ = (key, group, ids);
+        Err(unsupported("streams"))
+    }
+
+    /// `XPENDING key group`.
+    async fn xpending_summary(&self, key: &str, group: &str) -> StoreResult<PendingSummary> {
+        let _ = (key, group);
+        Err(unsupported("streams"))
+    }
+
+    /// `XPENDING key group start end count [consumer]`.
+    async fn xpending(
+        &self,
+        key: &str,
+        group: &str,
+        query: &RangeQuery,
+        consumer: Option<&str>,
+    ) -> StoreResult<Vec<PendingEntry>> {
+        let _ = (key, group, query, consumer);
+        Err(unsupported("streams"))
+    }
+
+    /// `XAUTOCLAIM key group consumer min_idle start COUNT count`.
+    async fn xautoclaim(
+        &self,
+        key: &str,
+        read: &GroupRead,
+        min_idle: Duration,
+        start: &str,
+    ) -> StoreResult<AutoClaim> {
+        let _ = (key, read, min_idle, start);
+        Err(unsupported("streams"))
     }
 
     /// Closes the adapter; operations after it fail with

@@ -2,24 +2,30 @@
 
 use std::any::Any;
 use std::fmt;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{
-    Client, ErrorKind, IntoConnectionInfo, ProtocolVersion, PushInfo, PushKind, RedisError, Script,
+    Client, ErrorKind, IntoConnectionInfo, RedisError, Script,
     ServerErrorKind, Value,
 };
 use tokio::sync::{mpsc, oneshot};
 
-use super::pubsub::{DEFAULT_SUBSCRIBER_CAPACITY, Fanout, OnLastDrop, RawMessage, TopicKind};
+use super::pubsub::{DEFAULT_SUBSCRIBER_CAPACITY, Fanout, OnLastDrop, TopicKind};
 use super::{
+    AutoClaim, GroupRead, MaxLen, PendingEntry, PendingSummary, RangeQuery, RawEntry,
     KeyTtl, MsetEntry, RawSubscription, ScanCursor, ScanReply, SetCondition, SetOptions,
     StoreAdapter, ceil_millis,
 };
 use crate::error::{ErrorCode, StoreError, StoreResult};
+
+mod pubsub;
+mod streams;
+
+use pubsub::{Control, pubsub_worker};
 
 /// The default time to connect to Redis.
 pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
@@ -60,6 +66,9 @@ struct Inner {
     client: Client,
     /// `None` once closed, so that `close` drops the connection at once.
     commands: RwLock<Option<ConnectionManager>>,
+    /// Idle connections for blocking stream reads.
+    blocking: Mutex<Vec<redis::aio::MultiplexedConnection>>,
+    connection_timeout: Duration,
     fanout: Fanout,
     /// Ordered (un)subscribe commands for the pub/sub worker.
     control: mpsc::UnboundedSender<Control>,
@@ -176,6 +185,8 @@ impl RedisAdapterBuilder {
             inner: Arc::new(Inner {
                 client,
                 commands: RwLock::new(Some(commands)),
+                blocking: Mutex::default(),
+                connection_timeout: self.connection_timeout,
                 fanout,
                 control,
                 scripts: Scripts::new(),
@@ -272,6 +283,10 @@ pub(crate) fn map_error(e: RedisError) -> StoreError {
             ErrorCode::ConnectionFailed,
             "the connection to Redis failed",
         )
+    } else if e.code() == Some("NOGROUP") || detail_has(&e, "NOGROUP") {
+        (ErrorCode::StreamGroupNotFound, "the consumer group does not exist")
+    } else if detail_has(&e, "Invalid stream ID") {
+        (ErrorCode::StreamIdInvalid, "a stream id is not valid")
     } else if e.code() == Some("WRONGTYPE") || detail_has(&e, "WRONGTYPE") {
         (
             ErrorCode::WrongType,
@@ -597,128 +612,72 @@ impl StoreAdapter for RedisAdapter {
         self.inner.fanout.active()
     }
 
+    async fn xadd(&self, key: &str, payload: Bytes, max_len: Option<MaxLen>) -> StoreResult<String> {
+        self.stream_xadd(key, payload, max_len).await
+    }
+
+    async fn xrange(&self, key: &str, query: &RangeQuery) -> StoreResult<Vec<RawEntry>> {
+        self.stream_xrange(key, query).await
+    }
+
+    async fn xlen(&self, key: &str) -> StoreResult<u64> {
+        self.stream_xlen(key).await
+    }
+
+    async fn xtrim(&self, key: &str, max_len: MaxLen) -> StoreResult<u64> {
+        self.stream_xtrim(key, max_len).await
+    }
+
+    async fn xgroup_create(&self, key: &str, group: &str, start_id: &str) -> StoreResult<bool> {
+        self.stream_group_create(key, group, start_id).await
+    }
+
+    async fn xgroup_delconsumer(&self, key: &str, group: &str, consumer: &str) -> StoreResult<u64> {
+        self.stream_delconsumer(key, group, consumer).await
+    }
+
+    async fn xreadgroup(&self, key: &str, read: &GroupRead) -> StoreResult<Vec<RawEntry>> {
+        self.stream_readgroup(key, read).await
+    }
+
+    async fn xack(&self, key: &str, group: &str, ids: &[String]) -> StoreResult<u64> {
+        self.stream_ack(key, group, ids).await
+    }
+
+    async fn xpending_summary(&self, key: &str, group: &str) -> StoreResult<PendingSummary> {
+        self.stream_pending_summary(key, group).await
+    }
+
+    async fn xpending(
+        &self,
+        key: &str,
+        group: &str,
+        query: &RangeQuery,
+        consumer: Option<&str>,
+    ) -> StoreResult<Vec<PendingEntry>> {
+        self.stream_pending(key, group, query, consumer).await
+    }
+
+    async fn xautoclaim(
+        &self,
+        key: &str,
+        read: &GroupRead,
+        min_idle: Duration,
+        start: &str,
+    ) -> StoreResult<AutoClaim> {
+        self.stream_autoclaim(key, read, min_idle, start).await
+    }
+
     async fn close(&self) -> StoreResult<()> {
         self.inner
             .commands
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .take();
+        self.inner.blocking.lock().unwrap_or_else(|e| e.into_inner()).clear();
         self.inner.fanout.close();
         let _ = self.inner.control.send(Control::Stop);
         Ok(())
     }
 }
 
-/// Work for the pub/sub connection, in order: a subscribe is answered once
-/// Redis confirmed it; an unsubscribe (sent when the last local subscriber of
-/// a topic goes) is skipped if a new subscriber has joined since.
-enum Control {
-    Subscribe(TopicKind, String, oneshot::Sender<StoreResult<()>>),
-    Unsubscribe(TopicKind, String),
-    Stop,
-}
-
-/// Owns the pub/sub connection. Ends on `close`, or when the adapter and
-/// every subscription are gone (every sender of `control` dropped).
-async fn pubsub_worker(
-    client: Client,
-    fanout: Fanout,
-    mut control: mpsc::UnboundedReceiver<Control>,
-    connection_timeout: Duration,
-) {
-    let mut connection: Option<ConnectionManager> = None;
-    while let Some(request) = control.recv().await {
-        match request {
-            Control::Stop => break,
-            Control::Subscribe(kind, topic, ack) => {
-                let result = async {
-                    if connection.is_none() {
-                        connection =
-                            Some(pubsub_connection(&client, &fanout, connection_timeout).await?);
-                    }
-                    let con = connection.as_mut().ok_or_else(|| {
-                        StoreError::new(ErrorCode::ConnectionFailed, "no pub/sub connection")
-                    })?;
-                    match kind {
-                        TopicKind::Channel => con.subscribe(&topic).await,
-                        TopicKind::Pattern => con.psubscribe(&topic).await,
-                    }
-                    .map_err(map_error)
-                }
-                .await;
-                let _ = ack.send(result);
-            }
-            Control::Unsubscribe(kind, topic) => {
-                let still_wanted = fanout.topics().contains(&(kind, topic.clone()));
-                if let (false, Some(con)) = (still_wanted, connection.as_mut()) {
-                    let _ = match kind {
-                        TopicKind::Channel => con.unsubscribe(&topic).await,
-                        TopicKind::Pattern => con.punsubscribe(&topic).await,
-                    };
-                }
-            }
-        }
-    }
-}
-
-async fn pubsub_connection(
-    client: &Client,
-    fanout: &Fanout,
-    connection_timeout: Duration,
-) -> StoreResult<ConnectionManager> {
-    let info = client.get_connection_info().clone();
-    let settings = info
-        .redis_settings()
-        .clone()
-        .set_protocol(ProtocolVersion::RESP3);
-    // The connection info carries the TLS settings, so the new client keeps them.
-    let client = Client::open(info.set_redis_settings(settings)).map_err(|e| {
-        StoreError::new(
-            ErrorCode::ConfigurationInvalid,
-            "the Redis connection settings are not valid",
-        )
-        .with_source(e)
-    })?;
-    let sink = fanout.clone();
-    let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(connection_timeout))
-        .set_response_timeout(Some(DEFAULT_RESPONSE_TIMEOUT))
-        .set_max_delay(Duration::from_secs(1))
-        .set_automatic_resubscription()
-        .set_push_sender(move |push: PushInfo| {
-            deliver(&sink, push);
-            Ok::<(), redis::aio::SendError>(())
-        });
-    ConnectionManager::new_with_config(client, config)
-        .await
-        .map_err(map_error)
-}
-
-fn deliver(fanout: &Fanout, push: PushInfo) {
-    let bytes = |v: &Value| match v {
-        Value::BulkString(b) => Some(b.clone()),
-        Value::SimpleString(s) => Some(s.clone().into_bytes()),
-        _ => None,
-    };
-    let text = |v: &Value| bytes(v).and_then(|b| String::from_utf8(b).ok());
-    match (push.kind, push.data.as_slice()) {
-        (PushKind::Message, [channel, payload]) => {
-            if let (Some(channel), Some(payload)) = (text(channel), bytes(payload)) {
-                let message = RawMessage::new(channel.clone(), Bytes::from(payload));
-                fanout.deliver(TopicKind::Channel, &channel, message);
-            }
-        }
-        (PushKind::PMessage, [pattern, channel, payload]) => {
-            if let (Some(pattern), Some(channel), Some(payload)) =
-                (text(pattern), text(channel), bytes(payload))
-            {
-                fanout.deliver(
-                    TopicKind::Pattern,
-                    &pattern,
-                    RawMessage::new(channel, Bytes::from(payload)),
-                );
-            }
-        }
-        _ => {}
-    }
-}

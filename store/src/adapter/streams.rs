@@ -1,0 +1,117 @@
+//! The stream side of the adapter contract: entries, pending entries and the
+//! options of the stream commands.
+
+use std::fmt;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+/// The one field of every entry the store writes, as the TypeScript package
+/// writes it: `XADD <key> * data <json>`.
+pub const DATA_FIELD: &str = "data";
+
+/// An entry as the adapter read it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RawEntry {
+    /// The entry id, `<ms>-<seq>`.
+    pub id: String,
+    /// The value of the `data` field; `None` when the entry has no such field
+    /// (written by another client), so the store reports it rather than
+    /// dropping it.
+    pub data: Option<Bytes>,
+}
+
+impl fmt::Debug for RawEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawEntry")
+            .field("id", &self.id)
+            .field("len", &self.data.as_ref().map(Bytes::len))
+            .finish()
+    }
+}
+
+/// `MAXLEN` of `XADD` and `XTRIM`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaxLen {
+    /// Keep at most this many entries (at least this many when approximate).
+    pub len: u64,
+    /// `MAXLEN ~`: let Redis trim whole nodes only, keeping at least `len`.
+    pub approximate: bool,
+}
+
+/// A range of `XRANGE` / `XREVRANGE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RangeQuery {
+    /// The first id (`-` for the start; `(id` for exclusive).
+    pub start: String,
+    /// The last id (`+` for the end; `(id` for exclusive).
+    pub end: String,
+    /// At most this many entries.
+    pub count: Option<usize>,
+    /// Newest first (`XREVRANGE end start`).
+    pub reverse: bool,
+}
+
+/// A group read (`XREADGROUP GROUP g c [COUNT n] [BLOCK ms] STREAMS key >`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRead {
+    /// The group.
+    pub group: String,
+    /// The consumer.
+    pub consumer: String,
+    /// At most this many entries.
+    pub count: Option<usize>,
+    /// Wait up to this long for new entries when there are none.
+    pub block: Option<Duration>,
+}
+
+/// `XPENDING key group`: the summary of a group's pending entries.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct PendingSummary {
+    /// How many entries were delivered and not acknowledged.
+    pub count: u64,
+    /// The smallest pending id.
+    pub min_id: Option<String>,
+    /// The largest pending id.
+    pub max_id: Option<String>,
+    /// Pending entries per consumer.
+    pub consumers: Vec<(String, u64)>,
+}
+
+/// One pending entry (`XPENDING key group - + count [consumer]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PendingEntry {
+    /// The entry id.
+    pub id: String,
+    /// The consumer it was last delivered to.
+    pub consumer: String,
+    /// How long since it was last delivered.
+    pub idle: Duration,
+    /// How many times it was delivered.
+    pub deliveries: u64,
+}
+
+impl PendingEntry {
+    /// A pending entry (for adapters).
+    pub fn new(id: String, consumer: String, idle: Duration, deliveries: u64) -> Self {
+        PendingEntry {
+            id,
+            consumer,
+            idle,
+            deliveries,
+        }
+    }
+}
+
+/// The reply of `XAUTOCLAIM`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AutoClaim {
+    /// Where to continue; `0-0` when the whole pending list was scanned.
+    pub next: String,
+    /// The entries now owned by the claiming consumer.
+    pub entries: Vec<RawEntry>,
+    /// Pending ids whose entries no longer exist (removed from the list).
+    pub deleted: Vec<String>,
+}

@@ -1,0 +1,415 @@
+//! Consumer groups: [`Group`].
+
+use std::fmt;
+use std::future::IntoFuture;
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use tokio::time::Instant;
+
+use super::{StreamEntry, StreamName, decode_entry, stream_key};
+use crate::adapter::streams::{GroupRead, PendingEntry, PendingSummary, RangeQuery};
+use crate::error::{ErrorCode, StoreError, StoreResult};
+use crate::kv::StoreFuture;
+use crate::serializer::Serializer;
+use crate::store::Core;
+use crate::telemetry::op;
+
+/// One consumer of one consumer group; from
+/// [`Streams::group`](super::Streams::group).
+///
+/// Delivery is at least once: an entry read is pending until it is
+/// acknowledged, and entries left pending by a consumer that died are handed
+/// to another with [`Group::reclaim`] (or by a [`Worker`](super::Worker)).
+///
+/// **Cancel safety**: a read that is dropped before it returns may still have
+/// been served by the backend; its entries are then pending under this
+/// consumer, and are reclaimed after `min_idle` like those of a dead
+/// consumer. Nothing is lost.
+#[derive(Debug)]
+pub struct Group<'a, Z> {
+    core: &'a Core<Z>,
+    group: &'a str,
+    consumer: &'a str,
+}
+
+impl<'a, Z: Serializer> Group<'a, Z> {
+    pub(crate) fn new(core: &'a Core<Z>, group: &'a str, consumer: &'a str) -> Self {
+        Group {
+            core,
+            group,
+            consumer,
+        }
+    }
+
+    fn check(&self) -> StoreResult<()> {
+        if self.group.is_empty() {
+            return Err(StoreError::new(
+                ErrorCode::StreamGroupRequired,
+                "a consumer group name must not be empty",
+            ));
+        }
+        if self.consumer.is_empty() {
+            return Err(StoreError::new(
+                ErrorCode::StreamConsumerRequired,
+                "a consumer name must not be empty",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Creates the group on the stream (and the stream) unless it exists;
+    /// await it, after `.start_id(..)`, for whether it was created. The group
+    /// starts at `0` (the whole stream) by default; `$` starts after the
+    /// current last entry.
+    pub fn ensure<T, N: StreamName<T> + ?Sized>(&self, stream: &N) -> Ensure<'a, Z> {
+        Ensure {
+            group: self.clone_ref(),
+            name: stream.stream_name().to_owned(),
+            start_id: "0".into(),
+        }
+    }
+
+    /// New entries for this consumer (`XREADGROUP ... >`); await it, after
+    /// `.count(..)` and `.block(..)`. A blocking read waits on a connection
+    /// of its own, never delaying other operations; the store's deadline is
+    /// extended by the block time, and a read whose connection drops while it
+    /// blocks connects again and goes on until the block time is over.
+    pub fn read<T, N: StreamName<T> + ?Sized>(&self, stream: &N) -> Read<'a, T, Z> {
+        Read {
+            group: self.clone_ref(),
+            name: stream.stream_name().to_owned(),
+            count: None,
+            block: None,
+            _message: PhantomData,
+        }
+    }
+
+    /// Acknowledges `ids`: they are no longer pending. Returns how many were.
+    pub async fn ack<T, N: StreamName<T> + ?Sized>(&self, stream: &N, ids: &[impl AsRef<str>]) -> StoreResult<u64> {
+        let core = self.core;
+        let name = stream.stream_name();
+        let ids: Vec<String> = ids.iter().map(|id| id.as_ref().to_owned()).collect();
+        let (group, consumer) = (self.group, self.consumer);
+        op!(core, "streams", "stream", "ack", ErrorCode::StreamAckFailed, async {
+            self.check()?;
+            let key = stream_key(core, name)?;
+            if ids.is_empty() {
+                return Ok(0);
+            }
+            core.adapter().xack(&key, group, &ids).await
+        }, |v| stream.name = name, stream.group = group, stream.consumer = consumer, stream.count = *v)
+    }
+
+    /// The group's pending entries, summed up.
+    pub async fn pending<T, N: StreamName<T> + ?Sized>(&self, stream: &N) -> StoreResult<PendingSummary> {
+        let core = self.core;
+        let name = stream.stream_name();
+        let group = self.group;
+        op!(core, "streams", "stream", "pending", ErrorCode::StreamReadFailed, async {
+            self.check()?;
+            let key = stream_key(core, name)?;
+            core.adapter().xpending_summary(&key, group).await
+        }, |v| stream.name = name, stream.group = group, stream.count = v.count)
+    }
+
+    /// The group's pending entries one by one, with their consumer, idle
+    /// time and delivery count; await it after `.count(..)` (100 by default)
+    /// and `.mine()` (only this consumer's).
+    pub fn pending_entries<T, N: StreamName<T> + ?Sized>(&self, stream: &N) -> PendingQuery<'a, Z> {
+        PendingQuery {
+            group: self.clone_ref(),
+            name: stream.stream_name().to_owned(),
+            count: 100,
+            mine: false,
+        }
+    }
+
+    /// Takes over entries pending for at least `min_idle` (their consumer is
+    /// presumed dead) for this consumer, incrementing their delivery count
+    /// (`XAUTOCLAIM`); await it after `.count(..)` (100 by default) for the
+    /// entries now this consumer's.
+    pub fn reclaim<T, N: StreamName<T> + ?Sized>(&self, stream: &N, min_idle: Duration) -> Reclaim<'a, T, Z> {
+        Reclaim {
+            group: self.clone_ref(),
+            name: stream.stream_name().to_owned(),
+            min_idle,
+            count: 100,
+            _message: PhantomData,
+        }
+    }
+
+    /// Removes this consumer from the group. Its pending entries stop being
+    /// pending (as with Redis's `XGROUP DELCONSUMER`): reclaim them first.
+    /// Returns how many it had.
+    pub async fn remove_consumer<T, N: StreamName<T> + ?Sized>(&self, stream: &N) -> StoreResult<u64> {
+        let core = self.core;
+        let name = stream.stream_name();
+        let (group, consumer) = (self.group, self.consumer);
+        op!(core, "streams", "stream", "remove_consumer", ErrorCode::StreamOperationFailed, async {
+            self.check()?;
+            let key = stream_key(core, name)?;
+            core.adapter().xgroup_delconsumer(&key, group, consumer).await
+        }, |v| stream.name = name, stream.group = group, stream.consumer = consumer, stream.count = *v)
+    }
+
+    /// A worker: a `Stream` of deliveries for this consumer that reads new
+    /// entries, reclaims idle ones and dead-letters those delivered too often.
+    pub fn worker<T, N: StreamName<T> + ?Sized>(&self, stream: &N) -> super::WorkerBuilder<T, Z> {
+        super::WorkerBuilder::new(
+            self.core.clone(),
+            stream.stream_name().to_owned(),
+            self.group.to_owned(),
+            self.consumer.to_owned(),
+        )
+    }
+
+    fn clone_ref(&self) -> Group<'a, Z> {
+        Group {
+            core: self.core,
+            group: self.group,
+            consumer: self.consumer,
+        }
+    }
+}
+
+/// A pending [`Group::ensure`].
+#[must_use = "an ensure does nothing until it is awaited"]
+#[derive(Debug)]
+pub struct Ensure<'a, Z> {
+    group: Group<'a, Z>,
+    name: String,
+    start_id: String,
+}
+
+impl<Z> Ensure<'_, Z> {
+    /// Where the group starts: `0` (default) for the whole stream, `$` for
+    /// new entries only, or an entry id.
+    pub fn start_id(mut self, id: impl Into<String>) -> Self {
+        self.start_id = id.into();
+        self
+    }
+}
+
+impl<'a, Z: Serializer> IntoFuture for Ensure<'a, Z> {
+    type Output = StoreResult<bool>;
+    type IntoFuture = StoreFuture<'a, bool>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let Ensure { group: g, name, start_id } = self;
+            let (core, group, name) = (g.core, g.group, name.as_str());
+            op!(core, "streams", "stream", "group", ErrorCode::StreamGroupCreateFailed, async {
+                g.check()?;
+                let key = stream_key(core, name)?;
+                core.adapter().xgroup_create(&key, group, &start_id).await
+            }, |v| stream.name = name, stream.group = group, stream.created = *v)
+        })
+    }
+}
+
+/// A pending [`Group::read`].
+#[must_use = "a read does nothing until it is awaited"]
+pub struct Read<'a, T, Z> {
+    group: Group<'a, Z>,
+    name: String,
+    count: Option<usize>,
+    block: Option<Duration>,
+    _message: PhantomData<fn() -> T>,
+}
+
+impl<T, Z> fmt::Debug for Read<'_, T, Z> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Read")
+            .field("stream", &self.name)
+            .field("count", &self.count)
+            .field("block", &self.block)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T, Z> Read<'_, T, Z> {
+    /// At most `count` entries.
+    pub fn count(mut self, count: usize) -> Self {
+        self.count = Some(count.max(1));
+        self
+    }
+
+    /// When there is nothing new, wait up to `block` for entries.
+    pub fn block(mut self, block: Duration) -> Self {
+        self.block = Some(block);
+        self
+    }
+}
+
+impl<'a, T: DeserializeOwned + Send + 'a, Z: Serializer> IntoFuture for Read<'a, T, Z> {
+    type Output = StoreResult<Vec<StreamEntry<T>>>;
+    type IntoFuture = StoreFuture<'a, Vec<StreamEntry<T>>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let Read { group: g, name, count, block, .. } = self;
+            let (core, group, consumer, name) = (g.core, g.group, g.consumer, name.as_str());
+            op!(unbounded core, "streams", "stream", "read", ErrorCode::StreamReadFailed, async {
+                g.check()?;
+                let key = stream_key(core, name)?;
+                let read = GroupRead {
+                    group: group.to_owned(),
+                    consumer: consumer.to_owned(),
+                    count,
+                    block,
+                };
+                let entries = read_group(core, &key, read).await?;
+                Ok(entries.into_iter().map(|e| decode_entry(core, e)).collect::<Vec<StreamEntry<T>>>())
+            }, |v| stream.name = name, stream.group = group, stream.consumer = consumer, stream.count = v.len())
+        })
+    }
+}
+
+/// `XREADGROUP`, within the store's deadline extended by the block time,
+/// connecting again while the block time lasts when the connection drops.
+pub(crate) async fn read_group<Z: Serializer>(
+    core: &Core<Z>,
+    key: &str,
+    mut read: GroupRead,
+) -> StoreResult<Vec<crate::adapter::streams::RawEntry>> {
+    let Some(block) = read.block else {
+        return core.run(core.adapter().xreadgroup(key, &read)).await;
+    };
+    let until = Instant::now() + block;
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        read.block = Some(left.max(Duration::from_millis(1)));
+        let result = core.run_extended(left, core.adapter().xreadgroup(key, &read)).await;
+        match result {
+            Err(e) if e.code() == ErrorCode::ConnectionFailed && Instant::now() < until => {
+                let pause = until.saturating_duration_since(Instant::now()).min(Duration::from_millis(100));
+                tokio::time::sleep(pause).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// A pending [`Group::pending_entries`].
+#[must_use = "a query does nothing until it is awaited"]
+#[derive(Debug)]
+pub struct PendingQuery<'a, Z> {
+    group: Group<'a, Z>,
+    name: String,
+    count: usize,
+    mine: bool,
+}
+
+impl<Z> PendingQuery<'_, Z> {
+    /// At most `count` entries (100 by default).
+    pub fn count(mut self, count: usize) -> Self {
+        self.count = count.max(1);
+        self
+    }
+
+    /// Only this consumer's entries.
+    pub fn mine(mut self) -> Self {
+        self.mine = true;
+        self
+    }
+}
+
+impl<'a, Z: Serializer> IntoFuture for PendingQuery<'a, Z> {
+    type Output = StoreResult<Vec<PendingEntry>>;
+    type IntoFuture = StoreFuture<'a, Vec<PendingEntry>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let PendingQuery { group: g, name, count, mine } = self;
+            let (core, group, name) = (g.core, g.group, name.as_str());
+            op!(core, "streams", "stream", "pending", ErrorCode::StreamReadFailed, async {
+                g.check()?;
+                let key = stream_key(core, name)?;
+                let query = RangeQuery {
+                    start: "-".into(),
+                    end: "+".into(),
+                    count: Some(count),
+                    reverse: false,
+                };
+                let consumer = mine.then_some(g.consumer);
+                core.adapter().xpending(&key, group, &query, consumer).await
+            }, |v| stream.name = name, stream.group = group, stream.count = v.len())
+        })
+    }
+}
+
+/// A pending [`Group::reclaim`].
+#[must_use = "a reclaim does nothing until it is awaited"]
+pub struct Reclaim<'a, T, Z> {
+    group: Group<'a, Z>,
+    name: String,
+    min_idle: Duration,
+    count: usize,
+    _message: PhantomData<fn() -> T>,
+}
+
+impl<T, Z> fmt::Debug for Reclaim<'_, T, Z> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reclaim")
+            .field("stream", &self.name)
+            .field("min_idle", &self.min_idle)
+            .field("count", &self.count)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T, Z> Reclaim<'_, T, Z> {
+    /// At most `count` entries (100 by default).
+    pub fn count(mut self, count: usize) -> Self {
+        self.count = count.max(1);
+        self
+    }
+}
+
+impl<'a, T: DeserializeOwned + Send + 'a, Z: Serializer> IntoFuture for Reclaim<'a, T, Z> {
+    type Output = StoreResult<Vec<StreamEntry<T>>>;
+    type IntoFuture = StoreFuture<'a, Vec<StreamEntry<T>>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let Reclaim { group: g, name, min_idle, count, .. } = self;
+            let (core, group, consumer, name) = (g.core, g.group, g.consumer, name.as_str());
+            op!(core, "streams", "stream", "reclaim", ErrorCode::StreamReadFailed, async {
+                g.check()?;
+                let key = stream_key(core, name)?;
+                let entries = reclaim(core, &key, group, consumer, min_idle, count).await?;
+                Ok(entries.into_iter().map(|e| decode_entry(core, e)).collect::<Vec<StreamEntry<T>>>())
+            }, |v| stream.name = name, stream.group = group, stream.consumer = consumer, stream.count = v.len())
+        })
+    }
+}
+
+/// `XAUTOCLAIM` pages from the start of the pending list until `count`
+/// entries are claimed or the list is scanned.
+pub(crate) async fn reclaim<Z: Serializer>(
+    core: &Core<Z>,
+    key: &str,
+    group: &str,
+    consumer: &str,
+    min_idle: Duration,
+    count: usize,
+) -> StoreResult<Vec<crate::adapter::streams::RawEntry>> {
+    let mut claimed = Vec::new();
+    let mut start = "0-0".to_owned();
+    loop {
+        let read = GroupRead {
+            group: group.to_owned(),
+            consumer: consumer.to_owned(),
+            count: Some(count - claimed.len()),
+            block: None,
+        };
+        let page = core.adapter().xautoclaim(key, &read, min_idle, &start).await?;
+        claimed.extend(page.entries);
+        if page.next == "0-0" || claimed.len() >= count {
+            return Ok(claimed);
+        }
+        start = page.next;
+    }
+}

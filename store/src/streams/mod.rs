@@ -1,0 +1,300 @@
+//! Redis Streams, typed and scoped: [`Streams`].
+
+mod group;
+mod worker;
+
+use std::fmt;
+use std::future::IntoFuture;
+use std::marker::PhantomData;
+
+use bytes::Bytes;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use group::{Ensure, Group, PendingQuery, Read, Reclaim};
+pub use worker::{Delivery, Worker, WorkerBuilder};
+
+pub use crate::adapter::streams::{PendingEntry, PendingSummary};
+use crate::adapter::streams::{MaxLen, RangeQuery, RawEntry};
+use crate::error::{ErrorCode, StoreError, StoreResult};
+use crate::events::Channel;
+use crate::key::Namespace;
+use crate::kv::StoreFuture;
+use crate::serializer::Serializer;
+use crate::store::Core;
+use crate::telemetry::op;
+
+/// Something that names a stream carrying `T`: a [`Channel<T>`] from
+/// `events!` / `#[derive(StoreEvents)]` (so the compiler checks what is
+/// appended and read), or a plain name (`str`, `String`) for any `T`.
+pub trait StreamName<T: ?Sized> {
+    /// The stream's name, the key segment after `streams:`.
+    fn stream_name(&self) -> &str;
+}
+
+impl<T> StreamName<T> for Channel<T> {
+    fn stream_name(&self) -> &str {
+        self.name()
+    }
+}
+
+impl<T: ?Sized> StreamName<T> for str {
+    fn stream_name(&self) -> &str {
+        self
+    }
+}
+
+impl<T: ?Sized> StreamName<T> for String {
+    fn stream_name(&self) -> &str {
+        self
+    }
+}
+
+/// One entry read from a stream: its id, and its message decoded as `T` —
+/// or the error that decoding it gave. An entry that does not decode is
+/// handed out like any other (so it can be acknowledged or dead-lettered),
+/// never dropped and never fatal.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct StreamEntry<T> {
+    /// The entry id, `<ms>-<seq>`.
+    pub id: String,
+    /// The message, or `STORE_DESERIALIZATION_FAILED` for an entry whose
+    /// `data` field does not decode (or that has none).
+    pub message: StoreResult<T>,
+    /// The `data` field as stored, if the entry has one.
+    pub raw: Option<Bytes>,
+}
+
+pub(crate) fn decode_entry<T: DeserializeOwned, Z: Serializer>(core: &Core<Z>, entry: RawEntry) -> StreamEntry<T> {
+    let message = match &entry.data {
+        Some(bytes) => core.serializer().decode(bytes),
+        None => Err(StoreError::new(
+            ErrorCode::DeserializationFailed,
+            "the stream entry has no `data` field",
+        )),
+    };
+    StreamEntry {
+        id: entry.id,
+        message,
+        raw: entry.data,
+    }
+}
+
+/// The streams of one scope chain (`<chain>:streams:<name>`); from
+/// [`Store::streams`](crate::Store::streams).
+///
+/// Each entry holds one field, `data`, the encoded message — the TypeScript
+/// package's layout.
+///
+/// ```
+/// use igniter_store::{MemoryAdapter, Store};
+///
+/// # async fn run() -> Result<(), igniter_store::StoreError> {
+/// let store = Store::builder().adapter(MemoryAdapter::new()).service("api").build()?;
+/// let streams = store.streams();
+/// let id = streams.append("jobs", &"resize:42").max_len(10_000).approximate().await?;
+/// let jobs = streams.group("workers", "worker-1");
+/// jobs.ensure::<String, _>("jobs").await?;
+/// // the group starts at the beginning of the stream by default
+/// let batch = jobs.read::<String, _>("jobs").count(10).await?;
+/// assert_eq!(batch[0].id, id);
+/// assert_eq!(batch[0].message.as_deref().ok(), Some("resize:42"));
+/// jobs.ack::<String, _>("jobs", &[&id]).await?;
+/// # Ok(()) }
+/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(run()).unwrap();
+/// ```
+#[derive(Debug)]
+pub struct Streams<'a, Z> {
+    core: &'a Core<Z>,
+}
+
+pub(crate) fn stream_key<Z: Serializer>(core: &Core<Z>, name: &str) -> StoreResult<String> {
+    if name.is_empty() {
+        return Err(StoreError::new(
+            ErrorCode::StreamNameRequired,
+            "a stream name must not be empty",
+        ));
+    }
+    core.key(Namespace::Streams, name)
+}
+
+impl<'a, Z: Serializer> Streams<'a, Z> {
+    pub(crate) fn new(core: &'a Core<Z>) -> Self {
+        Streams { core }
+    }
+
+    /// The full key of a stream, for commands the store does not wrap.
+    pub fn key<T, N: StreamName<T> + ?Sized>(&self, stream: &N) -> StoreResult<String> {
+        stream_key(self.core, stream.stream_name())
+    }
+
+    /// Appends `message`; await it (after `.max_len(..)` and `.approximate()`
+    /// as needed) for the new entry's id.
+    pub fn append<T: Serialize, N: StreamName<T> + ?Sized>(&self, stream: &N, message: &T) -> Append<'a, Z> {
+        Append {
+            core: self.core,
+            name: stream.stream_name().to_owned(),
+            encoded: self.core.serializer().encode(message),
+            max_len: None,
+        }
+    }
+
+    /// Entries in id order; await it after `.start(..)`, `.end(..)`,
+    /// `.count(..)`, `.reverse()` as needed.
+    pub fn range<T, N: StreamName<T> + ?Sized>(&self, stream: &N) -> Range<'a, T, Z> {
+        Range {
+            core: self.core,
+            name: stream.stream_name().to_owned(),
+            query: RangeQuery {
+                start: "-".into(),
+                end: "+".into(),
+                count: None,
+                reverse: false,
+            },
+            _message: PhantomData,
+        }
+    }
+
+    /// How many entries the stream holds (0 when it does not exist).
+    pub async fn len<T, N: StreamName<T> + ?Sized>(&self, stream: &N) -> StoreResult<u64> {
+        let core = self.core;
+        let name = stream.stream_name();
+        op!(core, "streams", "stream", "len", ErrorCode::StreamReadFailed, async {
+            let key = stream_key(core, name)?;
+            core.adapter().xlen(&key).await
+        }, |v| stream.name = name, stream.count = *v)
+    }
+
+    /// Trims the stream to `max_len` entries (at least `max_len` when
+    /// `approximate`); how many were removed.
+    pub async fn trim<T, N: StreamName<T> + ?Sized>(&self, stream: &N, max_len: u64, approximate: bool) -> StoreResult<u64> {
+        let core = self.core;
+        let name = stream.stream_name();
+        op!(core, "streams", "stream", "trim", ErrorCode::StreamOperationFailed, async {
+            let key = stream_key(core, name)?;
+            core.adapter().xtrim(&key, MaxLen { len: max_len, approximate }).await
+        }, |v| stream.name = name, stream.count = *v)
+    }
+
+    /// The consumer `consumer` of the group `group`: ensure the group, read,
+    /// acknowledge, inspect and reclaim pending entries, or run a worker.
+    pub fn group(&self, group: &'a str, consumer: &'a str) -> Group<'a, Z> {
+        Group::new(self.core, group, consumer)
+    }
+}
+
+/// A pending [`Streams::append`].
+#[must_use = "an append does nothing until it is awaited"]
+pub struct Append<'a, Z> {
+    core: &'a Core<Z>,
+    name: String,
+    encoded: StoreResult<Bytes>,
+    max_len: Option<MaxLen>,
+}
+
+impl<Z> fmt::Debug for Append<'_, Z> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Append")
+            .field("stream", &self.name)
+            .field("max_len", &self.max_len)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<Z> Append<'_, Z> {
+    /// Trims the stream to `len` entries as part of the append (`MAXLEN`).
+    pub fn max_len(mut self, len: u64) -> Self {
+        self.max_len = Some(MaxLen {
+            len,
+            approximate: self.max_len.is_some_and(|m| m.approximate),
+        });
+        self
+    }
+
+    /// Lets Redis trim whole nodes only (`MAXLEN ~`): cheaper, keeps at
+    /// least the `max_len` entries. Without `max_len` it does nothing.
+    pub fn approximate(mut self) -> Self {
+        if let Some(m) = &mut self.max_len {
+            m.approximate = true;
+        }
+        self
+    }
+}
+
+impl<'a, Z: Serializer> IntoFuture for Append<'a, Z> {
+    type Output = StoreResult<String>;
+    type IntoFuture = StoreFuture<'a, String>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let Append { core, name, encoded, max_len } = self;
+            let name = name.as_str();
+            op!(core, "streams", "stream", "append", ErrorCode::StreamAppendFailed, async {
+                let key = stream_key(core, name)?;
+                core.adapter().xadd(&key, encoded?, max_len).await
+            }, |_v| stream.name = name)
+        })
+    }
+}
+
+/// A pending [`Streams::range`].
+#[must_use = "a range does nothing until it is awaited"]
+pub struct Range<'a, T, Z> {
+    core: &'a Core<Z>,
+    name: String,
+    query: RangeQuery,
+    _message: PhantomData<fn() -> T>,
+}
+
+impl<T, Z> fmt::Debug for Range<'_, T, Z> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Range")
+            .field("stream", &self.name)
+            .field("query", &self.query)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T, Z> Range<'_, T, Z> {
+    /// The lowest id (inclusive; `(id` for exclusive), `-` by default.
+    pub fn start(mut self, id: impl Into<String>) -> Self {
+        self.query.start = id.into();
+        self
+    }
+
+    /// The highest id (inclusive; `(id` for exclusive), `+` by default.
+    pub fn end(mut self, id: impl Into<String>) -> Self {
+        self.query.end = id.into();
+        self
+    }
+
+    /// At most `count` entries.
+    pub fn count(mut self, count: usize) -> Self {
+        self.query.count = Some(count);
+        self
+    }
+
+    /// Newest first (`XREVRANGE`); `start` and `end` keep their meaning.
+    pub fn reverse(mut self) -> Self {
+        self.query.reverse = true;
+        self
+    }
+}
+
+impl<'a, T: DeserializeOwned + Send + 'a, Z: Serializer> IntoFuture for Range<'a, T, Z> {
+    type Output = StoreResult<Vec<StreamEntry<T>>>;
+    type IntoFuture = StoreFuture<'a, Vec<StreamEntry<T>>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let Range { core, name, query, .. } = self;
+            let name = name.as_str();
+            op!(core, "streams", "stream", "range", ErrorCode::StreamReadFailed, async {
+                let key = stream_key(core, name)?;
+                let entries = core.adapter().xrange(&key, &query).await?;
+                Ok(entries.into_iter().map(|e| decode_entry(core, e)).collect::<Vec<StreamEntry<T>>>())
+            }, |v| stream.name = name, stream.count = v.len())
+        })
+    }
+}

@@ -1,0 +1,311 @@
+//! [`Worker`]: a stream of deliveries for one consumer of a group.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::Stream;
+use futures::stream::BoxStream;
+use serde::de::DeserializeOwned;
+use tokio::time::Instant;
+
+use super::group::{read_group, reclaim};
+use super::{decode_entry, stream_key};
+use crate::adapter::streams::{GroupRead, RangeQuery, RawEntry};
+use crate::error::{ErrorCode, StoreResult};
+use crate::serializer::{JsonSerializer, Serializer};
+use crate::store::Core;
+use crate::telemetry::op;
+
+/// One entry handed to a worker: acknowledge it with [`Delivery::ack`] once
+/// it is handled. An entry that is not acknowledged stays pending and comes
+/// back after the worker's reclaim idle time, its delivery count one higher.
+pub struct Delivery<T, Z = JsonSerializer> {
+    /// The entry id.
+    pub id: String,
+    /// The message, or the error decoding it gave (a poison entry).
+    pub message: StoreResult<T>,
+    /// How many times the entry has been delivered, this time included.
+    pub deliveries: u64,
+    /// The `data` field as stored.
+    pub raw: Option<Bytes>,
+    core: Core<Z>,
+    key: String,
+    group: String,
+}
+
+impl<T: fmt::Debug, Z> fmt::Debug for Delivery<T, Z> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Delivery")
+            .field("id", &self.id)
+            .field("message", &self.message)
+            .field("deliveries", &self.deliveries)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T, Z: Serializer> Delivery<T, Z> {
+    /// Acknowledges the entry: it is done, and no longer pending. Returns
+    /// whether it was still pending.
+    pub async fn ack(&self) -> StoreResult<bool> {
+        let core = &self.core;
+        let group = self.group.as_str();
+        op!(core, "streams", "stream", "ack", ErrorCode::StreamAckFailed, async {
+            Ok(core.adapter().xack(&self.key, group, std::slice::from_ref(&self.id)).await? > 0)
+        }, |v| stream.group = group, stream.count = u64::from(*v))
+    }
+}
+
+/// Options of a [`Worker`]; from [`Group::worker`](super::Group::worker).
+#[must_use = "a worker builder does nothing until `start` is called"]
+pub struct WorkerBuilder<T, Z> {
+    core: Core<Z>,
+    name: String,
+    group: String,
+    consumer: String,
+    count: usize,
+    block: Duration,
+    min_idle: Duration,
+    dead_letter: Option<(u64, String)>,
+    _message: PhantomData<fn() -> T>,
+}
+
+impl<T, Z> fmt::Debug for WorkerBuilder<T, Z> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkerBuilder")
+            .field("stream", &self.name)
+            .field("group", &self.group)
+            .field("count", &self.count)
+            .field("block", &self.block)
+            .field("min_idle", &self.min_idle)
+            .field("dead_letter", &self.dead_letter)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T, Z> WorkerBuilder<T, Z> {
+    pub(crate) fn new(core: Core<Z>, name: String, group: String, consumer: String) -> Self {
+        WorkerBuilder {
+            core,
+            name,
+            group,
+            consumer,
+            count: 10,
+            block: Duration::from_secs(2),
+            min_idle: Duration::from_secs(30),
+            dead_letter: None,
+            _message: PhantomData,
+        }
+    }
+
+    /// Entries fetched per read (10 by default).
+    pub fn count(mut self, count: usize) -> Self {
+        self.count = count.max(1);
+        self
+    }
+
+    /// How long one read waits for new entries (2 s by default).
+    pub fn block(mut self, block: Duration) -> Self {
+        self.block = block.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How long an entry stays pending before the worker takes it over from
+    /// its consumer, presumed dead (30 s by default). The worker looks for
+    /// such entries every half of it.
+    pub fn reclaim_idle(mut self, min_idle: Duration) -> Self {
+        self.min_idle = min_idle.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Moves an entry delivered more than `max_deliveries` times to the
+    /// stream `stream` of the same scope (its `data` as it was), and
+    /// acknowledges it, instead of delivering it again: a poison entry never
+    /// blocks the worker.
+    pub fn dead_letter(mut self, max_deliveries: u64, stream: impl Into<String>) -> Self {
+        self.dead_letter = Some((max_deliveries.max(1), stream.into()));
+        self
+    }
+}
+
+impl<T, Z> WorkerBuilder<T, Z>
+where
+    T: DeserializeOwned + Send + 'static,
+    Z: Serializer,
+{
+    /// Starts the worker. It creates the group (from the start of the
+    /// stream) if it does not exist, then alternates reclaiming idle entries
+    /// and reading new ones. Errors are yielded as items and the worker goes
+    /// on, pausing briefly; it never ends by itself.
+    pub fn start(self) -> Worker<T, Z> {
+        let state = State {
+            opts: self,
+            key: None,
+            ready: VecDeque::new(),
+            next_reclaim: Instant::now(),
+            failures: 0,
+        };
+        let inner = futures::stream::unfold(state, |mut state| async move {
+            let item = state.next().await;
+            Some((item, state))
+        });
+        Worker {
+            inner: Box::pin(inner),
+        }
+    }
+}
+
+/// A `Stream` of [`Delivery`]s; see [`Group::worker`](super::Group::worker).
+///
+/// **Cancel safety**: dropping the worker (or a poll of it) may leave
+/// entries that Redis already handed to this consumer pending; another
+/// worker of the group reclaims them after the reclaim idle time.
+#[must_use = "a worker does nothing unless it is polled"]
+pub struct Worker<T, Z = JsonSerializer> {
+    inner: BoxStream<'static, StoreResult<Delivery<T, Z>>>,
+}
+
+impl<T, Z> fmt::Debug for Worker<T, Z> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Worker").finish_non_exhaustive()
+    }
+}
+
+impl<T, Z> Stream for Worker<T, Z> {
+    type Item = StoreResult<Delivery<T, Z>>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+struct State<T, Z> {
+    opts: WorkerBuilder<T, Z>,
+    /// The stream's key, once the group is ensured.
+    key: Option<String>,
+    ready: VecDeque<Delivery<T, Z>>,
+    next_reclaim: Instant,
+    failures: u32,
+}
+
+impl<T: DeserializeOwned + Send + 'static, Z: Serializer> State<T, Z> {
+    async fn next(&mut self) -> StoreResult<Delivery<T, Z>> {
+        loop {
+            if let Some(delivery) = self.ready.pop_front() {
+                return Ok(delivery);
+            }
+            if let Err(e) = self.fill().await {
+                self.failures += 1;
+                let pause = Duration::from_millis(50 << self.failures.min(5));
+                tokio::time::sleep(pause).await;
+                return Err(e);
+            }
+            self.failures = 0;
+        }
+    }
+
+    /// Fetches the next entries: idle ones when it is time to look, else new
+    /// ones (blocking until the next reclaim at the latest).
+    async fn fill(&mut self) -> StoreResult<()> {
+        let key = match &self.key {
+            Some(key) => key.clone(),
+            None => {
+                let key = ensure(&self.opts).await?;
+                self.key = Some(key.clone());
+                key
+            }
+        };
+        let now = Instant::now();
+        if now >= self.next_reclaim {
+            let interval = (self.opts.min_idle / 2).clamp(Duration::from_millis(10), Duration::from_secs(5));
+            self.next_reclaim = now + interval;
+            return self.reclaim(&key).await;
+        }
+        let o = &self.opts;
+        let (core, group, consumer) = (&o.core, o.group.as_str(), o.consumer.as_str());
+        let read = GroupRead {
+            group: group.to_owned(),
+            consumer: consumer.to_owned(),
+            count: Some(o.count),
+            block: Some(o.block.min(self.next_reclaim - now).max(Duration::from_millis(1))),
+        };
+        let name = o.name.as_str();
+        let entries = op!(unbounded core, "streams", "stream", "read", ErrorCode::StreamReadFailed,
+            read_group(core, &key, read),
+            |v| stream.name = name, stream.group = group, stream.consumer = consumer, stream.count = v.len())?;
+        for entry in entries {
+            self.push(&key, entry, 1);
+        }
+        Ok(())
+    }
+
+    async fn reclaim(&mut self, key: &str) -> StoreResult<()> {
+        let o = &self.opts;
+        let (core, group, consumer, name) = (&o.core, o.group.as_str(), o.consumer.as_str(), o.name.as_str());
+        let (min_idle, count) = (o.min_idle, o.count);
+        let claimed = op!(core, "streams", "stream", "reclaim", ErrorCode::StreamReadFailed, async {
+            let entries = reclaim(core, key, group, consumer, min_idle, count).await?;
+            // The delivery count of each, now that it is this consumer's.
+            let mut counted = Vec::with_capacity(entries.len());
+            for entry in entries {
+                let query = RangeQuery {
+                    start: entry.id.clone(),
+                    end: entry.id.clone(),
+                    count: Some(1),
+                    reverse: false,
+                };
+                let pending = core.adapter().xpending(key, group, &query, Some(consumer)).await?;
+                let deliveries = pending.first().map_or(1, |p| p.deliveries);
+                counted.push((entry, deliveries));
+            }
+            Ok(counted)
+        }, |v| stream.name = name, stream.group = group, stream.consumer = consumer, stream.count = v.len())?;
+        for (entry, deliveries) in claimed {
+            match &self.opts.dead_letter {
+                Some((max, dead)) if deliveries > *max => bury(&self.opts, key, entry, dead).await?,
+                _ => self.push(key, entry, deliveries),
+            }
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, key: &str, entry: RawEntry, deliveries: u64) {
+        let o = &self.opts;
+        let decoded = decode_entry(&o.core, entry);
+        self.ready.push_back(Delivery {
+            id: decoded.id,
+            message: decoded.message,
+            deliveries,
+            raw: decoded.raw,
+            core: o.core.clone(),
+            key: key.to_owned(),
+            group: o.group.clone(),
+        });
+    }
+}
+
+async fn ensure<T, Z: Serializer>(o: &WorkerBuilder<T, Z>) -> StoreResult<String> {
+    let (core, group, name) = (&o.core, o.group.as_str(), o.name.as_str());
+    op!(core, "streams", "stream", "group", ErrorCode::StreamGroupCreateFailed, async {
+        let key = stream_key(core, name)?;
+        core.adapter().xgroup_create(&key, group, "0").await?;
+        Ok(key)
+    }, |_v| stream.name = name, stream.group = group)
+}
+
+/// Moves an entry delivered too often to the dead-letter stream, and
+/// acknowledges it.
+async fn bury<T, Z: Serializer>(o: &WorkerBuilder<T, Z>, key: &str, entry: RawEntry, dead: &str) -> StoreResult<()> {
+    let (core, group, name) = (&o.core, o.group.as_str(), o.name.as_str());
+    op!(core, "streams", "stream", "dead_letter", ErrorCode::StreamOperationFailed, async {
+        let dead_key = stream_key(core, dead)?;
+        let data = entry.data.clone().unwrap_or_else(|| Bytes::from_static(b"null"));
+        core.adapter().xadd(&dead_key, data, None).await?;
+        core.adapter().xack(key, group, std::slice::from_ref(&entry.id)).await
+    }, |_v| stream.name = name, stream.group = group)?;
+    Ok(())
+}
