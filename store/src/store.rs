@@ -11,10 +11,10 @@ use crate::adapter::StoreAdapter;
 use crate::builder::{Missing, StoreBuilder};
 use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::events::{EventRegistry, Events};
-use crate::streams::Streams;
 use crate::key::{self, Namespace};
 use crate::scope::{Chain, NoScopes, ScopeDef, StoreScopes};
 use crate::serializer::{JsonSerializer, Serializer};
+use crate::streams::Streams;
 use crate::telemetry::Ctx;
 use crate::{Batch, Claims, Counter, Dev, Kv};
 

@@ -36,6 +36,12 @@
 //! | `events.subscribe` | `events.channel` (the namespace when wildcard), `events.wildcard` |
 //! | `events.unsubscribe` (success only, when a subscription is dropped) | `events.channel`, `events.wildcard` |
 //!
+//! Differences from the TypeScript package's telemetry, on purpose: TTL
+//! fields (`kv.ttl`, `counter.ttl`, `claim.ttl`) are milliseconds, not
+//! seconds, since TTLs are `Duration`s sent as `PX`; `claim.once` has its own
+//! name where the TypeScript package reports it as `claim.acquire`, since
+//! both forms exist here.
+//!
 //! Counter events are named by the sign of the change: a negative delta is a
 //! `counter.decrement` (`increment_by(k, -1)` included). TTLs are reported as
 //! the whole milliseconds the store applies (rounded up).

@@ -28,6 +28,21 @@ impl Harness for Redis {
             Arc::new(adapter) as Arc<dyn StoreAdapter>
         })
     }
+
+    fn adapter_with_capacity(
+        &self,
+        capacity: usize,
+    ) -> futures::future::BoxFuture<'static, Arc<dyn StoreAdapter>> {
+        let url = self.url.clone();
+        Box::pin(async move {
+            let adapter = RedisAdapter::builder(&url)
+                .subscriber_capacity(capacity)
+                .connect()
+                .await
+                .expect("connect to the test server");
+            Arc::new(adapter) as Arc<dyn StoreAdapter>
+        })
+    }
 }
 
 fn redis() -> Option<&'static dyn Harness> {
@@ -40,7 +55,7 @@ fn redis() -> Option<&'static dyn Harness> {
     }))
 }
 
-conformance_suite!(redis());
+conformance_suite!(redis);
 
 async fn store() -> Option<Store<Tenant>> {
     if support::skip_redis() {
@@ -67,16 +82,6 @@ fn numsub(channel: &str) -> u64 {
 fn numpat() -> u64 {
     support::shared()
         .cli(["PUBSUB", "NUMPAT"])
-        .trim()
-        .parse()
-        .unwrap()
-}
-
-fn clients() -> u64 {
-    let info = support::shared().cli(["INFO", "clients"]);
-    info.lines()
-        .find_map(|l| l.strip_prefix("connected_clients:"))
-        .unwrap()
         .trim()
         .parse()
         .unwrap()
@@ -142,13 +147,22 @@ async fn close_ends_streams_and_leaves_no_connection() {
     if support::skip_redis() {
         return;
     }
+    // A server of its own: the shared one has other tests' connections.
+    let server = support::RedisServer::start();
+    let clients = || -> u64 {
+        let info = server.cli(["INFO", "clients"]);
+        info.lines()
+            .find_map(|l| l.strip_prefix("connected_clients:"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
     let before = clients();
-    let adapter = RedisAdapter::connect(&support::shared().url())
-        .await
-        .unwrap();
+    let adapter = RedisAdapter::connect(&server.url()).await.unwrap();
     let store = Store::builder()
-        .adapter(adapter.clone())
-        .service(conformance::unique_service())
+        .adapter(adapter)
+        .service("close")
         .scopes::<Tenant>()
         .build()
         .unwrap();
@@ -167,21 +181,32 @@ async fn close_ends_streams_and_leaves_no_connection() {
     );
     eventually("both connections closed", || clients() == before).await;
 
-    // dropping every handle, without close, also leaves nothing behind
-    let adapter = RedisAdapter::connect(&support::shared().url())
-        .await
-        .unwrap();
+    // A subscription outlives the store handles it came from...
+    let adapter = RedisAdapter::connect(&server.url()).await.unwrap();
     let store = Store::builder()
         .adapter(adapter)
-        .service(conformance::unique_service())
+        .service("close")
         .scopes::<Tenant>()
         .build()
         .unwrap();
     let s = store.scope(Tenant::Organization, "o").unwrap();
-    let sub = s.events().subscribe(&user::CREATED).await.unwrap();
+    let mut sub = s.events().subscribe(&user::CREATED).await.unwrap();
+    let publisher = RedisAdapter::connect(&server.url()).await.unwrap();
+    let channel = s.events().channel_name(&user::CREATED).unwrap();
     s.kv().set("k", &1).await.unwrap();
-    assert_eq!(clients(), before + 2);
-    drop((sub, s, store));
+    drop((s, store));
+    let envelope =
+        r#"{"type":"user:created","data":{"id":"late"},"timestamp":"2026-11-26T05:39:29.123Z"}"#;
+    publisher.publish(&channel, envelope.into()).await.unwrap();
+    let ev = tokio::time::timeout(Duration::from_secs(5), sub.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(ev.data.id, "late");
+    // ...and once it goes too, nothing is left behind.
+    drop(sub);
+    publisher.close().await.unwrap();
     eventually("connections closed after the last handle", || {
         clients() == before
     })
@@ -211,4 +236,82 @@ async fn raw_clients_interoperate() {
         .unwrap();
     assert_eq!(ev.data.id, "from-ts");
     assert_eq!(ev.scope.as_ref().unwrap().identifier, "org_1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_stream_reader_delays_nothing() {
+    let Some(root) = store().await else { return };
+    let s = root.scope(Tenant::Organization, "o").unwrap();
+    let group = s.streams().group("g", "reader");
+    group.ensure::<u32, _>("empty").await.unwrap();
+    let reader = {
+        let s = s.clone();
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let got = s
+                .streams()
+                .group("g", "reader")
+                .read::<u32, _>("empty")
+                .block(Duration::from_secs(2))
+                .await
+                .unwrap();
+            (got.len(), started.elapsed())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = std::time::Instant::now();
+    for i in 0..100 {
+        s.kv().set(&format!("k{i}"), &i).await.unwrap();
+        assert_eq!(s.kv().get::<i32>(&format!("k{i}")).await.unwrap(), Some(i));
+    }
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_millis(500),
+        "100 kv operations took {took:?} while a reader blocked"
+    );
+    let (got, blocked) = reader.await.unwrap();
+    assert_eq!(got, 0);
+    assert!(
+        blocked >= Duration::from_millis(1900),
+        "the reader blocked {blocked:?}"
+    );
+}
+
+/// `batch.set` is one MULTI/EXEC: a reader running at the same time sees all
+/// of a batch or none of it, never a part.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_set_is_never_seen_half_applied() {
+    let Some(root) = store().await else { return };
+    let s = root.scope(Tenant::Organization, "o").unwrap();
+    let keys: Vec<String> = (0..50).map(|i| format!("b{i}")).collect();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (s, keys, stop) = (s.clone(), keys.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut reads = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let values: Vec<Option<u32>> = s.batch().get(&keys).await.unwrap();
+                let first = values[0];
+                assert!(
+                    values.iter().all(|v| *v == first),
+                    "a batch seen half-applied: {values:?}"
+                );
+                reads += 1;
+            }
+            reads
+        })
+    };
+    for round in 0..200u32 {
+        let entries: Vec<_> = keys
+            .iter()
+            .map(|k| igniter_store::BatchEntry::new(k.as_str(), &round))
+            .collect();
+        s.batch().set(entries).await.unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let reads = reader.await.expect("the reader never saw a partial batch");
+    assert!(
+        reads > 10,
+        "the reader ran alongside the writes ({reads} reads)"
+    );
 }

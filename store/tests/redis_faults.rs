@@ -105,6 +105,7 @@ async fn kill_and_restart_redis_under_load() {
     // the restart: keep publishing (bounded) until the first one arrives.
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut received = None;
+    let mut told_of_gap = false;
     let mut n = 0;
     while received.is_none() && Instant::now() < deadline {
         n += 1;
@@ -120,11 +121,20 @@ async fn kill_and_restart_redis_under_load() {
         if let Ok(Some(item)) = tokio::time::timeout(Duration::from_millis(200), sub.next()).await {
             match item {
                 Ok(ev) => received = Some(ev.data.id.clone()),
-                Err(e) => panic!("the subscription yielded an error: {e}"),
+                // The subscriber is told that messages may have been lost
+                // while the connection was down.
+                Err(e) => {
+                    assert_eq!(e.code(), ErrorCode::ConnectionFailed, "{e}");
+                    told_of_gap = true;
+                }
             }
         }
     }
     let id = received.expect("the subscriber receives events after the restart");
+    assert!(
+        told_of_gap,
+        "the subscriber was told it may have lost messages"
+    );
     assert!(id.starts_with("after-"), "{id}");
 
     stop.store(true, Ordering::SeqCst);
@@ -158,4 +168,63 @@ async fn operations_fail_fast_when_redis_is_paused() {
         assert!(recovered.elapsed() < Duration::from_secs(10));
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_stream_reader_survives_a_restart() {
+    if support::skip_redis() {
+        return;
+    }
+    let server = support::RedisServer::builder().aof().start();
+    let adapter = RedisAdapter::connect(&server.url()).await.unwrap();
+    let store: Store<Tenant> = Store::builder()
+        .adapter(adapter)
+        .service("restart")
+        .scopes::<Tenant>()
+        .build()
+        .unwrap();
+    let s = store.scope(Tenant::Organization, "o").unwrap();
+    s.streams()
+        .group("g", "c")
+        .ensure::<u32, _>("jobs")
+        .await
+        .unwrap();
+    s.streams().append("jobs", &1u32).await.unwrap();
+    let first = s
+        .streams()
+        .group("g", "c")
+        .read::<u32, _>("jobs")
+        .await
+        .unwrap();
+    s.streams()
+        .group("g", "c")
+        .ack::<u32, _>("jobs", &[&first[0].id])
+        .await
+        .unwrap();
+
+    let reader = {
+        let s = s.clone();
+        tokio::spawn(async move {
+            s.streams()
+                .group("g", "c")
+                .read::<u32, _>("jobs")
+                .block(Duration::from_secs(20))
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.restart();
+    // the stream and its group survived (AOF); append again
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while s.streams().append("jobs", &2u32).await.is_err() {
+        assert!(Instant::now() < deadline, "appends never recovered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let got = tokio::time::timeout(Duration::from_secs(20), reader)
+        .await
+        .expect("the reader returns")
+        .unwrap()
+        .expect("the reader survived the restart");
+    assert_eq!(got.len(), 1);
+    assert_eq!(*got[0].message.as_ref().unwrap(), 2);
 }

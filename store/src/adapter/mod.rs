@@ -18,9 +18,9 @@ use crate::error::StoreResult;
 pub mod glob;
 pub mod memory;
 pub mod pubsub;
-pub mod streams;
 #[cfg(feature = "redis")]
 pub mod redis;
+pub mod streams;
 
 pub use pubsub::{RawMessage, RawSubscription, RecvError, TopicKind};
 pub use streams::{
@@ -287,7 +287,12 @@ pub trait StoreAdapter: Send + Sync + 'static {
     }
 
     /// `XADD key [MAXLEN [~] n] * data <payload>`: the new entry's id.
-    async fn xadd(&self, key: &str, payload: Bytes, max_len: Option<MaxLen>) -> StoreResult<String> {
+    async fn xadd(
+        &self,
+        key: &str,
+        payload: Bytes,
+        max_len: Option<MaxLen>,
+    ) -> StoreResult<String> {
         let _ = (key, payload, max_len);
         Err(unsupported("streams"))
     }

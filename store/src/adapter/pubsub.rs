@@ -23,6 +23,9 @@ pub const DEFAULT_SUBSCRIBER_CAPACITY: usize = 1024;
 pub struct RawMessage {
     channel: String,
     payload: Bytes,
+    /// Not a message: the connection dropped, and messages published until
+    /// it was restored are lost.
+    gap: bool,
     decoded: OnceLock<(TypeId, Arc<dyn Any + Send + Sync>)>,
 }
 
@@ -40,8 +43,24 @@ impl RawMessage {
         RawMessage {
             channel: channel.into(),
             payload,
+            gap: false,
             decoded: OnceLock::new(),
         }
+    }
+
+    /// The marker a subscriber receives when the connection under its
+    /// subscription dropped: messages published until the subscription was
+    /// restored are lost, and the subscriber is told so.
+    pub fn gap() -> Self {
+        RawMessage {
+            gap: true,
+            ..RawMessage::new(String::new(), Bytes::new())
+        }
+    }
+
+    /// Whether this is the [`RawMessage::gap`] marker.
+    pub fn is_gap(&self) -> bool {
+        self.gap
     }
 
     /// The channel it was published on (for a pattern subscription, the
@@ -87,6 +106,7 @@ pub enum RecvError {
 pub struct RawSubscription {
     receiver: broadcast::Receiver<Arc<RawMessage>>,
     _guard: Arc<dyn Any + Send + Sync>,
+    _keep_alive: Option<Arc<dyn Any + Send + Sync>>,
 }
 
 impl fmt::Debug for RawSubscription {
@@ -105,7 +125,16 @@ impl RawSubscription {
         RawSubscription {
             receiver,
             _guard: guard,
+            _keep_alive: None,
         }
+    }
+
+    /// Keeps `value` alive as long as the subscription (for example what
+    /// drives the backend connection, so that a subscription outlives the
+    /// store handles it came from).
+    pub fn keep_alive(mut self, value: Arc<dyn Any + Send + Sync>) -> Self {
+        self._keep_alive = Some(value);
+        self
     }
 
     /// The next message.
@@ -254,10 +283,11 @@ impl Fanout {
                 .filter_map(|(_, w)| w.upgrade())
                 .collect()
         };
-        let message = Arc::new(RawMessage::new(channel, payload.clone()));
+        // One message per topic: what a subscriber decodes is shared only
+        // with the subscribers of the same channel or pattern.
         topics
             .iter()
-            .filter(|t| send(t, Arc::clone(&message)))
+            .filter(|t| send(t, Arc::new(RawMessage::new(channel, payload.clone()))))
             .count() as u64
     }
 
@@ -272,6 +302,18 @@ impl Fanout {
                 .and_then(Weak::upgrade)
         };
         topic.is_some_and(|t| send(&t, Arc::new(message)))
+    }
+
+    /// Tells every subscriber that messages may have been lost (the
+    /// connection dropped); see [`RawMessage::gap`].
+    pub fn broadcast_gap(&self) {
+        let topics: Vec<Arc<Topic>> = {
+            let state = lock(&self.state);
+            state.topics.values().filter_map(Weak::upgrade).collect()
+        };
+        for topic in topics {
+            send(&topic, Arc::new(RawMessage::gap()));
+        }
     }
 
     /// The topics with local subscribers: `(channels, patterns)`.

@@ -119,9 +119,10 @@ pub(crate) fn decode_message<T>(
     if let Ok(envelope) = serde_json::from_slice::<InEnvelope<'_>>(payload)
         && let (Some(event_type), Some(data), Some(timestamp)) =
             (envelope.event_type, envelope.data, envelope.timestamp)
-        && let Some(data) = decode_data(data)
     {
-        return Some(EventContext {
+        // An envelope: its data is the payload, or the message is bad. It is
+        // never read as a raw payload instead, which could fit a lenient type.
+        return decode_data(data).map(|data| EventContext {
             event_type,
             data,
             timestamp,

@@ -296,6 +296,10 @@ impl<T: Send + Sync + 'static> Subscription<T> {
     ) -> Self {
         let inner = futures::stream::unfold((raw, decode), |(mut raw, decode)| async move {
             let item = match raw.recv().await {
+                Ok(message) if message.is_gap() => Err(StoreError::new(
+                    ErrorCode::ConnectionFailed,
+                    "the connection under the subscription dropped: messages published until it was restored are lost",
+                )),
                 Ok(message) => match &*message.decoded(&decode) {
                     Ok(event) => Ok(Arc::clone(event)),
                     Err(failure) => Err(failure.error()),

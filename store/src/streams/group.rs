@@ -87,31 +87,59 @@ impl<'a, Z: Serializer> Group<'a, Z> {
     }
 
     /// Acknowledges `ids`: they are no longer pending. Returns how many were.
-    pub async fn ack<T, N: StreamName<T> + ?Sized>(&self, stream: &N, ids: &[impl AsRef<str>]) -> StoreResult<u64> {
+    pub async fn ack<T, N: StreamName<T> + ?Sized>(
+        &self,
+        stream: &N,
+        ids: &[impl AsRef<str>],
+    ) -> StoreResult<u64> {
         let core = self.core;
         let name = stream.stream_name();
         let ids: Vec<String> = ids.iter().map(|id| id.as_ref().to_owned()).collect();
         let (group, consumer) = (self.group, self.consumer);
-        op!(core, "streams", "stream", "ack", ErrorCode::StreamAckFailed, async {
-            self.check()?;
-            let key = stream_key(core, name)?;
-            if ids.is_empty() {
-                return Ok(0);
-            }
-            core.adapter().xack(&key, group, &ids).await
-        }, |v| stream.name = name, stream.group = group, stream.consumer = consumer, stream.count = *v)
+        op!(
+            core,
+            "streams",
+            "stream",
+            "ack",
+            ErrorCode::StreamAckFailed,
+            async {
+                self.check()?;
+                let key = stream_key(core, name)?;
+                if ids.is_empty() {
+                    return Ok(0);
+                }
+                core.adapter().xack(&key, group, &ids).await
+            },
+            |v| stream.name = name,
+            stream.group = group,
+            stream.consumer = consumer,
+            stream.count = *v
+        )
     }
 
     /// The group's pending entries, summed up.
-    pub async fn pending<T, N: StreamName<T> + ?Sized>(&self, stream: &N) -> StoreResult<PendingSummary> {
+    pub async fn pending<T, N: StreamName<T> + ?Sized>(
+        &self,
+        stream: &N,
+    ) -> StoreResult<PendingSummary> {
         let core = self.core;
         let name = stream.stream_name();
         let group = self.group;
-        op!(core, "streams", "stream", "pending", ErrorCode::StreamReadFailed, async {
-            self.check()?;
-            let key = stream_key(core, name)?;
-            core.adapter().xpending_summary(&key, group).await
-        }, |v| stream.name = name, stream.group = group, stream.count = v.count)
+        op!(
+            core,
+            "streams",
+            "stream",
+            "pending",
+            ErrorCode::StreamReadFailed,
+            async {
+                self.check()?;
+                let key = stream_key(core, name)?;
+                core.adapter().xpending_summary(&key, group).await
+            },
+            |v| stream.name = name,
+            stream.group = group,
+            stream.count = v.count
+        )
     }
 
     /// The group's pending entries one by one, with their consumer, idle
@@ -130,7 +158,11 @@ impl<'a, Z: Serializer> Group<'a, Z> {
     /// presumed dead) for this consumer, incrementing their delivery count
     /// (`XAUTOCLAIM`); await it after `.count(..)` (100 by default) for the
     /// entries now this consumer's.
-    pub fn reclaim<T, N: StreamName<T> + ?Sized>(&self, stream: &N, min_idle: Duration) -> Reclaim<'a, T, Z> {
+    pub fn reclaim<T, N: StreamName<T> + ?Sized>(
+        &self,
+        stream: &N,
+        min_idle: Duration,
+    ) -> Reclaim<'a, T, Z> {
         Reclaim {
             group: self.clone_ref(),
             name: stream.stream_name().to_owned(),
@@ -143,15 +175,31 @@ impl<'a, Z: Serializer> Group<'a, Z> {
     /// Removes this consumer from the group. Its pending entries stop being
     /// pending (as with Redis's `XGROUP DELCONSUMER`): reclaim them first.
     /// Returns how many it had.
-    pub async fn remove_consumer<T, N: StreamName<T> + ?Sized>(&self, stream: &N) -> StoreResult<u64> {
+    pub async fn remove_consumer<T, N: StreamName<T> + ?Sized>(
+        &self,
+        stream: &N,
+    ) -> StoreResult<u64> {
         let core = self.core;
         let name = stream.stream_name();
         let (group, consumer) = (self.group, self.consumer);
-        op!(core, "streams", "stream", "remove_consumer", ErrorCode::StreamOperationFailed, async {
-            self.check()?;
-            let key = stream_key(core, name)?;
-            core.adapter().xgroup_delconsumer(&key, group, consumer).await
-        }, |v| stream.name = name, stream.group = group, stream.consumer = consumer, stream.count = *v)
+        op!(
+            core,
+            "streams",
+            "stream",
+            "remove_consumer",
+            ErrorCode::StreamOperationFailed,
+            async {
+                self.check()?;
+                let key = stream_key(core, name)?;
+                core.adapter()
+                    .xgroup_delconsumer(&key, group, consumer)
+                    .await
+            },
+            |v| stream.name = name,
+            stream.group = group,
+            stream.consumer = consumer,
+            stream.count = *v
+        )
     }
 
     /// A worker: a `Stream` of deliveries for this consumer that reads new
@@ -198,13 +246,27 @@ impl<'a, Z: Serializer> IntoFuture for Ensure<'a, Z> {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            let Ensure { group: g, name, start_id } = self;
+            let Ensure {
+                group: g,
+                name,
+                start_id,
+            } = self;
             let (core, group, name) = (g.core, g.group, name.as_str());
-            op!(core, "streams", "stream", "group", ErrorCode::StreamGroupCreateFailed, async {
-                g.check()?;
-                let key = stream_key(core, name)?;
-                core.adapter().xgroup_create(&key, group, &start_id).await
-            }, |v| stream.name = name, stream.group = group, stream.created = *v)
+            op!(
+                core,
+                "streams",
+                "stream",
+                "group",
+                ErrorCode::StreamGroupCreateFailed,
+                async {
+                    g.check()?;
+                    let key = stream_key(core, name)?;
+                    core.adapter().xgroup_create(&key, group, &start_id).await
+                },
+                |v| stream.name = name,
+                stream.group = group,
+                stream.created = *v
+            )
         })
     }
 }
@@ -236,9 +298,11 @@ impl<T, Z> Read<'_, T, Z> {
         self
     }
 
-    /// When there is nothing new, wait up to `block` for entries.
+    /// When there is nothing new, wait up to `block` for entries (whole
+    /// milliseconds, rounded up). `Duration::ZERO` does not block: unlike
+    /// Redis's `BLOCK 0`, it never means "for ever".
     pub fn block(mut self, block: Duration) -> Self {
-        self.block = Some(block);
+        self.block = (!block.is_zero()).then_some(block);
         self
     }
 }
@@ -249,7 +313,13 @@ impl<'a, T: DeserializeOwned + Send + 'a, Z: Serializer> IntoFuture for Read<'a,
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            let Read { group: g, name, count, block, .. } = self;
+            let Read {
+                group: g,
+                name,
+                count,
+                block,
+                ..
+            } = self;
             let (core, group, consumer, name) = (g.core, g.group, g.consumer, name.as_str());
             op!(unbounded core, "streams", "stream", "read", ErrorCode::StreamReadFailed, async {
                 g.check()?;
@@ -281,10 +351,14 @@ pub(crate) async fn read_group<Z: Serializer>(
     loop {
         let left = until.saturating_duration_since(Instant::now());
         read.block = Some(left.max(Duration::from_millis(1)));
-        let result = core.run_extended(left, core.adapter().xreadgroup(key, &read)).await;
+        let result = core
+            .run_extended(left, core.adapter().xreadgroup(key, &read))
+            .await;
         match result {
             Err(e) if e.code() == ErrorCode::ConnectionFailed && Instant::now() < until => {
-                let pause = until.saturating_duration_since(Instant::now()).min(Duration::from_millis(100));
+                let pause = until
+                    .saturating_duration_since(Instant::now())
+                    .min(Duration::from_millis(100));
                 tokio::time::sleep(pause).await;
             }
             other => return other,
@@ -322,20 +396,35 @@ impl<'a, Z: Serializer> IntoFuture for PendingQuery<'a, Z> {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            let PendingQuery { group: g, name, count, mine } = self;
+            let PendingQuery {
+                group: g,
+                name,
+                count,
+                mine,
+            } = self;
             let (core, group, name) = (g.core, g.group, name.as_str());
-            op!(core, "streams", "stream", "pending", ErrorCode::StreamReadFailed, async {
-                g.check()?;
-                let key = stream_key(core, name)?;
-                let query = RangeQuery {
-                    start: "-".into(),
-                    end: "+".into(),
-                    count: Some(count),
-                    reverse: false,
-                };
-                let consumer = mine.then_some(g.consumer);
-                core.adapter().xpending(&key, group, &query, consumer).await
-            }, |v| stream.name = name, stream.group = group, stream.count = v.len())
+            op!(
+                core,
+                "streams",
+                "stream",
+                "pending",
+                ErrorCode::StreamReadFailed,
+                async {
+                    g.check()?;
+                    let key = stream_key(core, name)?;
+                    let query = RangeQuery {
+                        start: "-".into(),
+                        end: "+".into(),
+                        count: Some(count),
+                        reverse: false,
+                    };
+                    let consumer = mine.then_some(g.consumer);
+                    core.adapter().xpending(&key, group, &query, consumer).await
+                },
+                |v| stream.name = name,
+                stream.group = group,
+                stream.count = v.len()
+            )
         })
     }
 }
@@ -374,14 +463,34 @@ impl<'a, T: DeserializeOwned + Send + 'a, Z: Serializer> IntoFuture for Reclaim<
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            let Reclaim { group: g, name, min_idle, count, .. } = self;
+            let Reclaim {
+                group: g,
+                name,
+                min_idle,
+                count,
+                ..
+            } = self;
             let (core, group, consumer, name) = (g.core, g.group, g.consumer, name.as_str());
-            op!(core, "streams", "stream", "reclaim", ErrorCode::StreamReadFailed, async {
-                g.check()?;
-                let key = stream_key(core, name)?;
-                let entries = reclaim(core, &key, group, consumer, min_idle, count).await?;
-                Ok(entries.into_iter().map(|e| decode_entry(core, e)).collect::<Vec<StreamEntry<T>>>())
-            }, |v| stream.name = name, stream.group = group, stream.consumer = consumer, stream.count = v.len())
+            op!(
+                core,
+                "streams",
+                "stream",
+                "reclaim",
+                ErrorCode::StreamReadFailed,
+                async {
+                    g.check()?;
+                    let key = stream_key(core, name)?;
+                    let entries = reclaim(core, &key, group, consumer, min_idle, count).await?;
+                    Ok(entries
+                        .into_iter()
+                        .map(|e| decode_entry(core, e))
+                        .collect::<Vec<StreamEntry<T>>>())
+                },
+                |v| stream.name = name,
+                stream.group = group,
+                stream.consumer = consumer,
+                stream.count = v.len()
+            )
         })
     }
 }
@@ -405,7 +514,10 @@ pub(crate) async fn reclaim<Z: Serializer>(
             count: Some(count - claimed.len()),
             block: None,
         };
-        let page = core.adapter().xautoclaim(key, &read, min_idle, &start).await?;
+        let page = core
+            .adapter()
+            .xautoclaim(key, &read, min_idle, &start)
+            .await?;
         claimed.extend(page.entries);
         if page.next == "0-0" || claimed.len() >= count {
             return Ok(claimed);

@@ -14,8 +14,8 @@ use serde::de::DeserializeOwned;
 pub use group::{Ensure, Group, PendingQuery, Read, Reclaim};
 pub use worker::{Delivery, Worker, WorkerBuilder};
 
-pub use crate::adapter::streams::{PendingEntry, PendingSummary};
 use crate::adapter::streams::{MaxLen, RangeQuery, RawEntry};
+pub use crate::adapter::streams::{PendingEntry, PendingSummary};
 use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::events::Channel;
 use crate::key::Namespace;
@@ -66,7 +66,10 @@ pub struct StreamEntry<T> {
     pub raw: Option<Bytes>,
 }
 
-pub(crate) fn decode_entry<T: DeserializeOwned, Z: Serializer>(core: &Core<Z>, entry: RawEntry) -> StreamEntry<T> {
+pub(crate) fn decode_entry<T: DeserializeOwned, Z: Serializer>(
+    core: &Core<Z>,
+    entry: RawEntry,
+) -> StreamEntry<T> {
     let message = match &entry.data {
         Some(bytes) => core.serializer().decode(bytes),
         None => Err(StoreError::new(
@@ -131,7 +134,11 @@ impl<'a, Z: Serializer> Streams<'a, Z> {
 
     /// Appends `message`; await it (after `.max_len(..)` and `.approximate()`
     /// as needed) for the new entry's id.
-    pub fn append<T: Serialize, N: StreamName<T> + ?Sized>(&self, stream: &N, message: &T) -> Append<'a, Z> {
+    pub fn append<T: Serialize, N: StreamName<T> + ?Sized>(
+        &self,
+        stream: &N,
+        message: &T,
+    ) -> Append<'a, Z> {
         Append {
             core: self.core,
             name: stream.stream_name().to_owned(),
@@ -160,21 +167,52 @@ impl<'a, Z: Serializer> Streams<'a, Z> {
     pub async fn len<T, N: StreamName<T> + ?Sized>(&self, stream: &N) -> StoreResult<u64> {
         let core = self.core;
         let name = stream.stream_name();
-        op!(core, "streams", "stream", "len", ErrorCode::StreamReadFailed, async {
-            let key = stream_key(core, name)?;
-            core.adapter().xlen(&key).await
-        }, |v| stream.name = name, stream.count = *v)
+        op!(
+            core,
+            "streams",
+            "stream",
+            "len",
+            ErrorCode::StreamReadFailed,
+            async {
+                let key = stream_key(core, name)?;
+                core.adapter().xlen(&key).await
+            },
+            |v| stream.name = name,
+            stream.count = *v
+        )
     }
 
     /// Trims the stream to `max_len` entries (at least `max_len` when
     /// `approximate`); how many were removed.
-    pub async fn trim<T, N: StreamName<T> + ?Sized>(&self, stream: &N, max_len: u64, approximate: bool) -> StoreResult<u64> {
+    pub async fn trim<T, N: StreamName<T> + ?Sized>(
+        &self,
+        stream: &N,
+        max_len: u64,
+        approximate: bool,
+    ) -> StoreResult<u64> {
         let core = self.core;
         let name = stream.stream_name();
-        op!(core, "streams", "stream", "trim", ErrorCode::StreamOperationFailed, async {
-            let key = stream_key(core, name)?;
-            core.adapter().xtrim(&key, MaxLen { len: max_len, approximate }).await
-        }, |v| stream.name = name, stream.count = *v)
+        op!(
+            core,
+            "streams",
+            "stream",
+            "trim",
+            ErrorCode::StreamOperationFailed,
+            async {
+                let key = stream_key(core, name)?;
+                core.adapter()
+                    .xtrim(
+                        &key,
+                        MaxLen {
+                            len: max_len,
+                            approximate,
+                        },
+                    )
+                    .await
+            },
+            |v| stream.name = name,
+            stream.count = *v
+        )
     }
 
     /// The consumer `consumer` of the group `group`: ensure the group, read,
@@ -228,12 +266,25 @@ impl<'a, Z: Serializer> IntoFuture for Append<'a, Z> {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            let Append { core, name, encoded, max_len } = self;
+            let Append {
+                core,
+                name,
+                encoded,
+                max_len,
+            } = self;
             let name = name.as_str();
-            op!(core, "streams", "stream", "append", ErrorCode::StreamAppendFailed, async {
-                let key = stream_key(core, name)?;
-                core.adapter().xadd(&key, encoded?, max_len).await
-            }, |_v| stream.name = name)
+            op!(
+                core,
+                "streams",
+                "stream",
+                "append",
+                ErrorCode::StreamAppendFailed,
+                async {
+                    let key = stream_key(core, name)?;
+                    core.adapter().xadd(&key, encoded?, max_len).await
+                },
+                |_v| stream.name = name
+            )
         })
     }
 }
@@ -288,13 +339,27 @@ impl<'a, T: DeserializeOwned + Send + 'a, Z: Serializer> IntoFuture for Range<'a
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            let Range { core, name, query, .. } = self;
+            let Range {
+                core, name, query, ..
+            } = self;
             let name = name.as_str();
-            op!(core, "streams", "stream", "range", ErrorCode::StreamReadFailed, async {
-                let key = stream_key(core, name)?;
-                let entries = core.adapter().xrange(&key, &query).await?;
-                Ok(entries.into_iter().map(|e| decode_entry(core, e)).collect::<Vec<StreamEntry<T>>>())
-            }, |v| stream.name = name, stream.count = v.len())
+            op!(
+                core,
+                "streams",
+                "stream",
+                "range",
+                ErrorCode::StreamReadFailed,
+                async {
+                    let key = stream_key(core, name)?;
+                    let entries = core.adapter().xrange(&key, &query).await?;
+                    Ok(entries
+                        .into_iter()
+                        .map(|e| decode_entry(core, e))
+                        .collect::<Vec<StreamEntry<T>>>())
+                },
+                |v| stream.name = name,
+                stream.count = v.len()
+            )
         })
     }
 }

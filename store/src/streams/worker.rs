@@ -54,9 +54,22 @@ impl<T, Z: Serializer> Delivery<T, Z> {
     pub async fn ack(&self) -> StoreResult<bool> {
         let core = &self.core;
         let group = self.group.as_str();
-        op!(core, "streams", "stream", "ack", ErrorCode::StreamAckFailed, async {
-            Ok(core.adapter().xack(&self.key, group, std::slice::from_ref(&self.id)).await? > 0)
-        }, |v| stream.group = group, stream.count = u64::from(*v))
+        op!(
+            core,
+            "streams",
+            "stream",
+            "ack",
+            ErrorCode::StreamAckFailed,
+            async {
+                Ok(core
+                    .adapter()
+                    .xack(&self.key, group, std::slice::from_ref(&self.id))
+                    .await?
+                    > 0)
+            },
+            |v| stream.group = group,
+            stream.count = u64::from(*v)
+        )
     }
 }
 
@@ -221,7 +234,8 @@ impl<T: DeserializeOwned + Send + 'static, Z: Serializer> State<T, Z> {
         };
         let now = Instant::now();
         if now >= self.next_reclaim {
-            let interval = (self.opts.min_idle / 2).clamp(Duration::from_millis(10), Duration::from_secs(5));
+            let interval =
+                (self.opts.min_idle / 2).clamp(Duration::from_millis(10), Duration::from_secs(5));
             self.next_reclaim = now + interval;
             return self.reclaim(&key).await;
         }
@@ -231,7 +245,11 @@ impl<T: DeserializeOwned + Send + 'static, Z: Serializer> State<T, Z> {
             group: group.to_owned(),
             consumer: consumer.to_owned(),
             count: Some(o.count),
-            block: Some(o.block.min(self.next_reclaim - now).max(Duration::from_millis(1))),
+            block: Some(
+                o.block
+                    .min(self.next_reclaim - now)
+                    .max(Duration::from_millis(1)),
+            ),
         };
         let name = o.name.as_str();
         let entries = op!(unbounded core, "streams", "stream", "read", ErrorCode::StreamReadFailed,
@@ -245,28 +263,49 @@ impl<T: DeserializeOwned + Send + 'static, Z: Serializer> State<T, Z> {
 
     async fn reclaim(&mut self, key: &str) -> StoreResult<()> {
         let o = &self.opts;
-        let (core, group, consumer, name) = (&o.core, o.group.as_str(), o.consumer.as_str(), o.name.as_str());
+        let (core, group, consumer, name) = (
+            &o.core,
+            o.group.as_str(),
+            o.consumer.as_str(),
+            o.name.as_str(),
+        );
         let (min_idle, count) = (o.min_idle, o.count);
-        let claimed = op!(core, "streams", "stream", "reclaim", ErrorCode::StreamReadFailed, async {
-            let entries = reclaim(core, key, group, consumer, min_idle, count).await?;
-            // The delivery count of each, now that it is this consumer's.
-            let mut counted = Vec::with_capacity(entries.len());
-            for entry in entries {
-                let query = RangeQuery {
-                    start: entry.id.clone(),
-                    end: entry.id.clone(),
-                    count: Some(1),
-                    reverse: false,
-                };
-                let pending = core.adapter().xpending(key, group, &query, Some(consumer)).await?;
-                let deliveries = pending.first().map_or(1, |p| p.deliveries);
-                counted.push((entry, deliveries));
-            }
-            Ok(counted)
-        }, |v| stream.name = name, stream.group = group, stream.consumer = consumer, stream.count = v.len())?;
+        let claimed = op!(
+            core,
+            "streams",
+            "stream",
+            "reclaim",
+            ErrorCode::StreamReadFailed,
+            async {
+                let entries = reclaim(core, key, group, consumer, min_idle, count).await?;
+                // The delivery count of each, now that it is this consumer's.
+                let mut counted = Vec::with_capacity(entries.len());
+                for entry in entries {
+                    let query = RangeQuery {
+                        start: entry.id.clone(),
+                        end: entry.id.clone(),
+                        count: Some(1),
+                        reverse: false,
+                    };
+                    let pending = core
+                        .adapter()
+                        .xpending(key, group, &query, Some(consumer))
+                        .await?;
+                    let deliveries = pending.first().map_or(1, |p| p.deliveries);
+                    counted.push((entry, deliveries));
+                }
+                Ok(counted)
+            },
+            |v| stream.name = name,
+            stream.group = group,
+            stream.consumer = consumer,
+            stream.count = v.len()
+        )?;
         for (entry, deliveries) in claimed {
             match &self.opts.dead_letter {
-                Some((max, dead)) if deliveries > *max => bury(&self.opts, key, entry, dead).await?,
+                Some((max, dead)) if deliveries > *max => {
+                    bury(&self.opts, key, entry, dead).await?
+                }
                 _ => self.push(key, entry, deliveries),
             }
         }
@@ -290,22 +329,50 @@ impl<T: DeserializeOwned + Send + 'static, Z: Serializer> State<T, Z> {
 
 async fn ensure<T, Z: Serializer>(o: &WorkerBuilder<T, Z>) -> StoreResult<String> {
     let (core, group, name) = (&o.core, o.group.as_str(), o.name.as_str());
-    op!(core, "streams", "stream", "group", ErrorCode::StreamGroupCreateFailed, async {
-        let key = stream_key(core, name)?;
-        core.adapter().xgroup_create(&key, group, "0").await?;
-        Ok(key)
-    }, |_v| stream.name = name, stream.group = group)
+    op!(
+        core,
+        "streams",
+        "stream",
+        "group",
+        ErrorCode::StreamGroupCreateFailed,
+        async {
+            let key = stream_key(core, name)?;
+            core.adapter().xgroup_create(&key, group, "0").await?;
+            Ok(key)
+        },
+        |_v| stream.name = name,
+        stream.group = group
+    )
 }
 
 /// Moves an entry delivered too often to the dead-letter stream, and
 /// acknowledges it.
-async fn bury<T, Z: Serializer>(o: &WorkerBuilder<T, Z>, key: &str, entry: RawEntry, dead: &str) -> StoreResult<()> {
+async fn bury<T, Z: Serializer>(
+    o: &WorkerBuilder<T, Z>,
+    key: &str,
+    entry: RawEntry,
+    dead: &str,
+) -> StoreResult<()> {
     let (core, group, name) = (&o.core, o.group.as_str(), o.name.as_str());
-    op!(core, "streams", "stream", "dead_letter", ErrorCode::StreamOperationFailed, async {
-        let dead_key = stream_key(core, dead)?;
-        let data = entry.data.clone().unwrap_or_else(|| Bytes::from_static(b"null"));
-        core.adapter().xadd(&dead_key, data, None).await?;
-        core.adapter().xack(key, group, std::slice::from_ref(&entry.id)).await
-    }, |_v| stream.name = name, stream.group = group)?;
+    op!(
+        core,
+        "streams",
+        "stream",
+        "dead_letter",
+        ErrorCode::StreamOperationFailed,
+        async {
+            let dead_key = stream_key(core, dead)?;
+            let data = entry
+                .data
+                .clone()
+                .unwrap_or_else(|| Bytes::from_static(b"null"));
+            core.adapter().xadd(&dead_key, data, None).await?;
+            core.adapter()
+                .xack(key, group, std::slice::from_ref(&entry.id))
+                .await
+        },
+        |_v| stream.name = name,
+        stream.group = group
+    )?;
     Ok(())
 }

@@ -335,3 +335,61 @@ pub async fn events_need_required_scope(h: H) {
     let err = root.events().subscribe(&user::CREATED).await.unwrap_err();
     assert_eq!(err.code(), ErrorCode::ScopeRequired);
 }
+
+pub async fn events_lagging_subscriber_is_told_what_it_lost(h: H) {
+    let s = igniter_store::Store::builder()
+        .shared_adapter(h.adapter_with_capacity(8).await)
+        .service(super::unique_service())
+        .scopes::<Tenant>()
+        .build()
+        .unwrap()
+        .scope(Tenant::Organization, "o")
+        .unwrap();
+    let mut slow = s.events().subscribe(&user::CREATED).await.unwrap();
+    for i in 0..20 {
+        s.events()
+            .publish(&user::CREATED, &created(&i.to_string()))
+            .await
+            .unwrap();
+    }
+    // Give a network backend time to deliver all twenty.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let err = next(&mut slow).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::SubscriberLagged);
+    assert_eq!(err.details().unwrap()["lost"], 12);
+    // then the 8 newest, in order
+    for i in 12..20 {
+        assert_eq!(next(&mut slow).await.unwrap().data.id, i.to_string());
+    }
+}
+
+pub async fn events_publish_counts_backend_subscriptions(h: H) {
+    let s = org(h, "o").await;
+    let payload = created("x");
+    assert_eq!(
+        s.events().publish(&user::CREATED, &payload).await.unwrap(),
+        0
+    );
+    let _a = s.events().subscribe(&user::CREATED).await.unwrap();
+    let _b = s.events().subscribe(&user::CREATED).await.unwrap();
+    let _all = s.events().subscribe_all::<user::Event>().await.unwrap();
+    // one channel subscription and one pattern subscription, as Redis counts
+    assert_eq!(
+        s.events().publish(&user::CREATED, &payload).await.unwrap(),
+        2
+    );
+}
+
+pub async fn events_envelope_with_bad_data_is_an_error(h: H) {
+    // A payload type that would accept almost anything must still not be
+    // handed the envelope itself when its data does not fit.
+    let s = org(h, "o").await;
+    let mut sub = s.events().subscribe(&user::LENIENT).await.unwrap();
+    let channel = s.events().channel_name(&user::LENIENT).unwrap();
+    let bad = br#"{"type":"user:lenient","data":{"id":5},"timestamp":"2026-11-26T05:39:29.123Z"}"#;
+    s.adapter().publish(&channel, bad[..].into()).await.unwrap();
+    assert_eq!(
+        next(&mut sub).await.unwrap_err().code(),
+        ErrorCode::DeserializationFailed
+    );
+}

@@ -8,17 +8,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{
-    Client, ErrorKind, IntoConnectionInfo, RedisError, Script,
-    ServerErrorKind, Value,
-};
+use redis::{Client, ErrorKind, IntoConnectionInfo, RedisError, Script, ServerErrorKind, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use super::pubsub::{DEFAULT_SUBSCRIBER_CAPACITY, Fanout, OnLastDrop, TopicKind};
 use super::{
-    AutoClaim, GroupRead, MaxLen, PendingEntry, PendingSummary, RangeQuery, RawEntry,
-    KeyTtl, MsetEntry, RawSubscription, ScanCursor, ScanReply, SetCondition, SetOptions,
-    StoreAdapter, ceil_millis,
+    AutoClaim, GroupRead, KeyTtl, MaxLen, MsetEntry, PendingEntry, PendingSummary, RangeQuery,
+    RawEntry, RawSubscription, ScanCursor, ScanReply, SetCondition, SetOptions, StoreAdapter,
+    ceil_millis,
 };
 use crate::error::{ErrorCode, StoreError, StoreResult};
 
@@ -169,9 +166,13 @@ impl RedisAdapterBuilder {
         let fanout_hook: OnLastDrop;
         let (control, receiver) = mpsc::unbounded_channel();
         {
-            let control = control.clone();
+            // Weak: the worker owns the fanout, and so this hook; a strong
+            // sender here would keep the worker alive for ever.
+            let control = control.downgrade();
             fanout_hook = Arc::new(move |kind, topic: &str| {
-                let _ = control.send(Control::Unsubscribe(kind, topic.to_owned()));
+                if let Some(control) = control.upgrade() {
+                    let _ = control.send(Control::Unsubscribe(kind, topic.to_owned()));
+                }
             });
         }
         let fanout = Fanout::new(self.subscriber_capacity, Some(fanout_hook));
@@ -283,9 +284,15 @@ pub(crate) fn map_error(e: RedisError) -> StoreError {
             ErrorCode::ConnectionFailed,
             "the connection to Redis failed",
         )
-    } else if e.code() == Some("NOGROUP") || detail_has(&e, "NOGROUP") {
-        (ErrorCode::StreamGroupNotFound, "the consumer group does not exist")
-    } else if detail_has(&e, "Invalid stream ID") {
+    } else if e.code() == Some("NOGROUP")
+        || detail_has(&e, "NOGROUP")
+        || detail_has(&e, "requires the key to exist")
+    {
+        (
+            ErrorCode::StreamGroupNotFound,
+            "the consumer group does not exist",
+        )
+    } else if detail_has(&e, "Invalid stream ID") || detail_has(&e, "ID for the interval") {
         (ErrorCode::StreamIdInvalid, "a stream id is not valid")
     } else if e.code() == Some("WRONGTYPE") || detail_has(&e, "WRONGTYPE") {
         (
@@ -605,14 +612,22 @@ impl StoreAdapter for RedisAdapter {
             .send(Control::Subscribe(kind, topic.to_owned(), ack))
             .map_err(|_| closed())?;
         done.await.map_err(|_| closed())??;
-        Ok(joined.subscription)
+        // The worker (and its connection) lives while the adapter or any
+        // subscription does.
+        let keep_alive: Arc<dyn Any + Send + Sync> = Arc::new(self.inner.control.clone());
+        Ok(joined.subscription.keep_alive(keep_alive))
     }
 
     fn active_subscriptions(&self) -> (usize, usize) {
         self.inner.fanout.active()
     }
 
-    async fn xadd(&self, key: &str, payload: Bytes, max_len: Option<MaxLen>) -> StoreResult<String> {
+    async fn xadd(
+        &self,
+        key: &str,
+        payload: Bytes,
+        max_len: Option<MaxLen>,
+    ) -> StoreResult<String> {
         self.stream_xadd(key, payload, max_len).await
     }
 
@@ -674,10 +689,13 @@ impl StoreAdapter for RedisAdapter {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .take();
-        self.inner.blocking.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.inner
+            .blocking
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
         self.inner.fanout.close();
         let _ = self.inner.control.send(Control::Stop);
         Ok(())
     }
 }
-

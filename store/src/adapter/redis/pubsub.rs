@@ -31,6 +31,8 @@ pub(super) async fn pubsub_worker(
     connection_timeout: Duration,
 ) {
     let mut connection: Option<ConnectionManager> = None;
+    // Ends when `close` says so, or when the adapter and every subscription
+    // are gone (every strong sender dropped).
     while let Some(request) = control.recv().await {
         match request {
             Control::Stop => break,
@@ -63,6 +65,7 @@ pub(super) async fn pubsub_worker(
             }
         }
     }
+    fanout.close();
 }
 
 async fn pubsub_connection(
@@ -123,6 +126,9 @@ fn deliver(fanout: &Fanout, push: PushInfo) {
                 );
             }
         }
+        // The connection dropped: whatever is published until it is back
+        // (and the subscriptions restored) is lost. Say so.
+        (PushKind::Disconnection, _) => fanout.broadcast_gap(),
         _ => {}
     }
 }

@@ -65,10 +65,10 @@ fn entry(v: Value) -> Option<RawEntry> {
     let mut data = None;
     let mut fields = fields.into_iter();
     while let (Some(name), Some(value)) = (fields.next(), fields.next()) {
-        if text(&name).as_deref() == Some(DATA_FIELD) {
-            if let Value::BulkString(bytes) = value {
-                data = Some(Bytes::from(bytes));
-            }
+        if text(&name).as_deref() == Some(DATA_FIELD)
+            && let Value::BulkString(bytes) = value
+        {
+            data = Some(Bytes::from(bytes));
         }
     }
     Some(RawEntry { id, data })
@@ -92,7 +92,12 @@ fn max_len_args(cmd: &mut Cmd, max_len: MaxLen) {
 }
 
 impl RedisAdapter {
-    pub(super) async fn stream_xadd(&self, key: &str, payload: Bytes, max_len: Option<MaxLen>) -> StoreResult<String> {
+    pub(super) async fn stream_xadd(
+        &self,
+        key: &str,
+        payload: Bytes,
+        max_len: Option<MaxLen>,
+    ) -> StoreResult<String> {
         let mut con = self.open()?;
         let mut cmd = redis::cmd("XADD");
         cmd.arg(key);
@@ -103,7 +108,11 @@ impl RedisAdapter {
         cmd.query_async(&mut con).await.map_err(map_error)
     }
 
-    pub(super) async fn stream_xrange(&self, key: &str, query: &RangeQuery) -> StoreResult<Vec<RawEntry>> {
+    pub(super) async fn stream_xrange(
+        &self,
+        key: &str,
+        query: &RangeQuery,
+    ) -> StoreResult<Vec<RawEntry>> {
         let mut con = self.open()?;
         let mut cmd = if query.reverse {
             let mut cmd = redis::cmd("XREVRANGE");
@@ -123,7 +132,11 @@ impl RedisAdapter {
 
     pub(super) async fn stream_xlen(&self, key: &str) -> StoreResult<u64> {
         let mut con = self.open()?;
-        redis::cmd("XLEN").arg(key).query_async(&mut con).await.map_err(map_error)
+        redis::cmd("XLEN")
+            .arg(key)
+            .query_async(&mut con)
+            .await
+            .map_err(map_error)
     }
 
     pub(super) async fn stream_xtrim(&self, key: &str, max_len: MaxLen) -> StoreResult<u64> {
@@ -134,7 +147,12 @@ impl RedisAdapter {
         cmd.query_async(&mut con).await.map_err(map_error)
     }
 
-    pub(super) async fn stream_group_create(&self, key: &str, group: &str, start_id: &str) -> StoreResult<bool> {
+    pub(super) async fn stream_group_create(
+        &self,
+        key: &str,
+        group: &str,
+        start_id: &str,
+    ) -> StoreResult<bool> {
         let mut con = self.open()?;
         let reply: Result<(), _> = redis::cmd("XGROUP")
             .arg("CREATE")
@@ -151,7 +169,12 @@ impl RedisAdapter {
         }
     }
 
-    pub(super) async fn stream_delconsumer(&self, key: &str, group: &str, consumer: &str) -> StoreResult<u64> {
+    pub(super) async fn stream_delconsumer(
+        &self,
+        key: &str,
+        group: &str,
+        consumer: &str,
+    ) -> StoreResult<u64> {
         let mut con = self.open()?;
         redis::cmd("XGROUP")
             .arg("DELCONSUMER")
@@ -163,7 +186,11 @@ impl RedisAdapter {
             .map_err(map_error)
     }
 
-    pub(super) async fn stream_readgroup(&self, key: &str, read: &GroupRead) -> StoreResult<Vec<RawEntry>> {
+    pub(super) async fn stream_readgroup(
+        &self,
+        key: &str,
+        read: &GroupRead,
+    ) -> StoreResult<Vec<RawEntry>> {
         let mut cmd = redis::cmd("XREADGROUP");
         cmd.arg("GROUP").arg(&read.group).arg(&read.consumer);
         if let Some(count) = read.count {
@@ -201,7 +228,12 @@ impl RedisAdapter {
         Ok(out)
     }
 
-    pub(super) async fn stream_ack(&self, key: &str, group: &str, ids: &[String]) -> StoreResult<u64> {
+    pub(super) async fn stream_ack(
+        &self,
+        key: &str,
+        group: &str,
+        ids: &[String],
+    ) -> StoreResult<u64> {
         if ids.is_empty() {
             return Ok(0);
         }
@@ -215,7 +247,11 @@ impl RedisAdapter {
             .map_err(map_error)
     }
 
-    pub(super) async fn stream_pending_summary(&self, key: &str, group: &str) -> StoreResult<PendingSummary> {
+    pub(super) async fn stream_pending_summary(
+        &self,
+        key: &str,
+        group: &str,
+    ) -> StoreResult<PendingSummary> {
         let mut con = self.open()?;
         let reply: Value = redis::cmd("XPENDING")
             .arg(key)
@@ -224,8 +260,8 @@ impl RedisAdapter {
             .await
             .map_err(map_error)?;
         let parts = items(reply).ok_or_else(|| protocol_error("XPENDING"))?;
-        let [count, min, max, consumers] = <[Value; 4]>::try_from(parts)
-            .map_err(|_| protocol_error("XPENDING"))?;
+        let [count, min, max, consumers] =
+            <[Value; 4]>::try_from(parts).map_err(|_| protocol_error("XPENDING"))?;
         let consumers = items(consumers)
             .unwrap_or_default()
             .into_iter()
@@ -295,9 +331,18 @@ impl RedisAdapter {
             .query_async(&mut con)
             .await
             .map_err(map_error)?;
-        let mut parts = items(reply).ok_or_else(|| protocol_error("XAUTOCLAIM"))?.into_iter();
-        let next = parts.next().as_ref().and_then(text).ok_or_else(|| protocol_error("XAUTOCLAIM"))?;
-        let claimed = parts.next().and_then(entries).ok_or_else(|| protocol_error("XAUTOCLAIM"))?;
+        let mut parts = items(reply)
+            .ok_or_else(|| protocol_error("XAUTOCLAIM"))?
+            .into_iter();
+        let next = parts
+            .next()
+            .as_ref()
+            .and_then(text)
+            .ok_or_else(|| protocol_error("XAUTOCLAIM"))?;
+        let claimed = parts
+            .next()
+            .and_then(entries)
+            .ok_or_else(|| protocol_error("XAUTOCLAIM"))?;
         let deleted = parts
             .next()
             .and_then(items)
@@ -314,7 +359,12 @@ impl RedisAdapter {
 
     async fn blocking_connection(&self) -> StoreResult<MultiplexedConnection> {
         self.open()?;
-        let idle = self.inner.blocking.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let idle = self
+            .inner
+            .blocking
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop();
         if let Some(con) = idle {
             return Ok(con);
         }
@@ -329,7 +379,11 @@ impl RedisAdapter {
     }
 
     fn return_blocking_connection(&self, con: MultiplexedConnection) {
-        let mut idle = self.inner.blocking.lock().unwrap_or_else(|e| e.into_inner());
+        let mut idle = self
+            .inner
+            .blocking
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if idle.len() < IDLE_BLOCKING_CONNECTIONS && self.open().is_ok() {
             idle.push(con);
         }

@@ -1,7 +1,9 @@
 //! [`MemoryAdapter`]: the embedded default, with Redis's semantics in process.
+//!
+//! This file holds the adapter and its commands on keys and strings; the
+//! keyspace is in `db`, the stream commands in `streams`.
 
 use std::any::Any;
-use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -9,14 +11,21 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::pubsub::{DEFAULT_SUBSCRIBER_CAPACITY, Fanout};
 use super::{
-    KeyTtl, MsetEntry, RawSubscription, ScanCursor, ScanReply, SetCondition, SetOptions,
-    StoreAdapter, TopicKind, ceil_millis, glob, parse_integer,
+    AutoClaim, GroupRead, KeyTtl, MaxLen, MsetEntry, PendingEntry, PendingSummary, RangeQuery,
+    RawEntry, RawSubscription, ScanCursor, ScanReply, SetCondition, SetOptions, StoreAdapter,
+    TopicKind, glob,
 };
 use crate::error::{ErrorCode, StoreError, StoreResult};
+
+mod db;
+mod streams;
+
+use db::{Db, Entry, Value, closed, deadline, literal_prefix, ttl_of};
 
 /// An in-process store with the semantics of Redis, the store's embedded
 /// default: no server, nothing to configure.
@@ -29,6 +38,13 @@ use crate::error::{ErrorCode, StoreError, StoreResult};
 /// - SCAN uses Redis's glob rules and returns, page by page, every key present
 ///   for the whole scan exactly once (keys are kept in order; the cursor is the
 ///   last key returned).
+/// - Streams follow Redis 7: ids from the wall clock, consumer groups with
+///   pending entries, blocking group reads that hold no lock while they wait
+///   (so they delay no other operation), `XAUTOCLAIM` with deleted entries.
+///   A key holds a string or a stream; a command on the other type fails with
+///   [`ErrorCode::WrongType`] (`MGET` answers nil, `SET` overwrites).
+///   `MAXLEN ~` trims exactly, keeping `len` entries, which is what Redis
+///   promises (at least `len`).
 ///
 /// Cloning is cheap and shares the data.
 ///
@@ -59,33 +75,20 @@ struct Inner {
     db: Mutex<Db>,
     closed: AtomicBool,
     fanout: Fanout,
+    /// Wakes blocked stream reads (the same as [`Db::wake`]).
+    wake: Arc<Notify>,
 }
 
 impl Default for Inner {
     fn default() -> Self {
+        let wake = Arc::new(Notify::new());
         Inner {
-            db: Mutex::default(),
+            db: Mutex::new(Db::new(Arc::clone(&wake))),
             closed: AtomicBool::new(false),
             fanout: Fanout::new(DEFAULT_SUBSCRIBER_CAPACITY, None),
+            wake,
         }
     }
-}
-
-#[derive(Default)]
-struct Db {
-    map: BTreeMap<String, Entry>,
-    /// Every key with a TTL, by deadline, so expired keys are reclaimed in
-    /// order without a background task.
-    expiries: BTreeSet<(Instant, String)>,
-}
-
-struct Entry {
-    value: Value,
-    expires_at: Option<Instant>,
-}
-
-enum Value {
-    Str(Bytes),
 }
 
 impl MemoryAdapter {
@@ -123,6 +126,7 @@ impl MemoryAdapter {
         let mut db = self.db();
         db.map.clear();
         db.expiries.clear();
+        db.wake.notify_waiters();
     }
 
     fn db(&self) -> MutexGuard<'_, Db> {
@@ -140,118 +144,6 @@ impl MemoryAdapter {
         let mut db = self.db();
         db.reclaim(now);
         Ok((db, now))
-    }
-}
-
-fn closed() -> StoreError {
-    StoreError::new(ErrorCode::NotConnected, "the memory adapter is closed")
-}
-
-fn deadline(now: Instant, ttl: Duration) -> Instant {
-    now.checked_add(ttl)
-        .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365 * 100))
-}
-
-impl Db {
-    fn reclaim(&mut self, now: Instant) {
-        while let Some((at, _)) = self.expiries.first() {
-            if *at > now {
-                break;
-            }
-            if let Some((_, key)) = self.expiries.pop_first() {
-                self.map.remove(&key);
-            }
-        }
-    }
-
-    fn live(&self, key: &str) -> Option<&Entry> {
-        self.map.get(key)
-    }
-
-    fn set_expiry(&mut self, key: &str, at: Option<Instant>) {
-        let Some(entry) = self.map.get_mut(key) else {
-            return;
-        };
-        let old = std::mem::replace(&mut entry.expires_at, at);
-        if let Some(old) = old {
-            self.expiries.remove(&(old, key.to_owned()));
-        }
-        if let Some(at) = at {
-            self.expiries.insert((at, key.to_owned()));
-        }
-    }
-
-    fn insert(&mut self, key: &str, value: Value, expires_at: Option<Instant>) {
-        match self.map.get_mut(key) {
-            Some(entry) => entry.value = value,
-            None => {
-                self.map.insert(
-                    key.to_owned(),
-                    Entry {
-                        value,
-                        expires_at: None,
-                    },
-                );
-            }
-        }
-        self.set_expiry(key, expires_at);
-    }
-
-    fn remove(&mut self, key: &str) -> bool {
-        match self.map.remove(key) {
-            Some(entry) => {
-                if let Some(at) = entry.expires_at {
-                    self.expiries.remove(&(at, key.to_owned()));
-                }
-                true
-            }
-            None => false,
-        }
-    }
-
-    fn string(&self, key: &str) -> StoreResult<Option<&Bytes>> {
-        match self.live(key) {
-            None => Ok(None),
-            Some(Entry {
-                value: Value::Str(b),
-                ..
-            }) => Ok(Some(b)),
-        }
-    }
-
-    fn integer(&self, key: &str) -> StoreResult<Option<i64>> {
-        match self.string(key)? {
-            None => Ok(None),
-            Some(bytes) => parse_integer(bytes).map(Some),
-        }
-    }
-}
-
-/// The literal start of a glob pattern: every key it matches begins with it.
-fn literal_prefix(pattern: &str) -> String {
-    let mut out = String::new();
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '*' | '?' | '[' => break,
-            '\\' => match chars.next() {
-                Some(escaped) => out.push(escaped),
-                None => out.push('\\'),
-            },
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn ttl_of(entry: &Entry, now: Instant) -> KeyTtl {
-    match entry.expires_at {
-        None => KeyTtl::Persistent,
-        // Whole milliseconds, as PTTL answers, rounded up so that a live key
-        // never reports zero.
-        Some(at) => KeyTtl::Expires(Duration::from_millis(ceil_millis(
-            at.saturating_duration_since(now),
-        ))),
     }
 }
 
@@ -471,22 +363,72 @@ impl StoreAdapter for MemoryAdapter {
         self.inner.fanout.active()
     }
 
+    async fn xadd(
+        &self,
+        key: &str,
+        payload: Bytes,
+        max_len: Option<MaxLen>,
+    ) -> StoreResult<String> {
+        self.stream_add(key, payload, max_len)
+    }
+
+    async fn xrange(&self, key: &str, query: &RangeQuery) -> StoreResult<Vec<RawEntry>> {
+        self.stream_range(key, query)
+    }
+
+    async fn xlen(&self, key: &str) -> StoreResult<u64> {
+        self.stream_len(key)
+    }
+
+    async fn xtrim(&self, key: &str, max_len: MaxLen) -> StoreResult<u64> {
+        self.stream_trim(key, max_len)
+    }
+
+    async fn xgroup_create(&self, key: &str, group: &str, start_id: &str) -> StoreResult<bool> {
+        self.group_create(key, group, start_id)
+    }
+
+    async fn xgroup_delconsumer(&self, key: &str, group: &str, consumer: &str) -> StoreResult<u64> {
+        self.group_delconsumer(key, group, consumer)
+    }
+
+    async fn xreadgroup(&self, key: &str, read: &GroupRead) -> StoreResult<Vec<RawEntry>> {
+        self.group_read(key, read).await
+    }
+
+    async fn xack(&self, key: &str, group: &str, ids: &[String]) -> StoreResult<u64> {
+        self.group_ack(key, group, ids)
+    }
+
+    async fn xpending_summary(&self, key: &str, group: &str) -> StoreResult<PendingSummary> {
+        self.pending_summary(key, group)
+    }
+
+    async fn xpending(
+        &self,
+        key: &str,
+        group: &str,
+        query: &RangeQuery,
+        consumer: Option<&str>,
+    ) -> StoreResult<Vec<PendingEntry>> {
+        self.pending_range(key, group, query, consumer)
+    }
+
+    async fn xautoclaim(
+        &self,
+        key: &str,
+        read: &GroupRead,
+        min_idle: Duration,
+        start: &str,
+    ) -> StoreResult<AutoClaim> {
+        self.auto_claim(key, read, min_idle, start)
+    }
+
     async fn close(&self) -> StoreResult<()> {
         self.inner.closed.store(true, Ordering::Release);
         self.inner.fanout.close();
+        // Blocked stream reads look again, and fail as closed.
+        self.inner.wake.notify_waiters();
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn literal_prefixes() {
-        assert_eq!(literal_prefix(r"a:b\*c*d"), "a:b*c");
-        assert_eq!(literal_prefix("abc"), "abc");
-        assert_eq!(literal_prefix(r"\ü*"), "ü");
-        assert_eq!(literal_prefix("[a]"), "");
     }
 }
