@@ -315,3 +315,26 @@ mod events_memory {
         );
     }
 }
+
+#[tokio::test]
+async fn scan_cursors_name_no_scope_and_foreign_ones_are_refused() {
+    let store = Store::builder()
+        .adapter(MemoryAdapter::new())
+        .service("svc")
+        .scopes::<Tenant>()
+        .build()
+        .unwrap();
+    let s = store.scope(Tenant::Organization, "tenant-id").unwrap();
+    for i in 0..30 {
+        s.kv().set(&format!("k{i:02}"), &i).await.unwrap();
+    }
+    let page = s.dev().scan("*").count(10).await.unwrap();
+    let cursor = page.cursor.expect("more pages");
+    assert!(!cursor.as_str().contains("tenant-id"), "{cursor:?}");
+    assert!(!cursor.as_str().contains("svc"), "{cursor:?}");
+    let next = s.dev().scan("*").count(10).cursor(cursor).await.unwrap();
+    assert!(next.keys.iter().all(|k| !page.keys.contains(k)));
+    let foreign = igniter_store::ScanCursor::from_string("17");
+    let err = s.dev().scan("*").cursor(foreign).await.unwrap_err();
+    assert_eq!(err.code(), igniter_store::ErrorCode::ScanFailed);
+}

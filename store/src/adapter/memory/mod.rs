@@ -316,10 +316,18 @@ impl StoreAdapter for MemoryAdapter {
     ) -> StoreResult<ScanReply> {
         let (db, _) = self.open()?;
         let prefix = literal_prefix(pattern);
-        let after = cursor.as_str().strip_prefix('k').map(str::to_owned);
-        let start = match &after {
-            Some(last) if last.as_str() >= prefix.as_str() => Bound::Excluded(last.clone()),
-            _ => Bound::Included(prefix.clone()),
+        // The cursor is the last key examined, relative to the pattern's
+        // literal prefix (so it names no scope): `k<rest of the key>`.
+        let start = if cursor.is_done() {
+            Bound::Included(prefix.clone())
+        } else {
+            let rest = cursor.as_str().strip_prefix('k').ok_or_else(|| {
+                StoreError::new(
+                    ErrorCode::ScanFailed,
+                    "the scan cursor was not made by this adapter",
+                )
+            })?;
+            Bound::Excluded(format!("{prefix}{rest}"))
         };
         let mut keys = Vec::new();
         let mut last: Option<&String> = None;
@@ -330,7 +338,7 @@ impl StoreAdapter for MemoryAdapter {
             }
             if let Some(last) = last.filter(|_| examined == count.max(1)) {
                 return Ok(ScanReply {
-                    cursor: ScanCursor::from_string(format!("k{last}")),
+                    cursor: ScanCursor::from_string(format!("k{}", &last[prefix.len()..])),
                     keys,
                 });
             }

@@ -1,0 +1,132 @@
+//! A job queue on a stream: a producer appends jobs, two workers of one
+//! consumer group handle them, a poison job ends up in a dead-letter stream.
+//!
+//! ```text
+//! cargo run -p igniter-store-examples --bin job_worker
+//! IGNITER_STORE_REDIS_URL=redis://127.0.0.1:6379/ cargo run -p igniter-store-examples --bin job_worker
+//! ```
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use igniter_store::{
+    MemoryAdapter, RedisAdapter, Store, StoreAdapter, StoreError, StoreScopes, events,
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(StoreScopes, Clone, Copy, Debug)]
+enum Tenant {
+    #[scope(required)]
+    Organization,
+}
+
+/// A thumbnail to render.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Resize {
+    image: String,
+    width: u32,
+}
+
+events! {
+    /// The job queues.
+    pub jobs {
+        /// Images to resize.
+        resize(Resize),
+    }
+}
+
+const JOBS: usize = 20;
+
+#[tokio::main]
+async fn main() -> Result<(), StoreError> {
+    let adapter: Arc<dyn StoreAdapter> = match std::env::var("IGNITER_STORE_REDIS_URL") {
+        Ok(url) => Arc::new(RedisAdapter::connect(&url).await?),
+        Err(_) => Arc::new(MemoryAdapter::new()),
+    };
+    let store = Store::builder()
+        .shared_adapter(adapter)
+        .service("job-worker-example")
+        .scopes::<Tenant>()
+        .build()?;
+    let org = store.scope(Tenant::Organization, "acme")?;
+
+    // The producer: typed appends, checked by the compiler against the
+    // channel's payload type.
+    for i in 0..JOBS {
+        let job = Resize {
+            image: format!("img-{i}.png"),
+            width: 128,
+        };
+        org.streams().append(&jobs::RESIZE, &job).await?;
+    }
+    // A job another service wrote badly: it does not decode.
+    let key = org.streams().key(&jobs::RESIZE)?;
+    org.adapter().xadd(&key, "{not json".into(), None).await?;
+    println!("producer  appended {JOBS} jobs and one poison entry");
+
+    // Two workers of one group. Each acknowledges what it handled; the poison
+    // entry is never acknowledged, comes back after the idle time, and after
+    // three deliveries moves to `jobs:resize:dead`.
+    let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut handles = Vec::new();
+    for name in ["worker-a", "worker-b"] {
+        let (org, done) = (org.clone(), done.clone());
+        handles.push(tokio::spawn(async move {
+            let mut worker = org
+                .streams()
+                .group("resizers", name)
+                .worker(&jobs::RESIZE)
+                .count(5)
+                .block(Duration::from_millis(100))
+                .reclaim_idle(Duration::from_millis(200))
+                .dead_letter(3, "jobs:resize:dead")
+                .start();
+            while let Some(delivery) = worker.next().await {
+                let Ok(delivery) = delivery else { continue };
+                match &delivery.message {
+                    Ok(job) => {
+                        println!("{name}  resized {} to {}px", job.image, job.width);
+                        delivery.ack().await.ok();
+                        done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    Err(e) => println!(
+                        "{name}  entry {} does not decode ({}), delivery {}",
+                        delivery.id,
+                        e.code(),
+                        delivery.deliveries
+                    ),
+                }
+            }
+        }));
+    }
+
+    // Wait until every job is done and the poison entry is dead-lettered.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while done.load(std::sync::atomic::Ordering::SeqCst) < JOBS
+        || org.streams().len::<Resize, _>("jobs:resize:dead").await? == 0
+    {
+        if tokio::time::Instant::now() > deadline {
+            eprintln!("timed out");
+            std::process::exit(1);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for handle in &handles {
+        handle.abort();
+    }
+    let dead = org.streams().range::<Resize, _>("jobs:resize:dead").await?;
+    let pending = org
+        .streams()
+        .group("resizers", "worker-a")
+        .pending(&jobs::RESIZE)
+        .await?;
+    println!(
+        "done      {} jobs handled, {} entry dead-lettered, {} pending",
+        done.load(std::sync::atomic::Ordering::SeqCst),
+        dead.len(),
+        pending.count
+    );
+    org.purge().await?;
+    Ok(())
+}
