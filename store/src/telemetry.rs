@@ -35,6 +35,12 @@
 //! | `events.publish` | `events.channel`, `events.wildcard`, `events.receivers` |
 //! | `events.subscribe` | `events.channel` (the namespace when wildcard), `events.wildcard` |
 //! | `events.unsubscribe` (success only, when a subscription is dropped) | `events.channel`, `events.wildcard` |
+//! | `stream.append` | `stream.name` |
+//! | `stream.range`, `stream.len`, `stream.trim` | `stream.name`, `stream.count` |
+//! | `stream.group` (ensure) | `stream.name`, `stream.group`, `stream.created` |
+//! | `stream.read`, `stream.reclaim`, `stream.ack`, `stream.remove_consumer` | `stream.name`, `stream.group`, `stream.consumer`, `stream.count` |
+//! | `stream.pending` | `stream.name`, `stream.group`, `stream.count` |
+//! | `stream.dead_letter` (worker) | `stream.name`, `stream.group` |
 //!
 //! Differences from the TypeScript package's telemetry, on purpose: TTL
 //! fields (`kv.ttl`, `counter.ttl`, `claim.ttl`) are milliseconds, not

@@ -1377,3 +1377,79 @@ fn events_emit_publish_subscribe_unsubscribe() {
     });
     assert_nothing_identifying(&rec.all());
 }
+
+/// Stream operations emit `igniter.store.stream.<op>` events with the
+/// TypeScript names (`stream.append`, `stream.range`, `stream.group`,
+/// `stream.read`, `stream.ack`), and nothing identifying.
+#[test]
+fn streams_emit_their_events() {
+    let (rec, _guard) = install();
+    runtime().block_on(async {
+        let memory = MemoryAdapter::new();
+        let org = new_store(&memory)
+            .scope(Tenant::Organization, ORG_ID)
+            .unwrap();
+        let st = org.streams();
+        st.append("jobs", &VALUE).await.unwrap();
+        assert_success(
+            rec.take(),
+            "stream.append",
+            "streams",
+            ORG,
+            &[("stream.name", Some("jobs"))],
+        );
+        st.range::<String, _>("jobs").await.unwrap();
+        assert_success(
+            rec.take(),
+            "stream.range",
+            "streams",
+            ORG,
+            &[("stream.count", Some("1"))],
+        );
+        let group = st.group("g", "c");
+        group.ensure::<String, _>("jobs").await.unwrap();
+        assert_success(
+            rec.take(),
+            "stream.group",
+            "streams",
+            ORG,
+            &[
+                ("stream.group", Some("g")),
+                ("stream.created", Some("true")),
+            ],
+        );
+        let read = group.read::<String, _>("jobs").await.unwrap();
+        assert_success(
+            rec.take(),
+            "stream.read",
+            "streams",
+            ORG,
+            &[("stream.consumer", Some("c")), ("stream.count", Some("1"))],
+        );
+        group
+            .ack::<String, _>("jobs", &[&read[0].id])
+            .await
+            .unwrap();
+        assert_success(
+            rec.take(),
+            "stream.ack",
+            "streams",
+            ORG,
+            &[("stream.count", Some("1"))],
+        );
+        let err = st
+            .group("missing", "c")
+            .read::<String, _>("jobs")
+            .await
+            .unwrap_err();
+        assert_error(
+            rec.take(),
+            "stream.read",
+            "streams",
+            ORG,
+            "STORE_STREAM_GROUP_NOT_FOUND",
+            &err,
+        );
+    });
+    assert_nothing_identifying(&rec.all());
+}
