@@ -238,7 +238,9 @@ impl RedisAdapter {
         }
     }
 
-    /// Options for a connection through an existing `redis::Client`.
+    /// Options for a connection through an existing `redis::Client`. The
+    /// client's own connection settings are kept as they are (TCP_NODELAY
+    /// included, which `connect` and `builder` turn on for URLs).
     pub fn from_client(client: Client) -> RedisAdapterBuilder {
         let mut builder = Self::builder("redis://127.0.0.1/");
         builder.client = Some(client);
