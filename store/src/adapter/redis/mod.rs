@@ -8,19 +8,19 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, ErrorKind, IntoConnectionInfo, RedisError, Script, ServerErrorKind, Value};
+use redis::{Client, ErrorKind, IntoConnectionInfo, RedisError, ServerErrorKind};
 use tokio::sync::{mpsc, oneshot};
 
 use super::pubsub::{DEFAULT_SUBSCRIBER_CAPACITY, Fanout, OnLastDrop, TopicKind};
 use super::{
     AutoClaim, GroupRead, KeyTtl, MaxLen, MsetEntry, PendingEntry, PendingSummary, RangeQuery,
-    RawEntry, RawSubscription, ScanCursor, ScanReply, SetCondition, SetOptions, StoreAdapter,
-    ceil_millis,
+    RawEntry, RawSubscription, ScanCursor, ScanReply, SetOptions, StoreAdapter,
 };
 use crate::error::{ErrorCode, StoreError, StoreResult};
 
+pub(crate) mod commands;
 mod pubsub;
-mod streams;
+pub(crate) mod streams;
 
 use pubsub::{Control, pubsub_worker};
 
@@ -69,7 +69,6 @@ struct Inner {
     fanout: Fanout,
     /// Ordered (un)subscribe commands for the pub/sub worker.
     control: mpsc::UnboundedSender<Control>,
-    scripts: Scripts,
 }
 
 impl fmt::Debug for RedisAdapter {
@@ -190,7 +189,6 @@ impl RedisAdapterBuilder {
                 connection_timeout: self.connection_timeout,
                 fanout,
                 control,
-                scripts: Scripts::new(),
             }),
         })
     }
@@ -321,44 +319,6 @@ fn detail_has(e: &RedisError, needle: &str) -> bool {
     e.detail().is_some_and(|d| d.contains(needle)) || e.to_string().contains(needle)
 }
 
-fn ms_arg(ttl: Duration) -> u64 {
-    ceil_millis(ttl)
-}
-
-struct Scripts {
-    incr_ttl_if_created: Script,
-    claim_acquire: Script,
-    compare_and_delete: Script,
-    compare_and_expire: Script,
-}
-
-impl Scripts {
-    fn new() -> Self {
-        Scripts {
-            incr_ttl_if_created: Script::new(
-                r"local existed = redis.call('EXISTS', KEYS[1])
-local value = redis.call('INCRBY', KEYS[1], ARGV[1])
-if existed == 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return value",
-            ),
-            claim_acquire: Script::new(
-                r"if redis.call('EXISTS', KEYS[1]) == 1 then return false end
-local fence = redis.call('INCR', KEYS[2])
-redis.call('SET', KEYS[1], fence .. ':' .. ARGV[1], 'PX', ARGV[2])
-return fence",
-            ),
-            compare_and_delete: Script::new(
-                r"if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0",
-            ),
-            compare_and_expire: Script::new(
-                r"if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0",
-            ),
-        }
-    }
-}
-
 #[async_trait]
 impl StoreAdapter for RedisAdapter {
     fn name(&self) -> &'static str {
@@ -370,93 +330,35 @@ impl StoreAdapter for RedisAdapter {
     }
 
     async fn get(&self, key: &str) -> StoreResult<Option<Bytes>> {
-        let mut con = self.open()?;
-        let value: Option<Vec<u8>> = redis::cmd("GET")
-            .arg(key)
-            .query_async(&mut con)
-            .await
-            .map_err(map_error)?;
-        Ok(value.map(Bytes::from))
+        commands::get(&mut self.open()?, key).await
     }
 
     async fn set(&self, key: &str, value: Bytes, options: SetOptions) -> StoreResult<bool> {
-        let mut con = self.open()?;
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(key).arg(value.as_ref());
-        if let Some(ttl) = options.ttl {
-            cmd.arg("PX").arg(ms_arg(ttl));
-        }
-        if options.condition == SetCondition::IfAbsent {
-            cmd.arg("NX");
-        }
-        let reply: Value = cmd.query_async(&mut con).await.map_err(map_error)?;
-        Ok(!matches!(reply, Value::Nil))
+        commands::set(&mut self.open()?, key, value, options).await
     }
 
     async fn del(&self, keys: &[String]) -> StoreResult<u64> {
-        if keys.is_empty() {
-            return Ok(0);
-        }
-        let mut con = self.open()?;
-        redis::cmd("DEL")
-            .arg(keys)
-            .query_async(&mut con)
-            .await
-            .map_err(map_error)
+        commands::delete(&mut self.open()?, "DEL", keys).await
     }
 
     async fn unlink(&self, keys: &[String]) -> StoreResult<u64> {
-        if keys.is_empty() {
-            return Ok(0);
-        }
-        let mut con = self.open()?;
-        redis::cmd("UNLINK")
-            .arg(keys)
-            .query_async(&mut con)
-            .await
-            .map_err(map_error)
+        commands::delete(&mut self.open()?, "UNLINK", keys).await
     }
 
     async fn exists(&self, key: &str) -> StoreResult<bool> {
-        let mut con = self.open()?;
-        redis::cmd("EXISTS")
-            .arg(key)
-            .query_async(&mut con)
-            .await
-            .map_err(map_error)
+        commands::exists(&mut self.open()?, key).await
     }
 
     async fn pexpire(&self, key: &str, ttl: Duration) -> StoreResult<bool> {
-        let mut con = self.open()?;
-        redis::cmd("PEXPIRE")
-            .arg(key)
-            .arg(ms_arg(ttl))
-            .query_async(&mut con)
-            .await
-            .map_err(map_error)
+        commands::pexpire(&mut self.open()?, key, ttl).await
     }
 
     async fn pttl(&self, key: &str) -> StoreResult<KeyTtl> {
-        let mut con = self.open()?;
-        let ms: i64 = redis::cmd("PTTL")
-            .arg(key)
-            .query_async(&mut con)
-            .await
-            .map_err(map_error)?;
-        Ok(match ms {
-            -2 => KeyTtl::Missing,
-            ms if ms < 0 => KeyTtl::Persistent,
-            ms => KeyTtl::Expires(Duration::from_millis(ms.unsigned_abs())),
-        })
+        commands::pttl(&mut self.open()?, key).await
     }
 
     async fn persist(&self, key: &str) -> StoreResult<bool> {
-        let mut con = self.open()?;
-        redis::cmd("PERSIST")
-            .arg(key)
-            .query_async(&mut con)
-            .await
-            .map_err(map_error)
+        commands::persist(&mut self.open()?, key).await
     }
 
     async fn incr_by(
@@ -465,55 +367,15 @@ impl StoreAdapter for RedisAdapter {
         delta: i64,
         ttl_if_created: Option<Duration>,
     ) -> StoreResult<i64> {
-        let mut con = self.open()?;
-        match ttl_if_created {
-            None => redis::cmd("INCRBY")
-                .arg(key)
-                .arg(delta)
-                .query_async(&mut con)
-                .await
-                .map_err(map_error),
-            Some(ttl) => self
-                .inner
-                .scripts
-                .incr_ttl_if_created
-                .key(key)
-                .arg(delta)
-                .arg(ms_arg(ttl))
-                .invoke_async(&mut con)
-                .await
-                .map_err(map_error),
-        }
+        commands::incr_by(&mut self.open()?, key, delta, ttl_if_created).await
     }
 
     async fn mget(&self, keys: &[String]) -> StoreResult<Vec<Option<Bytes>>> {
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut con = self.open()?;
-        let values: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
-            .arg(keys)
-            .query_async(&mut con)
-            .await
-            .map_err(map_error)?;
-        Ok(values.into_iter().map(|v| v.map(Bytes::from)).collect())
+        commands::mget(&mut self.open()?, keys).await
     }
 
     async fn mset(&self, entries: Vec<MsetEntry>) -> StoreResult<()> {
-        if entries.is_empty() {
-            return Ok(());
-        }
-        let mut con = self.open()?;
-        let mut pipe = redis::pipe();
-        pipe.atomic();
-        for entry in &entries {
-            let cmd = pipe.cmd("SET").arg(&entry.key).arg(entry.value.as_ref());
-            if let Some(ttl) = entry.ttl {
-                cmd.arg("PX").arg(ms_arg(ttl));
-            }
-            cmd.ignore();
-        }
-        pipe.query_async::<()>(&mut con).await.map_err(map_error)
+        commands::mset(&mut self.open()?, &entries).await
     }
 
     async fn claim_acquire(
@@ -523,31 +385,11 @@ impl StoreAdapter for RedisAdapter {
         nonce: &str,
         ttl: Duration,
     ) -> StoreResult<Option<u64>> {
-        let mut con = self.open()?;
-        self.inner
-            .scripts
-            .claim_acquire
-            .key(key)
-            .key(fence_key)
-            .arg(nonce)
-            .arg(ms_arg(ttl))
-            .invoke_async(&mut con)
-            .await
-            .map_err(map_error)
+        commands::claim_acquire(&mut self.open()?, key, fence_key, nonce, ttl).await
     }
 
     async fn compare_and_delete(&self, key: &str, expected: &[u8]) -> StoreResult<bool> {
-        let mut con = self.open()?;
-        let n: i64 = self
-            .inner
-            .scripts
-            .compare_and_delete
-            .key(key)
-            .arg(expected)
-            .invoke_async(&mut con)
-            .await
-            .map_err(map_error)?;
-        Ok(n > 0)
+        commands::compare_and_delete(&mut self.open()?, key, expected).await
     }
 
     async fn compare_and_expire(
@@ -556,18 +398,7 @@ impl StoreAdapter for RedisAdapter {
         expected: &[u8],
         ttl: Duration,
     ) -> StoreResult<bool> {
-        let mut con = self.open()?;
-        let n: i64 = self
-            .inner
-            .scripts
-            .compare_and_expire
-            .key(key)
-            .arg(expected)
-            .arg(ms_arg(ttl))
-            .invoke_async(&mut con)
-            .await
-            .map_err(map_error)?;
-        Ok(n > 0)
+        commands::compare_and_expire(&mut self.open()?, key, expected, ttl).await
     }
 
     async fn scan(
@@ -576,16 +407,8 @@ impl StoreAdapter for RedisAdapter {
         pattern: &str,
         count: usize,
     ) -> StoreResult<ScanReply> {
-        let mut con = self.open()?;
-        let (next, keys): (String, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor.as_str())
-            .arg("MATCH")
-            .arg(pattern)
-            .arg("COUNT")
-            .arg(count.max(1))
-            .query_async(&mut con)
-            .await
-            .map_err(map_error)?;
+        let (next, keys) =
+            commands::scan(&mut self.open()?, cursor.as_str(), pattern, count).await?;
         Ok(ScanReply {
             cursor: ScanCursor::from_string(next),
             keys,
@@ -593,13 +416,7 @@ impl StoreAdapter for RedisAdapter {
     }
 
     async fn publish(&self, channel: &str, payload: Bytes) -> StoreResult<u64> {
-        let mut con = self.open()?;
-        redis::cmd("PUBLISH")
-            .arg(channel)
-            .arg(payload.as_ref())
-            .query_async(&mut con)
-            .await
-            .map_err(map_error)
+        commands::publish(&mut self.open()?, channel, &payload).await
     }
 
     async fn subscribe(&self, kind: TopicKind, topic: &str) -> StoreResult<RawSubscription> {
@@ -630,39 +447,39 @@ impl StoreAdapter for RedisAdapter {
         payload: Bytes,
         max_len: Option<MaxLen>,
     ) -> StoreResult<String> {
-        self.stream_xadd(key, payload, max_len).await
+        streams::xadd(&mut self.open()?, key, payload, max_len).await
     }
 
     async fn xrange(&self, key: &str, query: &RangeQuery) -> StoreResult<Vec<RawEntry>> {
-        self.stream_xrange(key, query).await
+        streams::xrange(&mut self.open()?, key, query).await
     }
 
     async fn xlen(&self, key: &str) -> StoreResult<u64> {
-        self.stream_xlen(key).await
+        streams::xlen(&mut self.open()?, key).await
     }
 
     async fn xtrim(&self, key: &str, max_len: MaxLen) -> StoreResult<u64> {
-        self.stream_xtrim(key, max_len).await
+        streams::xtrim(&mut self.open()?, key, max_len).await
     }
 
     async fn xgroup_create(&self, key: &str, group: &str, start_id: &str) -> StoreResult<bool> {
-        self.stream_group_create(key, group, start_id).await
+        streams::group_create(&mut self.open()?, key, group, start_id).await
     }
 
     async fn xgroup_delconsumer(&self, key: &str, group: &str, consumer: &str) -> StoreResult<u64> {
-        self.stream_delconsumer(key, group, consumer).await
+        streams::delconsumer(&mut self.open()?, key, group, consumer).await
     }
 
     async fn xreadgroup(&self, key: &str, read: &GroupRead) -> StoreResult<Vec<RawEntry>> {
-        self.stream_readgroup(key, read).await
+        self.read_group(key, read).await
     }
 
     async fn xack(&self, key: &str, group: &str, ids: &[String]) -> StoreResult<u64> {
-        self.stream_ack(key, group, ids).await
+        streams::ack(&mut self.open()?, key, group, ids).await
     }
 
     async fn xpending_summary(&self, key: &str, group: &str) -> StoreResult<PendingSummary> {
-        self.stream_pending_summary(key, group).await
+        streams::pending_summary(&mut self.open()?, key, group).await
     }
 
     async fn xpending(
@@ -672,7 +489,7 @@ impl StoreAdapter for RedisAdapter {
         query: &RangeQuery,
         consumer: Option<&str>,
     ) -> StoreResult<Vec<PendingEntry>> {
-        self.stream_pending(key, group, query, consumer).await
+        streams::pending(&mut self.open()?, key, group, query, consumer).await
     }
 
     async fn xautoclaim(
@@ -682,7 +499,7 @@ impl StoreAdapter for RedisAdapter {
         min_idle: Duration,
         start: &str,
     ) -> StoreResult<AutoClaim> {
-        self.stream_autoclaim(key, read, min_idle, start).await
+        streams::autoclaim(&mut self.open()?, key, read, min_idle, start).await
     }
 
     async fn close(&self) -> StoreResult<()> {

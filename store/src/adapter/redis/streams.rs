@@ -13,7 +13,8 @@ use bytes::Bytes;
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Cmd, Value};
 
-use super::{RedisAdapter, map_error, ms_arg};
+use super::commands::{Conn, ms_arg};
+use super::{RedisAdapter, map_error};
 use crate::adapter::streams::{
     AutoClaim, DATA_FIELD, GroupRead, MaxLen, PendingEntry, PendingSummary, RangeQuery, RawEntry,
 };
@@ -91,270 +92,265 @@ fn max_len_args(cmd: &mut Cmd, max_len: MaxLen) {
     cmd.arg(max_len.len);
 }
 
-impl RedisAdapter {
-    pub(super) async fn stream_xadd(
-        &self,
-        key: &str,
-        payload: Bytes,
-        max_len: Option<MaxLen>,
-    ) -> StoreResult<String> {
-        let mut con = self.open()?;
-        let mut cmd = redis::cmd("XADD");
-        cmd.arg(key);
-        if let Some(max_len) = max_len {
-            max_len_args(&mut cmd, max_len);
-        }
-        cmd.arg("*").arg(DATA_FIELD).arg(payload.as_ref());
-        cmd.query_async(&mut con).await.map_err(map_error)
-    }
-
-    pub(super) async fn stream_xrange(
-        &self,
-        key: &str,
-        query: &RangeQuery,
-    ) -> StoreResult<Vec<RawEntry>> {
-        let mut con = self.open()?;
-        let mut cmd = if query.reverse {
-            let mut cmd = redis::cmd("XREVRANGE");
-            cmd.arg(key).arg(&query.end).arg(&query.start);
-            cmd
-        } else {
-            let mut cmd = redis::cmd("XRANGE");
-            cmd.arg(key).arg(&query.start).arg(&query.end);
-            cmd
-        };
-        if let Some(count) = query.count {
-            cmd.arg("COUNT").arg(count);
-        }
-        let reply: Value = cmd.query_async(&mut con).await.map_err(map_error)?;
-        entries(reply).ok_or_else(|| protocol_error("XRANGE"))
-    }
-
-    pub(super) async fn stream_xlen(&self, key: &str) -> StoreResult<u64> {
-        let mut con = self.open()?;
-        redis::cmd("XLEN")
-            .arg(key)
-            .query_async(&mut con)
-            .await
-            .map_err(map_error)
-    }
-
-    pub(super) async fn stream_xtrim(&self, key: &str, max_len: MaxLen) -> StoreResult<u64> {
-        let mut con = self.open()?;
-        let mut cmd = redis::cmd("XTRIM");
-        cmd.arg(key);
+pub(crate) async fn xadd(
+    con: &mut impl Conn,
+    key: &str,
+    payload: Bytes,
+    max_len: Option<MaxLen>,
+) -> StoreResult<String> {
+    let mut cmd = redis::cmd("XADD");
+    cmd.arg(key);
+    if let Some(max_len) = max_len {
         max_len_args(&mut cmd, max_len);
-        cmd.query_async(&mut con).await.map_err(map_error)
     }
+    cmd.arg("*").arg(DATA_FIELD).arg(payload.as_ref());
+    cmd.query_async(con).await.map_err(map_error)
+}
 
-    pub(super) async fn stream_group_create(
-        &self,
-        key: &str,
-        group: &str,
-        start_id: &str,
-    ) -> StoreResult<bool> {
-        let mut con = self.open()?;
-        let reply: Result<(), _> = redis::cmd("XGROUP")
-            .arg("CREATE")
-            .arg(key)
-            .arg(group)
-            .arg(start_id)
-            .arg("MKSTREAM")
-            .query_async(&mut con)
-            .await;
-        match reply {
-            Ok(()) => Ok(true),
-            Err(e) if e.code() == Some("BUSYGROUP") => Ok(false),
-            Err(e) => Err(map_error(e)),
-        }
+pub(crate) async fn xrange(
+    con: &mut impl Conn,
+    key: &str,
+    query: &RangeQuery,
+) -> StoreResult<Vec<RawEntry>> {
+    let mut cmd = if query.reverse {
+        let mut cmd = redis::cmd("XREVRANGE");
+        cmd.arg(key).arg(&query.end).arg(&query.start);
+        cmd
+    } else {
+        let mut cmd = redis::cmd("XRANGE");
+        cmd.arg(key).arg(&query.start).arg(&query.end);
+        cmd
+    };
+    if let Some(count) = query.count {
+        cmd.arg("COUNT").arg(count);
     }
+    let reply: Value = cmd.query_async(con).await.map_err(map_error)?;
+    entries(reply).ok_or_else(|| protocol_error("XRANGE"))
+}
 
-    pub(super) async fn stream_delconsumer(
-        &self,
-        key: &str,
-        group: &str,
-        consumer: &str,
-    ) -> StoreResult<u64> {
-        let mut con = self.open()?;
-        redis::cmd("XGROUP")
-            .arg("DELCONSUMER")
-            .arg(key)
-            .arg(group)
-            .arg(consumer)
-            .query_async(&mut con)
-            .await
-            .map_err(map_error)
+pub(crate) async fn xlen(con: &mut impl Conn, key: &str) -> StoreResult<u64> {
+    redis::cmd("XLEN")
+        .arg(key)
+        .query_async(con)
+        .await
+        .map_err(map_error)
+}
+
+pub(crate) async fn xtrim(con: &mut impl Conn, key: &str, max_len: MaxLen) -> StoreResult<u64> {
+    let mut cmd = redis::cmd("XTRIM");
+    cmd.arg(key);
+    max_len_args(&mut cmd, max_len);
+    cmd.query_async(con).await.map_err(map_error)
+}
+
+pub(crate) async fn group_create(
+    con: &mut impl Conn,
+    key: &str,
+    group: &str,
+    start_id: &str,
+) -> StoreResult<bool> {
+    let reply: Result<(), _> = redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg(key)
+        .arg(group)
+        .arg(start_id)
+        .arg("MKSTREAM")
+        .query_async(con)
+        .await;
+    match reply {
+        Ok(()) => Ok(true),
+        Err(e) if e.code() == Some("BUSYGROUP") => Ok(false),
+        Err(e) => Err(map_error(e)),
     }
+}
 
-    pub(super) async fn stream_readgroup(
+pub(crate) async fn delconsumer(
+    con: &mut impl Conn,
+    key: &str,
+    group: &str,
+    consumer: &str,
+) -> StoreResult<u64> {
+    redis::cmd("XGROUP")
+        .arg("DELCONSUMER")
+        .arg(key)
+        .arg(group)
+        .arg(consumer)
+        .query_async(con)
+        .await
+        .map_err(map_error)
+}
+
+pub(crate) async fn readgroup(
+    con: &mut impl Conn,
+    key: &str,
+    read: &GroupRead,
+) -> StoreResult<Vec<RawEntry>> {
+    let mut cmd = redis::cmd("XREADGROUP");
+    cmd.arg("GROUP").arg(&read.group).arg(&read.consumer);
+    if let Some(count) = read.count {
+        cmd.arg("COUNT").arg(count);
+    }
+    if let Some(block) = read.block {
+        cmd.arg("BLOCK").arg(ms_arg(block).max(1));
+    }
+    cmd.arg("STREAMS").arg(key).arg(">");
+    let reply: Value = cmd.query_async(con).await.map_err(map_error)?;
+    // [[key, entries]] (RESP2) or {key: entries} (RESP3); nil on timeout.
+    let streams: Vec<Value> = match reply {
+        Value::Map(pairs) => pairs.into_iter().map(|(_, v)| v).collect(),
+        other => items(other)
+            .ok_or_else(|| protocol_error("XREADGROUP"))?
+            .into_iter()
+            .filter_map(|pair| items(pair)?.into_iter().nth(1))
+            .collect(),
+    };
+    let mut out = Vec::new();
+    for stream in streams {
+        out.extend(entries(stream).ok_or_else(|| protocol_error("XREADGROUP"))?);
+    }
+    Ok(out)
+}
+
+pub(crate) async fn ack(
+    con: &mut impl Conn,
+    key: &str,
+    group: &str,
+    ids: &[String],
+) -> StoreResult<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    redis::cmd("XACK")
+        .arg(key)
+        .arg(group)
+        .arg(ids)
+        .query_async(con)
+        .await
+        .map_err(map_error)
+}
+
+pub(crate) async fn pending_summary(
+    con: &mut impl Conn,
+    key: &str,
+    group: &str,
+) -> StoreResult<PendingSummary> {
+    let reply: Value = redis::cmd("XPENDING")
+        .arg(key)
+        .arg(group)
+        .query_async(con)
+        .await
+        .map_err(map_error)?;
+    let parts = items(reply).ok_or_else(|| protocol_error("XPENDING"))?;
+    let [count, min, max, consumers] =
+        <[Value; 4]>::try_from(parts).map_err(|_| protocol_error("XPENDING"))?;
+    let consumers = items(consumers)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|pair| {
+            let pair = items(pair)?;
+            Some((text(pair.first()?)?, int(pair.get(1)?)?))
+        })
+        .collect();
+    Ok(PendingSummary {
+        count: int(&count).unwrap_or(0),
+        min_id: text(&min),
+        max_id: text(&max),
+        consumers,
+    })
+}
+
+pub(crate) async fn pending(
+    con: &mut impl Conn,
+    key: &str,
+    group: &str,
+    query: &RangeQuery,
+    consumer: Option<&str>,
+) -> StoreResult<Vec<PendingEntry>> {
+    let mut cmd = redis::cmd("XPENDING");
+    cmd.arg(key)
+        .arg(group)
+        .arg(&query.start)
+        .arg(&query.end)
+        .arg(query.count.unwrap_or(100));
+    if let Some(consumer) = consumer {
+        cmd.arg(consumer);
+    }
+    let reply: Value = cmd.query_async(con).await.map_err(map_error)?;
+    items(reply)
+        .ok_or_else(|| protocol_error("XPENDING"))?
+        .into_iter()
+        .map(|row| {
+            let row = items(row)?;
+            Some(PendingEntry::new(
+                text(row.first()?)?,
+                text(row.get(1)?)?,
+                Duration::from_millis(int(row.get(2)?)?),
+                int(row.get(3)?)?,
+            ))
+        })
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| protocol_error("XPENDING"))
+}
+
+pub(crate) async fn autoclaim(
+    con: &mut impl Conn,
+    key: &str,
+    read: &GroupRead,
+    min_idle: Duration,
+    start: &str,
+) -> StoreResult<AutoClaim> {
+    let reply: Value = redis::cmd("XAUTOCLAIM")
+        .arg(key)
+        .arg(&read.group)
+        .arg(&read.consumer)
+        .arg(ms_arg(min_idle))
+        .arg(start)
+        .arg("COUNT")
+        .arg(read.count.unwrap_or(100))
+        .query_async(con)
+        .await
+        .map_err(map_error)?;
+    let mut parts = items(reply)
+        .ok_or_else(|| protocol_error("XAUTOCLAIM"))?
+        .into_iter();
+    let next = parts
+        .next()
+        .as_ref()
+        .and_then(text)
+        .ok_or_else(|| protocol_error("XAUTOCLAIM"))?;
+    let claimed = parts
+        .next()
+        .and_then(entries)
+        .ok_or_else(|| protocol_error("XAUTOCLAIM"))?;
+    let deleted = parts
+        .next()
+        .and_then(items)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(text)
+        .collect();
+    Ok(AutoClaim {
+        next,
+        entries: claimed,
+        deleted,
+    })
+}
+
+impl RedisAdapter {
+    /// `XREADGROUP`: a blocking read on a pooled connection of its own, a
+    /// non-blocking one on the shared connection.
+    pub(super) async fn read_group(
         &self,
         key: &str,
         read: &GroupRead,
     ) -> StoreResult<Vec<RawEntry>> {
-        let mut cmd = redis::cmd("XREADGROUP");
-        cmd.arg("GROUP").arg(&read.group).arg(&read.consumer);
-        if let Some(count) = read.count {
-            cmd.arg("COUNT").arg(count);
+        if read.block.is_none() {
+            return readgroup(&mut self.open()?, key, read).await;
         }
-        if let Some(block) = read.block {
-            cmd.arg("BLOCK").arg(ms_arg(block).max(1));
-        }
-        cmd.arg("STREAMS").arg(key).arg(">");
-        let reply: Value = match read.block {
-            None => {
-                let mut con = self.open()?;
-                cmd.query_async(&mut con).await.map_err(map_error)?
-            }
-            Some(_) => {
-                let mut con = self.blocking_connection().await?;
-                let reply = cmd.query_async(&mut con).await.map_err(map_error)?;
-                self.return_blocking_connection(con);
-                reply
-            }
-        };
-        // [[key, entries]] (RESP2) or {key: entries} (RESP3); nil on timeout.
-        let streams: Vec<Value> = match reply {
-            Value::Map(pairs) => pairs.into_iter().map(|(_, v)| v).collect(),
-            other => items(other)
-                .ok_or_else(|| protocol_error("XREADGROUP"))?
-                .into_iter()
-                .filter_map(|pair| items(pair)?.into_iter().nth(1))
-                .collect(),
-        };
-        let mut out = Vec::new();
-        for stream in streams {
-            out.extend(entries(stream).ok_or_else(|| protocol_error("XREADGROUP"))?);
-        }
-        Ok(out)
-    }
-
-    pub(super) async fn stream_ack(
-        &self,
-        key: &str,
-        group: &str,
-        ids: &[String],
-    ) -> StoreResult<u64> {
-        if ids.is_empty() {
-            return Ok(0);
-        }
-        let mut con = self.open()?;
-        redis::cmd("XACK")
-            .arg(key)
-            .arg(group)
-            .arg(ids)
-            .query_async(&mut con)
-            .await
-            .map_err(map_error)
-    }
-
-    pub(super) async fn stream_pending_summary(
-        &self,
-        key: &str,
-        group: &str,
-    ) -> StoreResult<PendingSummary> {
-        let mut con = self.open()?;
-        let reply: Value = redis::cmd("XPENDING")
-            .arg(key)
-            .arg(group)
-            .query_async(&mut con)
-            .await
-            .map_err(map_error)?;
-        let parts = items(reply).ok_or_else(|| protocol_error("XPENDING"))?;
-        let [count, min, max, consumers] =
-            <[Value; 4]>::try_from(parts).map_err(|_| protocol_error("XPENDING"))?;
-        let consumers = items(consumers)
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|pair| {
-                let pair = items(pair)?;
-                Some((text(pair.first()?)?, int(pair.get(1)?)?))
-            })
-            .collect();
-        Ok(PendingSummary {
-            count: int(&count).unwrap_or(0),
-            min_id: text(&min),
-            max_id: text(&max),
-            consumers,
-        })
-    }
-
-    pub(super) async fn stream_pending(
-        &self,
-        key: &str,
-        group: &str,
-        query: &RangeQuery,
-        consumer: Option<&str>,
-    ) -> StoreResult<Vec<PendingEntry>> {
-        let mut con = self.open()?;
-        let mut cmd = redis::cmd("XPENDING");
-        cmd.arg(key)
-            .arg(group)
-            .arg(&query.start)
-            .arg(&query.end)
-            .arg(query.count.unwrap_or(100));
-        if let Some(consumer) = consumer {
-            cmd.arg(consumer);
-        }
-        let reply: Value = cmd.query_async(&mut con).await.map_err(map_error)?;
-        items(reply)
-            .ok_or_else(|| protocol_error("XPENDING"))?
-            .into_iter()
-            .map(|row| {
-                let row = items(row)?;
-                Some(PendingEntry::new(
-                    text(row.first()?)?,
-                    text(row.get(1)?)?,
-                    Duration::from_millis(int(row.get(2)?)?),
-                    int(row.get(3)?)?,
-                ))
-            })
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| protocol_error("XPENDING"))
-    }
-
-    pub(super) async fn stream_autoclaim(
-        &self,
-        key: &str,
-        read: &GroupRead,
-        min_idle: Duration,
-        start: &str,
-    ) -> StoreResult<AutoClaim> {
-        let mut con = self.open()?;
-        let reply: Value = redis::cmd("XAUTOCLAIM")
-            .arg(key)
-            .arg(&read.group)
-            .arg(&read.consumer)
-            .arg(ms_arg(min_idle))
-            .arg(start)
-            .arg("COUNT")
-            .arg(read.count.unwrap_or(100))
-            .query_async(&mut con)
-            .await
-            .map_err(map_error)?;
-        let mut parts = items(reply)
-            .ok_or_else(|| protocol_error("XAUTOCLAIM"))?
-            .into_iter();
-        let next = parts
-            .next()
-            .as_ref()
-            .and_then(text)
-            .ok_or_else(|| protocol_error("XAUTOCLAIM"))?;
-        let claimed = parts
-            .next()
-            .and_then(entries)
-            .ok_or_else(|| protocol_error("XAUTOCLAIM"))?;
-        let deleted = parts
-            .next()
-            .and_then(items)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(text)
-            .collect();
-        Ok(AutoClaim {
-            next,
-            entries: claimed,
-            deleted,
-        })
+        let mut con = self.blocking_connection().await?;
+        let entries = readgroup(&mut con, key, read).await?;
+        self.return_blocking_connection(con);
+        Ok(entries)
     }
 
     async fn blocking_connection(&self) -> StoreResult<MultiplexedConnection> {

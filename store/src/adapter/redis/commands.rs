@@ -1,0 +1,274 @@
+//! The store's commands on any `redis` connection: one Redis server's
+//! `ConnectionManager` or a cluster's `ClusterConnection`. Each function is
+//! one command (or one script, or one transaction); the adapters choose the
+//! connection and, for a cluster, split multi-key work by slot first.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use bytes::Bytes;
+use redis::aio::ConnectionLike;
+use redis::{Script, Value};
+
+use super::map_error;
+use crate::adapter::{KeyTtl, MsetEntry, SetCondition, SetOptions, ceil_millis};
+use crate::error::StoreResult;
+
+/// A connection the commands run on.
+pub(crate) trait Conn: ConnectionLike + Send + Sync {}
+
+impl<T: ConnectionLike + Send + Sync> Conn for T {}
+
+/// A TTL as the milliseconds of `PX` / `PEXPIRE`.
+pub(crate) fn ms_arg(ttl: Duration) -> u64 {
+    ceil_millis(ttl)
+}
+
+struct Scripts {
+    incr_ttl_if_created: Script,
+    claim_acquire: Script,
+    compare_and_delete: Script,
+    compare_and_expire: Script,
+}
+
+/// The Lua scripts, loaded once per process (`EVALSHA`, falling back to
+/// `EVAL` on a server that does not have them yet).
+static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
+    incr_ttl_if_created: Script::new(
+        r"local existed = redis.call('EXISTS', KEYS[1])
+local value = redis.call('INCRBY', KEYS[1], ARGV[1])
+if existed == 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return value",
+    ),
+    claim_acquire: Script::new(
+        r"if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+local fence = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], fence .. ':' .. ARGV[1], 'PX', ARGV[2])
+return fence",
+    ),
+    compare_and_delete: Script::new(
+        r"if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0",
+    ),
+    compare_and_expire: Script::new(
+        r"if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0",
+    ),
+});
+
+pub(crate) async fn get(con: &mut impl Conn, key: &str) -> StoreResult<Option<Bytes>> {
+    let value: Option<Vec<u8>> = redis::cmd("GET")
+        .arg(key)
+        .query_async(con)
+        .await
+        .map_err(map_error)?;
+    Ok(value.map(Bytes::from))
+}
+
+pub(crate) async fn set(
+    con: &mut impl Conn,
+    key: &str,
+    value: Bytes,
+    options: SetOptions,
+) -> StoreResult<bool> {
+    let mut cmd = redis::cmd("SET");
+    cmd.arg(key).arg(value.as_ref());
+    if let Some(ttl) = options.ttl {
+        cmd.arg("PX").arg(ms_arg(ttl));
+    }
+    if options.condition == SetCondition::IfAbsent {
+        cmd.arg("NX");
+    }
+    let reply: Value = cmd.query_async(con).await.map_err(map_error)?;
+    Ok(!matches!(reply, Value::Nil))
+}
+
+/// `DEL` or `UNLINK` of keys (one slot, on a cluster).
+pub(crate) async fn delete(
+    con: &mut impl Conn,
+    command: &str,
+    keys: &[String],
+) -> StoreResult<u64> {
+    if keys.is_empty() {
+        return Ok(0);
+    }
+    redis::cmd(command)
+        .arg(keys)
+        .query_async(con)
+        .await
+        .map_err(map_error)
+}
+
+pub(crate) async fn exists(con: &mut impl Conn, key: &str) -> StoreResult<bool> {
+    redis::cmd("EXISTS")
+        .arg(key)
+        .query_async(con)
+        .await
+        .map_err(map_error)
+}
+
+pub(crate) async fn pexpire(con: &mut impl Conn, key: &str, ttl: Duration) -> StoreResult<bool> {
+    redis::cmd("PEXPIRE")
+        .arg(key)
+        .arg(ms_arg(ttl))
+        .query_async(con)
+        .await
+        .map_err(map_error)
+}
+
+pub(crate) async fn pttl(con: &mut impl Conn, key: &str) -> StoreResult<KeyTtl> {
+    let ms: i64 = redis::cmd("PTTL")
+        .arg(key)
+        .query_async(con)
+        .await
+        .map_err(map_error)?;
+    Ok(match ms {
+        -2 => KeyTtl::Missing,
+        ms if ms < 0 => KeyTtl::Persistent,
+        ms => KeyTtl::Expires(Duration::from_millis(ms.unsigned_abs())),
+    })
+}
+
+pub(crate) async fn persist(con: &mut impl Conn, key: &str) -> StoreResult<bool> {
+    redis::cmd("PERSIST")
+        .arg(key)
+        .query_async(con)
+        .await
+        .map_err(map_error)
+}
+
+pub(crate) async fn incr_by(
+    con: &mut impl Conn,
+    key: &str,
+    delta: i64,
+    ttl_if_created: Option<Duration>,
+) -> StoreResult<i64> {
+    match ttl_if_created {
+        None => redis::cmd("INCRBY")
+            .arg(key)
+            .arg(delta)
+            .query_async(con)
+            .await
+            .map_err(map_error),
+        Some(ttl) => SCRIPTS
+            .incr_ttl_if_created
+            .key(key)
+            .arg(delta)
+            .arg(ms_arg(ttl))
+            .invoke_async(con)
+            .await
+            .map_err(map_error),
+    }
+}
+
+/// `MGET` (one slot, on a cluster).
+pub(crate) async fn mget(con: &mut impl Conn, keys: &[String]) -> StoreResult<Vec<Option<Bytes>>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let values: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
+        .arg(keys)
+        .query_async(con)
+        .await
+        .map_err(map_error)?;
+    Ok(values.into_iter().map(|v| v.map(Bytes::from)).collect())
+}
+
+/// Every entry in one `MULTI`/`EXEC` (one slot, on a cluster).
+pub(crate) async fn mset(con: &mut impl Conn, entries: &[MsetEntry]) -> StoreResult<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let mut pipe = redis::pipe();
+    pipe.atomic();
+    for entry in entries {
+        let cmd = pipe.cmd("SET").arg(&entry.key).arg(entry.value.as_ref());
+        if let Some(ttl) = entry.ttl {
+            cmd.arg("PX").arg(ms_arg(ttl));
+        }
+        cmd.ignore();
+    }
+    pipe.query_async::<()>(con).await.map_err(map_error)
+}
+
+pub(crate) async fn claim_acquire(
+    con: &mut impl Conn,
+    key: &str,
+    fence_key: &str,
+    nonce: &str,
+    ttl: Duration,
+) -> StoreResult<Option<u64>> {
+    SCRIPTS
+        .claim_acquire
+        .key(key)
+        .key(fence_key)
+        .arg(nonce)
+        .arg(ms_arg(ttl))
+        .invoke_async(con)
+        .await
+        .map_err(map_error)
+}
+
+pub(crate) async fn compare_and_delete(
+    con: &mut impl Conn,
+    key: &str,
+    expected: &[u8],
+) -> StoreResult<bool> {
+    let n: i64 = SCRIPTS
+        .compare_and_delete
+        .key(key)
+        .arg(expected)
+        .invoke_async(con)
+        .await
+        .map_err(map_error)?;
+    Ok(n > 0)
+}
+
+pub(crate) async fn compare_and_expire(
+    con: &mut impl Conn,
+    key: &str,
+    expected: &[u8],
+    ttl: Duration,
+) -> StoreResult<bool> {
+    let n: i64 = SCRIPTS
+        .compare_and_expire
+        .key(key)
+        .arg(expected)
+        .arg(ms_arg(ttl))
+        .invoke_async(con)
+        .await
+        .map_err(map_error)?;
+    Ok(n > 0)
+}
+
+/// `SCAN cursor MATCH pattern COUNT count` on one server; the cursor is
+/// Redis's own number.
+pub(crate) async fn scan(
+    con: &mut impl Conn,
+    cursor: &str,
+    pattern: &str,
+    count: usize,
+) -> StoreResult<(String, Vec<String>)> {
+    redis::cmd("SCAN")
+        .arg(cursor)
+        .arg("MATCH")
+        .arg(pattern)
+        .arg("COUNT")
+        .arg(count.max(1))
+        .query_async(con)
+        .await
+        .map_err(map_error)
+}
+
+pub(crate) async fn publish(
+    con: &mut impl Conn,
+    channel: &str,
+    payload: &[u8],
+) -> StoreResult<u64> {
+    redis::cmd("PUBLISH")
+        .arg(channel)
+        .arg(payload)
+        .query_async(con)
+        .await
+        .map_err(map_error)
+}
