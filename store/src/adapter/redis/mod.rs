@@ -9,9 +9,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, ErrorKind, IntoConnectionInfo, RedisError, ServerErrorKind};
-use tokio::sync::{mpsc, oneshot};
 
-use super::pubsub::{DEFAULT_SUBSCRIBER_CAPACITY, Fanout, OnLastDrop, TopicKind};
+use super::pubsub::{DEFAULT_SUBSCRIBER_CAPACITY, TopicKind};
 use super::{
     AutoClaim, GroupRead, KeyTtl, MaxLen, MsetEntry, PendingEntry, PendingSummary, RangeQuery,
     RawEntry, RawSubscription, ScanCursor, ScanReply, SetOptions, StoreAdapter,
@@ -19,10 +18,10 @@ use super::{
 use crate::error::{ErrorCode, StoreError, StoreResult};
 
 pub(crate) mod commands;
-mod pubsub;
+pub(crate) mod pubsub;
 pub(crate) mod streams;
 
-use pubsub::{Control, pubsub_worker};
+use pubsub::PubSub;
 
 /// The default time to connect to Redis.
 pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
@@ -66,15 +65,13 @@ struct Inner {
     /// Idle connections for blocking stream reads.
     blocking: Mutex<Vec<redis::aio::MultiplexedConnection>>,
     connection_timeout: Duration,
-    fanout: Fanout,
-    /// Ordered (un)subscribe commands for the pub/sub worker.
-    control: mpsc::UnboundedSender<Control>,
+    pubsub: PubSub,
 }
 
 impl fmt::Debug for RedisAdapter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisAdapter")
-            .field("fanout", &self.inner.fanout)
+            .field("pubsub", &self.inner.pubsub)
             .finish_non_exhaustive()
     }
 }
@@ -162,33 +159,17 @@ impl RedisAdapterBuilder {
         let commands = ConnectionManager::new_with_config(client.clone(), config)
             .await
             .map_err(map_error)?;
-        let fanout_hook: OnLastDrop;
-        let (control, receiver) = mpsc::unbounded_channel();
-        {
-            // Weak: the worker owns the fanout, and so this hook; a strong
-            // sender here would keep the worker alive for ever.
-            let control = control.downgrade();
-            fanout_hook = Arc::new(move |kind, topic: &str| {
-                if let Some(control) = control.upgrade() {
-                    let _ = control.send(Control::Unsubscribe(kind, topic.to_owned()));
-                }
-            });
-        }
-        let fanout = Fanout::new(self.subscriber_capacity, Some(fanout_hook));
-        tokio::spawn(pubsub_worker(
-            client.clone(),
-            fanout.clone(),
-            receiver,
-            self.connection_timeout,
-        ));
+        let (pubsub_client, timeout) = (client.clone(), self.connection_timeout);
+        let pubsub = PubSub::start(self.subscriber_capacity, move |fanout| {
+            pubsub::pubsub_connection(pubsub_client.clone(), fanout, timeout)
+        });
         Ok(RedisAdapter {
             inner: Arc::new(Inner {
                 client,
                 commands: RwLock::new(Some(commands)),
                 blocking: Mutex::default(),
                 connection_timeout: self.connection_timeout,
-                fanout,
-                control,
+                pubsub,
             }),
         })
     }
@@ -421,24 +402,11 @@ impl StoreAdapter for RedisAdapter {
 
     async fn subscribe(&self, kind: TopicKind, topic: &str) -> StoreResult<RawSubscription> {
         self.open()?;
-        let closed = || StoreError::new(ErrorCode::NotConnected, "the Redis adapter is closed");
-        let joined = self.inner.fanout.join(kind, topic).ok_or_else(closed)?;
-        // Every join waits for the worker's answer, so even a subscriber that
-        // joins a topic another one is still subscribing gets it active.
-        let (ack, done) = oneshot::channel();
-        self.inner
-            .control
-            .send(Control::Subscribe(kind, topic.to_owned(), ack))
-            .map_err(|_| closed())?;
-        done.await.map_err(|_| closed())??;
-        // The worker (and its connection) lives while the adapter or any
-        // subscription does.
-        let keep_alive: Arc<dyn Any + Send + Sync> = Arc::new(self.inner.control.clone());
-        Ok(joined.subscription.keep_alive(keep_alive))
+        self.inner.pubsub.subscribe(kind, topic).await
     }
 
     fn active_subscriptions(&self) -> (usize, usize) {
-        self.inner.fanout.active()
+        self.inner.pubsub.active()
     }
 
     async fn xadd(
@@ -513,8 +481,7 @@ impl StoreAdapter for RedisAdapter {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
-        self.inner.fanout.close();
-        let _ = self.inner.control.send(Control::Stop);
+        self.inner.pubsub.close();
         Ok(())
     }
 }

@@ -1,7 +1,9 @@
-//! The pub/sub connection of [`RedisAdapter`](super::RedisAdapter): its own
-//! RESP3 connection, driven by one task that runs (un)subscribe commands in
-//! order and fans messages out to local subscribers.
+//! The pub/sub connection of the Redis adapters: its own RESP3 connection,
+//! driven by one task that runs (un)subscribe commands in order and fans
+//! messages out to local subscribers. The same worker serves one server
+//! (`ConnectionManager`) and a cluster (`ClusterConnection`).
 
+use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -9,28 +11,148 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, ProtocolVersion, PushInfo, PushKind, Value};
 use tokio::sync::{mpsc, oneshot};
 
+use std::any::Any;
+use std::sync::Arc;
+
 use super::{DEFAULT_RESPONSE_TIMEOUT, map_error};
-use crate::adapter::pubsub::{Fanout, RawMessage, TopicKind};
+use crate::adapter::pubsub::{Fanout, OnLastDrop, RawMessage, RawSubscription, TopicKind};
 use crate::error::{ErrorCode, StoreError, StoreResult};
+
+/// The pub/sub side of a Redis adapter: the in-process fanout and the
+/// worker that owns the pub/sub connection.
+pub(crate) struct PubSub {
+    fanout: Fanout,
+    /// Ordered (un)subscribe commands for the worker.
+    control: mpsc::UnboundedSender<Control>,
+}
+
+impl PubSub {
+    /// Starts the worker; `connect` makes the pub/sub connection on the
+    /// first subscribe.
+    pub(crate) fn start<C, F, Fut>(capacity: usize, connect: F) -> Self
+    where
+        C: PubSubConn,
+        F: Fn(Fanout) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = StoreResult<C>> + Send + 'static,
+    {
+        let (control, receiver) = mpsc::unbounded_channel();
+        // Weak: the worker owns the fanout, and so this hook; a strong sender
+        // here would keep the worker alive for ever.
+        let weak = control.downgrade();
+        let hook: OnLastDrop = Arc::new(move |kind, topic: &str| {
+            if let Some(control) = weak.upgrade() {
+                let _ = control.send(Control::Unsubscribe(kind, topic.to_owned()));
+            }
+        });
+        let fanout = Fanout::new(capacity, Some(hook));
+        tokio::spawn(pubsub_worker(connect, fanout.clone(), receiver));
+        PubSub { fanout, control }
+    }
+
+    /// Joins the topic, and returns once the server confirmed the
+    /// subscription (also for a subscriber joining a topic another one is
+    /// still subscribing).
+    pub(crate) async fn subscribe(
+        &self,
+        kind: TopicKind,
+        topic: &str,
+    ) -> StoreResult<RawSubscription> {
+        let closed = || StoreError::new(ErrorCode::NotConnected, "the adapter is closed");
+        let joined = self.fanout.join(kind, topic).ok_or_else(closed)?;
+        let (ack, done) = oneshot::channel();
+        self.control
+            .send(Control::Subscribe(kind, topic.to_owned(), ack))
+            .map_err(|_| closed())?;
+        done.await.map_err(|_| closed())??;
+        // The worker (and its connection) lives while the adapter or any
+        // subscription does.
+        let keep_alive: Arc<dyn Any + Send + Sync> = Arc::new(self.control.clone());
+        Ok(joined.subscription.keep_alive(keep_alive))
+    }
+
+    /// The topics with local subscribers: `(channels, patterns)`.
+    pub(crate) fn active(&self) -> (usize, usize) {
+        self.fanout.active()
+    }
+
+    /// Ends every subscription and the worker.
+    pub(crate) fn close(&self) {
+        self.fanout.close();
+        let _ = self.control.send(Control::Stop);
+    }
+}
+
+impl std::fmt::Debug for PubSub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PubSub")
+            .field("fanout", &self.fanout)
+            .finish_non_exhaustive()
+    }
+}
 
 /// Work for the pub/sub connection, in order: a subscribe is answered once
 /// Redis confirmed it; an unsubscribe (sent when the last local subscriber of
 /// a topic goes) is skipped if a new subscriber has joined since.
-pub(super) enum Control {
+enum Control {
     Subscribe(TopicKind, String, oneshot::Sender<StoreResult<()>>),
     Unsubscribe(TopicKind, String),
     Stop,
 }
 
-/// Owns the pub/sub connection. Ends on `close`, or when the adapter and
-/// every subscription are gone (every sender of `control` dropped).
-pub(super) async fn pubsub_worker(
-    client: Client,
+/// A connection that can (un)subscribe, its messages arriving as RESP3
+/// pushes.
+pub(crate) trait PubSubConn: Send + 'static {
+    /// `SUBSCRIBE` or `PSUBSCRIBE`.
+    fn join(
+        &mut self,
+        kind: TopicKind,
+        topic: &str,
+    ) -> impl Future<Output = redis::RedisResult<()>> + Send;
+    /// `UNSUBSCRIBE` or `PUNSUBSCRIBE`.
+    fn leave(
+        &mut self,
+        kind: TopicKind,
+        topic: &str,
+    ) -> impl Future<Output = redis::RedisResult<()>> + Send;
+}
+
+macro_rules! pubsub_conn {
+    ($t:ty) => {
+        impl PubSubConn for $t {
+            async fn join(&mut self, kind: TopicKind, topic: &str) -> redis::RedisResult<()> {
+                match kind {
+                    TopicKind::Channel => self.subscribe(topic).await,
+                    TopicKind::Pattern => self.psubscribe(topic).await,
+                }
+            }
+
+            async fn leave(&mut self, kind: TopicKind, topic: &str) -> redis::RedisResult<()> {
+                match kind {
+                    TopicKind::Channel => self.unsubscribe(topic).await,
+                    TopicKind::Pattern => self.punsubscribe(topic).await,
+                }
+            }
+        }
+    };
+}
+
+pubsub_conn!(ConnectionManager);
+#[cfg(feature = "cluster")]
+pubsub_conn!(redis::cluster_async::ClusterConnection);
+
+/// Owns the pub/sub connection, made by `connect` on the first subscribe.
+/// Ends on `close`, or when the adapter and every subscription are gone
+/// (every strong sender of `control` dropped).
+async fn pubsub_worker<C, F, Fut>(
+    connect: F,
     fanout: Fanout,
     mut control: mpsc::UnboundedReceiver<Control>,
-    connection_timeout: Duration,
-) {
-    let mut connection: Option<ConnectionManager> = None;
+) where
+    C: PubSubConn,
+    F: Fn(Fanout) -> Fut + Send + Sync,
+    Fut: Future<Output = StoreResult<C>> + Send,
+{
+    let mut connection: Option<C> = None;
     // Ends when `close` says so, or when the adapter and every subscription
     // are gone (every strong sender dropped).
     while let Some(request) = control.recv().await {
@@ -39,17 +161,12 @@ pub(super) async fn pubsub_worker(
             Control::Subscribe(kind, topic, ack) => {
                 let result = async {
                     if connection.is_none() {
-                        connection =
-                            Some(pubsub_connection(&client, &fanout, connection_timeout).await?);
+                        connection = Some(connect(fanout.clone()).await?);
                     }
                     let con = connection.as_mut().ok_or_else(|| {
                         StoreError::new(ErrorCode::ConnectionFailed, "no pub/sub connection")
                     })?;
-                    match kind {
-                        TopicKind::Channel => con.subscribe(&topic).await,
-                        TopicKind::Pattern => con.psubscribe(&topic).await,
-                    }
-                    .map_err(map_error)
+                    con.join(kind, &topic).await.map_err(map_error)
                 }
                 .await;
                 let _ = ack.send(result);
@@ -57,10 +174,7 @@ pub(super) async fn pubsub_worker(
             Control::Unsubscribe(kind, topic) => {
                 let still_wanted = fanout.topics().contains(&(kind, topic.clone()));
                 if let (false, Some(con)) = (still_wanted, connection.as_mut()) {
-                    let _ = match kind {
-                        TopicKind::Channel => con.unsubscribe(&topic).await,
-                        TopicKind::Pattern => con.punsubscribe(&topic).await,
-                    };
+                    let _ = con.leave(kind, &topic).await;
                 }
             }
         }
@@ -68,9 +182,11 @@ pub(super) async fn pubsub_worker(
     fanout.close();
 }
 
-async fn pubsub_connection(
-    client: &Client,
-    fanout: &Fanout,
+/// The pub/sub connection to one server: RESP3, resubscribing by itself
+/// after a reconnect, its pushes delivered to `fanout`.
+pub(super) async fn pubsub_connection(
+    client: Client,
+    fanout: Fanout,
     connection_timeout: Duration,
 ) -> StoreResult<ConnectionManager> {
     let info = client.get_connection_info().clone();
@@ -86,7 +202,7 @@ async fn pubsub_connection(
         )
         .with_source(e)
     })?;
-    let sink = fanout.clone();
+    let sink = fanout;
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(Some(connection_timeout))
         .set_response_timeout(Some(DEFAULT_RESPONSE_TIMEOUT))
@@ -101,7 +217,8 @@ async fn pubsub_connection(
         .map_err(map_error)
 }
 
-fn deliver(fanout: &Fanout, push: PushInfo) {
+/// Hands a push (a message, or the news of a disconnection) to the fanout.
+pub(crate) fn deliver(fanout: &Fanout, push: PushInfo) {
     let bytes = |v: &Value| match v {
         Value::BulkString(b) => Some(b.clone()),
         Value::SimpleString(s) => Some(s.clone().into_bytes()),
