@@ -56,6 +56,7 @@ pub struct StoreBuilder<Ad, Sv, S = NoScopes, A = NoActors, Z = JsonSerializer> 
     serializer: Z,
     timeout: Option<Duration>,
     events: Vec<EventRegistry>,
+    scope_hash_tag: bool,
     _marker: PhantomData<fn() -> (S, A)>,
 }
 
@@ -77,6 +78,7 @@ impl StoreBuilder<Missing, Missing> {
             serializer: JsonSerializer,
             timeout: Some(DEFAULT_TIMEOUT),
             events: Vec::new(),
+            scope_hash_tag: false,
             _marker: PhantomData,
         }
     }
@@ -101,6 +103,7 @@ impl<Ad, Sv, S, A, Z> StoreBuilder<Ad, Sv, S, A, Z> {
             self.prefix,
             self.timeout,
             self.events,
+            self.scope_hash_tag,
             adapter,
             self.service,
             self.serializer,
@@ -115,6 +118,7 @@ impl<Ad, Sv, S, A, Z> StoreBuilder<Ad, Sv, S, A, Z> {
             self.prefix,
             self.timeout,
             self.events,
+            self.scope_hash_tag,
             self.adapter,
             service.into(),
             self.serializer,
@@ -134,6 +138,7 @@ impl<Ad, Sv, S, A, Z> StoreBuilder<Ad, Sv, S, A, Z> {
             self.prefix,
             self.timeout,
             self.events,
+            self.scope_hash_tag,
             self.adapter,
             self.service,
             self.serializer,
@@ -146,6 +151,7 @@ impl<Ad, Sv, S, A, Z> StoreBuilder<Ad, Sv, S, A, Z> {
             self.prefix,
             self.timeout,
             self.events,
+            self.scope_hash_tag,
             self.adapter,
             self.service,
             self.serializer,
@@ -158,6 +164,7 @@ impl<Ad, Sv, S, A, Z> StoreBuilder<Ad, Sv, S, A, Z> {
             self.prefix,
             self.timeout,
             self.events,
+            self.scope_hash_tag,
             self.adapter,
             self.service,
             serializer,
@@ -175,6 +182,20 @@ impl<Ad, Sv, S, A, Z> StoreBuilder<Ad, Sv, S, A, Z> {
     /// [`Channel`]: crate::Channel
     pub fn events(mut self, registry: EventRegistry) -> Self {
         self.events.push(registry);
+        self
+    }
+
+    /// Writes the outermost scope of every key as a Redis Cluster hash tag:
+    /// `igniter:store:svc:{organization:org_1}:kv:x`. Every key of one tenant
+    /// (its whole scope chain) then lands in one slot, so its batches are
+    /// atomic on a cluster and its multi-key work touches one node.
+    ///
+    /// Off by default, so keys stay those of the TypeScript package; a store
+    /// with it on does not see the keys of a store with it off. The price: a
+    /// busy tenant is a busy slot, on one node. Braces in identifiers are
+    /// escaped, so no identifier can change the tag.
+    pub fn scope_hash_tag(mut self) -> Self {
+        self.scope_hash_tag = true;
         self
     }
 
@@ -196,6 +217,7 @@ fn self_with<Ad, Sv, S, A, Z>(
     prefix: String,
     timeout: Option<Duration>,
     events: Vec<EventRegistry>,
+    scope_hash_tag: bool,
     adapter: Ad,
     service: Sv,
     serializer: Z,
@@ -207,6 +229,7 @@ fn self_with<Ad, Sv, S, A, Z>(
         serializer,
         timeout,
         events,
+        scope_hash_tag,
         _marker: PhantomData,
     }
 }
@@ -260,6 +283,7 @@ impl<S: StoreScopes, A: StoreActors, Z: Serializer>
             scopes: S::SCOPES,
             required,
             registries: self.events,
+            scope_hash_tag: self.scope_hash_tag,
         };
         Ok(Store::from_parts(shared, Chain::root(base)))
     }

@@ -84,6 +84,9 @@ codes! {
     IncrementFailed => "STORE_INCREMENT_FAILED",
     /// A batch operation failed.
     BatchFailed => "STORE_BATCH_FAILED",
+    /// A batch across Redis Cluster slots was written in some slots and not
+    /// in others; `details.written` and `details.notWritten` list the keys.
+    BatchPartial => "STORE_BATCH_PARTIAL",
     /// A claim operation failed.
     ClaimFailed => "STORE_CLAIM_FAILED",
     /// A scan failed.

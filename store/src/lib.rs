@@ -51,6 +51,8 @@ mod streams;
 mod telemetry;
 
 pub use actor::{ActorDef, NoActors, StoreActors};
+#[cfg(feature = "cluster")]
+pub use adapter::cluster::{RedisClusterAdapter, RedisClusterAdapterBuilder};
 pub use adapter::memory::MemoryAdapter;
 #[cfg(feature = "redis")]
 pub use adapter::redis::{RedisAdapter, RedisAdapterBuilder};

@@ -151,12 +151,15 @@ impl Chain {
         }
     }
 
-    /// The chain with one more link. `id` is checked and escaped here.
+    /// The chain with one more link. `id` is checked and escaped here. With
+    /// `hash_tag`, the outermost link is written `{<key>:<id>}`, a Redis
+    /// Cluster hash tag that puts every key of the tenant in one slot.
     pub(crate) fn child(
         &self,
         def: &'static ScopeDef,
         index: usize,
         id: &str,
+        hash_tag: bool,
     ) -> StoreResult<Chain> {
         if id.is_empty() {
             return Err(StoreError::new(
@@ -165,12 +168,19 @@ impl Chain {
             )
             .with_detail("scopeKey", def.key));
         }
-        let mut base = String::with_capacity(self.base.len() + def.key.len() + id.len() + 2);
+        let tag = hash_tag && self.links.is_empty();
+        let mut base = String::with_capacity(self.base.len() + def.key.len() + id.len() + 4);
         base.push_str(&self.base);
         base.push(':');
+        if tag {
+            base.push('{');
+        }
         base.push_str(def.key);
         base.push(':');
         key::escape_identifier_into(id, &mut base);
+        if tag {
+            base.push('}');
+        }
         let mut links = self.links.clone();
         links.push(ScopeLink {
             index,

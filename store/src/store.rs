@@ -29,6 +29,8 @@ pub(crate) struct Shared<Z> {
     pub(crate) required: u64,
     /// The event namespaces given to the builder.
     pub(crate) registries: Vec<EventRegistry>,
+    /// Whether the outermost scope is a Redis Cluster hash tag.
+    pub(crate) scope_hash_tag: bool,
 }
 
 /// The untyped core of a handle: the shared store and one scope chain. The
@@ -286,7 +288,11 @@ impl<S: StoreScopes, A: StoreActors, Z: Serializer> Store<S, A, Z> {
     pub fn scope(&self, scope: S, identifier: impl fmt::Display) -> StoreResult<Self> {
         let index = scope.index();
         let id = identifier.to_string();
-        let chain = self.core.chain.child(&S::SCOPES[index], index, &id)?;
+        let hash_tag = self.core.shared.scope_hash_tag;
+        let chain = self
+            .core
+            .chain
+            .child(&S::SCOPES[index], index, &id, hash_tag)?;
         Ok(Store {
             core: Core {
                 shared: Arc::clone(&self.core.shared),

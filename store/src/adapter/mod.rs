@@ -15,6 +15,8 @@ use bytes::Bytes;
 
 use crate::error::StoreResult;
 
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod glob;
 pub mod memory;
 pub mod pubsub;

@@ -374,10 +374,13 @@ pub async fn events_publish_counts_backend_subscriptions(h: H) {
     let _b = s.events().subscribe(&user::CREATED).await.unwrap();
     let _all = s.events().subscribe_all::<user::Event>().await.unwrap();
     // one channel subscription and one pattern subscription, as Redis counts
-    assert_eq!(
-        s.events().publish(&user::CREATED, &payload).await.unwrap(),
-        2
-    );
+    let receivers = s.events().publish(&user::CREATED, &payload).await.unwrap();
+    if h.exact_publish_counts() {
+        assert_eq!(receivers, 2);
+    } else {
+        // a cluster node counts the subscriptions it holds itself
+        assert!((1..=2).contains(&receivers), "{receivers}");
+    }
 }
 
 pub async fn events_envelope_with_bad_data_is_an_error(h: H) {

@@ -31,6 +31,12 @@ pub trait Harness: Send + Sync + 'static {
     /// a network adapter connects on the runtime of the case that uses it.
     fn adapter(&self) -> futures::future::BoxFuture<'static, Arc<dyn StoreAdapter>>;
 
+    /// Whether `publish` counts every subscription of the process (one
+    /// server), or only those on the node that took the publish (a cluster).
+    fn exact_publish_counts(&self) -> bool {
+        true
+    }
+
     /// An adapter whose local subscribers may fall only `capacity` messages
     /// behind, for the lag cases.
     fn adapter_with_capacity(

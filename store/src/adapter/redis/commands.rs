@@ -15,9 +15,9 @@ use crate::adapter::{KeyTtl, MsetEntry, SetCondition, SetOptions, ceil_millis};
 use crate::error::StoreResult;
 
 /// A connection the commands run on.
-pub(crate) trait Conn: ConnectionLike + Send + Sync {}
+pub(crate) trait Conn: ConnectionLike + Send {}
 
-impl<T: ConnectionLike + Send + Sync> Conn for T {}
+impl<T: ConnectionLike + Send> Conn for T {}
 
 /// A TTL as the milliseconds of `PX` / `PEXPIRE`.
 pub(crate) fn ms_arg(ttl: Duration) -> u64 {

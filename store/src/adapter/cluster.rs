@@ -1,0 +1,641 @@
+//! [`RedisClusterAdapter`]: the store on Redis Cluster (feature `cluster`).
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use redis::cluster::{ClusterClient, ClusterClientBuilder};
+use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo, Slot};
+use redis::io::tcp::TcpSettings;
+use redis::{ProtocolVersion, PushInfo, Value};
+
+use super::pubsub::{DEFAULT_SUBSCRIBER_CAPACITY, Fanout, TopicKind};
+use super::redis::pubsub::{PubSub, deliver};
+use super::redis::{
+    DEFAULT_CONNECTION_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, commands, map_error, streams,
+};
+use super::{
+    AutoClaim, GroupRead, KeyTtl, MaxLen, MsetEntry, PendingEntry, PendingSummary, RangeQuery,
+    RawEntry, RawSubscription, ScanCursor, ScanReply, SetOptions, StoreAdapter,
+};
+use crate::error::{ErrorCode, StoreError, StoreResult};
+
+/// Idle blocking connections kept for the next blocking reads.
+const IDLE_BLOCKING_CONNECTIONS: usize = 4;
+
+/// The store on Redis Cluster, through the `redis` crate's `cluster-async`.
+///
+/// Every operation works as on one server, and no `CROSSSLOT` error ever
+/// reaches the caller:
+///
+/// - single-key commands and scripts go to the key's slot (a claim's fencing
+///   key shares the claim key's slot through its hash tag);
+/// - `batch.get` and multi-key deletes are split by slot and the answers put
+///   back in order;
+/// - `batch.set` is one `MULTI`/`EXEC` per slot: atomic within a slot, and
+///   across slots either fully applied or failed with `STORE_BATCH_PARTIAL`,
+///   whose details list the keys written and the keys not written;
+/// - `dev.scan` and `purge` run SCAN on every primary in turn (the cursor
+///   names the primary), so every key is returned at least once;
+/// - pub/sub runs on a connection of its own (RESP3), resubscribed by the
+///   `redis` crate after a failover or a node restart;
+/// - blocking stream reads run on cluster connections of their own, which
+///   follow `MOVED` after a failover.
+///
+/// With the store builder's [`scope_hash_tag`](crate::StoreBuilder::scope_hash_tag),
+/// every key of one tenant lands in one slot, so its batches are atomic.
+///
+/// ```no_run
+/// use igniter_store::{RedisClusterAdapter, Store};
+///
+/// # async fn run() -> Result<(), igniter_store::StoreError> {
+/// let adapter = RedisClusterAdapter::connect([
+///     "redis://127.0.0.1:7000/",
+///     "redis://127.0.0.1:7001/",
+///     "redis://127.0.0.1:7002/",
+/// ])
+/// .await?;
+/// let store = Store::builder().adapter(adapter).service("api").build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RedisClusterAdapter {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: ClusterClient,
+    /// `None` once closed.
+    commands: RwLock<Option<ClusterConnection>>,
+    /// A client whose connections may block as long as a stream read asks.
+    blocking_client: ClusterClient,
+    blocking: Mutex<Vec<ClusterConnection>>,
+    pubsub: PubSub,
+}
+
+impl fmt::Debug for RedisClusterAdapter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisClusterAdapter")
+            .field("pubsub", &self.inner.pubsub)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Options of a [`RedisClusterAdapter`]; from [`RedisClusterAdapter::builder`].
+#[must_use = "a builder does nothing until `connect` is awaited"]
+pub struct RedisClusterAdapterBuilder {
+    nodes: Vec<String>,
+    connection_timeout: Duration,
+    response_timeout: Duration,
+    subscriber_capacity: usize,
+    #[cfg(feature = "tls")]
+    root_certificate: Option<Vec<u8>>,
+}
+
+impl fmt::Debug for RedisClusterAdapterBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisClusterAdapterBuilder")
+            .field("nodes", &self.nodes.len())
+            .field("connection_timeout", &self.connection_timeout)
+            .field("response_timeout", &self.response_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisClusterAdapterBuilder {
+    /// How long connecting to a node may take.
+    pub fn connection_timeout(mut self, timeout: Duration) -> Self {
+        self.connection_timeout = timeout;
+        self
+    }
+
+    /// How long a node has to answer one command.
+    pub fn response_timeout(mut self, timeout: Duration) -> Self {
+        self.response_timeout = timeout;
+        self
+    }
+
+    /// How many messages a local subscriber may fall behind before it is told
+    /// it lost some (default 1024).
+    pub fn subscriber_capacity(mut self, capacity: usize) -> Self {
+        self.subscriber_capacity = capacity;
+        self
+    }
+
+    /// Trusts this PEM root certificate for `rediss://` nodes (feature `tls`).
+    #[cfg(feature = "tls")]
+    pub fn root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_certificate = Some(pem.into());
+        self
+    }
+
+    fn client(
+        &self,
+        response_timeout: Duration,
+        push: Option<Fanout>,
+    ) -> StoreResult<ClusterClient> {
+        let mut builder = ClusterClientBuilder::new(self.nodes.clone())
+            .connection_timeout(self.connection_timeout)
+            .response_timeout(response_timeout)
+            .tcp_settings(TcpSettings::default().set_nodelay(true));
+        #[cfg(feature = "tls")]
+        if let Some(root_cert) = &self.root_certificate {
+            builder = builder.certs(redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(root_cert.clone()),
+            });
+        }
+        if let Some(fanout) = push {
+            builder =
+                builder
+                    .use_protocol(ProtocolVersion::RESP3)
+                    .push_sender(move |push: PushInfo| {
+                        deliver(&fanout, push);
+                        Ok::<(), redis::aio::SendError>(())
+                    });
+        }
+        builder.build().map_err(|e| {
+            StoreError::new(
+                ErrorCode::ConfigurationInvalid,
+                "the Redis Cluster settings are not valid",
+            )
+            .with_source(e)
+        })
+    }
+
+    /// Connects to the cluster through its seed nodes. Fails with
+    /// `STORE_CONNECTION_FAILED` when no seed answers.
+    pub async fn connect(self) -> StoreResult<RedisClusterAdapter> {
+        if self.nodes.is_empty() {
+            return Err(StoreError::new(
+                ErrorCode::ConfigurationInvalid,
+                "a Redis Cluster needs at least one seed node",
+            ));
+        }
+        let client = self.client(self.response_timeout, None)?;
+        let commands = client.get_async_connection().await.map_err(map_error)?;
+        // Blocking reads are bounded by the store's deadline, extended by their
+        // block time; the connection itself waits as long as they ask.
+        let blocking_client = self.client(Duration::from_secs(24 * 3600), None)?;
+        let options = Arc::new(self);
+        let pubsub = PubSub::start(options.subscriber_capacity, move |fanout| {
+            let options = Arc::clone(&options);
+            async move {
+                let client = options.client(options.response_timeout, Some(fanout))?;
+                client.get_async_connection().await.map_err(map_error)
+            }
+        });
+        Ok(RedisClusterAdapter {
+            inner: Arc::new(Inner {
+                client,
+                commands: RwLock::new(Some(commands)),
+                blocking_client,
+                blocking: Mutex::default(),
+                pubsub,
+            }),
+        })
+    }
+}
+
+impl RedisClusterAdapter {
+    /// Connects through the seed nodes `nodes` (`redis://[user:password@]host:port`,
+    /// or `rediss://` with the `tls` feature) with the default options.
+    pub async fn connect<I, S>(nodes: I) -> StoreResult<Self>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        Self::builder(nodes).connect().await
+    }
+
+    /// Options for a connection through the seed nodes `nodes`.
+    pub fn builder<I, S>(nodes: I) -> RedisClusterAdapterBuilder
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        RedisClusterAdapterBuilder {
+            nodes: nodes.into_iter().map(|n| n.as_ref().to_owned()).collect(),
+            connection_timeout: DEFAULT_CONNECTION_TIMEOUT,
+            response_timeout: DEFAULT_RESPONSE_TIMEOUT,
+            subscriber_capacity: DEFAULT_SUBSCRIBER_CAPACITY,
+            #[cfg(feature = "tls")]
+            root_certificate: None,
+        }
+    }
+
+    /// The `redis` cluster client, to open connections of your own.
+    pub fn client(&self) -> &ClusterClient {
+        &self.inner.client
+    }
+
+    /// The command connection, for commands the store does not wrap;
+    /// `None` once closed.
+    pub fn connection(&self) -> Option<ClusterConnection> {
+        self.open().ok()
+    }
+
+    fn open(&self) -> StoreResult<ClusterConnection> {
+        self.inner
+            .commands
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or_else(|| {
+                StoreError::new(
+                    ErrorCode::NotConnected,
+                    "the Redis Cluster adapter is closed",
+                )
+            })
+    }
+
+    /// The primaries, as `(host, port)`, sorted, from `CLUSTER NODES`.
+    async fn primaries(&self) -> StoreResult<Vec<(String, u16)>> {
+        let reply = self
+            .open()?
+            .route_command(
+                redis::cmd("CLUSTER").arg("NODES").clone(),
+                RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random),
+            )
+            .await
+            .map_err(map_error)?;
+        let text = match reply {
+            Value::BulkString(b) => String::from_utf8_lossy(&b).into_owned(),
+            Value::VerbatimString { text, .. } => text,
+            Value::SimpleString(s) => s,
+            _ => {
+                return Err(StoreError::new(
+                    ErrorCode::OperationFailed,
+                    "CLUSTER NODES answered in an unexpected shape",
+                ));
+            }
+        };
+        let mut primaries: Vec<(String, u16)> = text
+            .lines()
+            .filter_map(|line| {
+                let mut fields = line.split_whitespace();
+                let address = fields.nth(1)?;
+                let flags = fields.next()?;
+                let is_primary = flags.split(',').any(|f| f == "master");
+                let failing = flags.split(',').any(|f| f == "fail" || f == "noaddr");
+                if !is_primary || failing {
+                    return None;
+                }
+                let (host, port) = address.split('@').next()?.rsplit_once(':')?;
+                Some((host.to_owned(), port.parse::<u16>().ok()?))
+            })
+            .collect();
+        primaries.sort();
+        primaries.dedup();
+        Ok(primaries)
+    }
+
+    async fn blocking_read(&self, key: &str, read: &GroupRead) -> StoreResult<Vec<RawEntry>> {
+        self.open()?;
+        let idle = self
+            .inner
+            .blocking
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop();
+        let mut con = match idle {
+            Some(con) => con,
+            None => self
+                .inner
+                .blocking_client
+                .get_async_connection()
+                .await
+                .map_err(map_error)?,
+        };
+        let entries = streams::readgroup(&mut con, key, read).await?;
+        let mut idle = self
+            .inner
+            .blocking
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if idle.len() < IDLE_BLOCKING_CONNECTIONS && self.open().is_ok() {
+            idle.push(con);
+        }
+        Ok(entries)
+    }
+}
+
+/// Groups `items` by the slot of their key, keeping each item's position.
+fn by_slot<T>(
+    items: impl IntoIterator<Item = T>,
+    key: impl Fn(&T) -> &str,
+) -> Vec<Vec<(usize, T)>> {
+    let mut groups: HashMap<Slot, Vec<(usize, T)>> = HashMap::new();
+    let mut order = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let slot = Slot::for_key(key(&item).as_bytes());
+        let group = groups.entry(slot).or_insert_with(|| {
+            order.push(slot);
+            Vec::new()
+        });
+        group.push((i, item));
+    }
+    order
+        .into_iter()
+        .filter_map(|slot| groups.remove(&slot))
+        .collect()
+}
+
+/// The SCAN position on a cluster: a primary and its own cursor.
+fn parse_cursor(cursor: &ScanCursor) -> StoreResult<Option<((String, u16), String)>> {
+    if cursor.is_done() {
+        return Ok(None);
+    }
+    let invalid = || {
+        StoreError::new(
+            ErrorCode::ScanFailed,
+            "the scan cursor was not made by this adapter",
+        )
+    };
+    let (address, node_cursor) = cursor.as_str().split_once('/').ok_or_else(invalid)?;
+    let (host, port) = address.rsplit_once(':').ok_or_else(invalid)?;
+    let port = port.parse().map_err(|_| invalid())?;
+    Ok(Some(((host.to_owned(), port), node_cursor.to_owned())))
+}
+
+#[async_trait]
+impl StoreAdapter for RedisClusterAdapter {
+    fn name(&self) -> &'static str {
+        "redis-cluster"
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    async fn get(&self, key: &str) -> StoreResult<Option<Bytes>> {
+        commands::get(&mut self.open()?, key).await
+    }
+
+    async fn set(&self, key: &str, value: Bytes, options: SetOptions) -> StoreResult<bool> {
+        commands::set(&mut self.open()?, key, value, options).await
+    }
+
+    async fn del(&self, keys: &[String]) -> StoreResult<u64> {
+        let mut deleted = 0;
+        for group in by_slot(keys, |k| k.as_str()) {
+            let keys: Vec<String> = group.into_iter().map(|(_, k)| k.clone()).collect();
+            deleted += commands::delete(&mut self.open()?, "DEL", &keys).await?;
+        }
+        Ok(deleted)
+    }
+
+    async fn unlink(&self, keys: &[String]) -> StoreResult<u64> {
+        let mut deleted = 0;
+        for group in by_slot(keys, |k| k.as_str()) {
+            let keys: Vec<String> = group.into_iter().map(|(_, k)| k.clone()).collect();
+            deleted += commands::delete(&mut self.open()?, "UNLINK", &keys).await?;
+        }
+        Ok(deleted)
+    }
+
+    async fn exists(&self, key: &str) -> StoreResult<bool> {
+        commands::exists(&mut self.open()?, key).await
+    }
+
+    async fn pexpire(&self, key: &str, ttl: Duration) -> StoreResult<bool> {
+        commands::pexpire(&mut self.open()?, key, ttl).await
+    }
+
+    async fn pttl(&self, key: &str) -> StoreResult<KeyTtl> {
+        commands::pttl(&mut self.open()?, key).await
+    }
+
+    async fn persist(&self, key: &str) -> StoreResult<bool> {
+        commands::persist(&mut self.open()?, key).await
+    }
+
+    async fn incr_by(
+        &self,
+        key: &str,
+        delta: i64,
+        ttl_if_created: Option<Duration>,
+    ) -> StoreResult<i64> {
+        commands::incr_by(&mut self.open()?, key, delta, ttl_if_created).await
+    }
+
+    async fn mget(&self, keys: &[String]) -> StoreResult<Vec<Option<Bytes>>> {
+        let mut values = vec![None; keys.len()];
+        let groups = by_slot(keys, |k| k.as_str());
+        let reads = groups.into_iter().map(|group| {
+            let con = self.open();
+            async move {
+                let (positions, keys): (Vec<usize>, Vec<String>) =
+                    group.into_iter().map(|(i, k)| (i, k.clone())).unzip();
+                let found = commands::mget(&mut con?, &keys).await?;
+                Ok::<_, StoreError>(positions.into_iter().zip(found))
+            }
+        });
+        for group in futures::future::try_join_all(reads).await? {
+            for (i, value) in group {
+                values[i] = value;
+            }
+        }
+        Ok(values)
+    }
+
+    async fn mset(&self, entries: Vec<MsetEntry>) -> StoreResult<()> {
+        let groups = by_slot(entries, |e| e.key.as_str());
+        let mut written: Vec<String> = Vec::new();
+        let mut failure = None;
+        let mut not_written: Vec<String> = Vec::new();
+        for group in groups {
+            let group: Vec<MsetEntry> = group.into_iter().map(|(_, e)| e).collect();
+            if failure.is_some() {
+                not_written.extend(group.into_iter().map(|e| e.key));
+                continue;
+            }
+            match commands::mset(&mut self.open()?, &group).await {
+                Ok(()) => written.extend(group.into_iter().map(|e| e.key)),
+                Err(e) => {
+                    not_written.extend(group.into_iter().map(|e| e.key));
+                    failure = Some(e);
+                }
+            }
+        }
+        match failure {
+            None => Ok(()),
+            Some(e) if written.is_empty() => Err(e),
+            Some(e) => Err(StoreError::new(
+                ErrorCode::BatchPartial,
+                "the batch was written in some slots and not in others",
+            )
+            .with_detail("written", written)
+            .with_detail("notWritten", not_written)
+            .with_source(e)),
+        }
+    }
+
+    async fn claim_acquire(
+        &self,
+        key: &str,
+        fence_key: &str,
+        nonce: &str,
+        ttl: Duration,
+    ) -> StoreResult<Option<u64>> {
+        commands::claim_acquire(&mut self.open()?, key, fence_key, nonce, ttl).await
+    }
+
+    async fn compare_and_delete(&self, key: &str, expected: &[u8]) -> StoreResult<bool> {
+        commands::compare_and_delete(&mut self.open()?, key, expected).await
+    }
+
+    async fn compare_and_expire(
+        &self,
+        key: &str,
+        expected: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<bool> {
+        commands::compare_and_expire(&mut self.open()?, key, expected, ttl).await
+    }
+
+    async fn scan(
+        &self,
+        cursor: &ScanCursor,
+        pattern: &str,
+        count: usize,
+    ) -> StoreResult<ScanReply> {
+        let primaries = self.primaries().await?;
+        let (node, node_cursor) = match parse_cursor(cursor)? {
+            Some(position) => position,
+            None => match primaries.first() {
+                Some(first) => (first.clone(), "0".to_owned()),
+                None => {
+                    return Ok(ScanReply {
+                        cursor: ScanCursor::start(),
+                        keys: Vec::new(),
+                    });
+                }
+            },
+        };
+        let mut cmd = redis::cmd("SCAN");
+        cmd.arg(&node_cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(count.max(1));
+        let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
+            host: node.0.clone(),
+            port: node.1,
+        });
+        let reply = self
+            .open()?
+            .route_command(cmd, routing)
+            .await
+            .map_err(map_error)?;
+        let (next, keys): (String, Vec<String>) =
+            redis::from_redis_value(reply).map_err(|e| map_error(e.into()))?;
+        let cursor = if next != "0" {
+            ScanCursor::from_string(format!("{}:{}/{next}", node.0, node.1))
+        } else {
+            // This primary is done: go on with the next one, in address order.
+            match primaries.iter().find(|p| **p > node) {
+                Some(p) => ScanCursor::from_string(format!("{}:{}/0", p.0, p.1)),
+                None => ScanCursor::start(),
+            }
+        };
+        Ok(ScanReply { cursor, keys })
+    }
+
+    async fn publish(&self, channel: &str, payload: Bytes) -> StoreResult<u64> {
+        commands::publish(&mut self.open()?, channel, &payload).await
+    }
+
+    async fn subscribe(&self, kind: TopicKind, topic: &str) -> StoreResult<RawSubscription> {
+        self.open()?;
+        self.inner.pubsub.subscribe(kind, topic).await
+    }
+
+    fn active_subscriptions(&self) -> (usize, usize) {
+        self.inner.pubsub.active()
+    }
+
+    async fn xadd(
+        &self,
+        key: &str,
+        payload: Bytes,
+        max_len: Option<MaxLen>,
+    ) -> StoreResult<String> {
+        streams::xadd(&mut self.open()?, key, payload, max_len).await
+    }
+
+    async fn xrange(&self, key: &str, query: &RangeQuery) -> StoreResult<Vec<RawEntry>> {
+        streams::xrange(&mut self.open()?, key, query).await
+    }
+
+    async fn xlen(&self, key: &str) -> StoreResult<u64> {
+        streams::xlen(&mut self.open()?, key).await
+    }
+
+    async fn xtrim(&self, key: &str, max_len: MaxLen) -> StoreResult<u64> {
+        streams::xtrim(&mut self.open()?, key, max_len).await
+    }
+
+    async fn xgroup_create(&self, key: &str, group: &str, start_id: &str) -> StoreResult<bool> {
+        streams::group_create(&mut self.open()?, key, group, start_id).await
+    }
+
+    async fn xgroup_delconsumer(&self, key: &str, group: &str, consumer: &str) -> StoreResult<u64> {
+        streams::delconsumer(&mut self.open()?, key, group, consumer).await
+    }
+
+    async fn xreadgroup(&self, key: &str, read: &GroupRead) -> StoreResult<Vec<RawEntry>> {
+        match read.block {
+            None => streams::readgroup(&mut self.open()?, key, read).await,
+            Some(_) => self.blocking_read(key, read).await,
+        }
+    }
+
+    async fn xack(&self, key: &str, group: &str, ids: &[String]) -> StoreResult<u64> {
+        streams::ack(&mut self.open()?, key, group, ids).await
+    }
+
+    async fn xpending_summary(&self, key: &str, group: &str) -> StoreResult<PendingSummary> {
+        streams::pending_summary(&mut self.open()?, key, group).await
+    }
+
+    async fn xpending(
+        &self,
+        key: &str,
+        group: &str,
+        query: &RangeQuery,
+        consumer: Option<&str>,
+    ) -> StoreResult<Vec<PendingEntry>> {
+        streams::pending(&mut self.open()?, key, group, query, consumer).await
+    }
+
+    async fn xautoclaim(
+        &self,
+        key: &str,
+        read: &GroupRead,
+        min_idle: Duration,
+        start: &str,
+    ) -> StoreResult<AutoClaim> {
+        streams::autoclaim(&mut self.open()?, key, read, min_idle, start).await
+    }
+
+    async fn close(&self) -> StoreResult<()> {
+        self.inner
+            .commands
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        self.inner
+            .blocking
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        self.inner.pubsub.close();
+        Ok(())
+    }
+}

@@ -1,0 +1,197 @@
+//! The conformance suite on [`RedisClusterAdapter`], against a 3-primary
+//! Redis Cluster this test binary starts for itself, and what only a cluster
+//! asks of the store.
+
+mod conformance;
+mod support;
+
+use std::collections::HashSet;
+use std::sync::{Arc, OnceLock};
+
+use conformance::{Harness, Tenant};
+use futures::TryStreamExt;
+use igniter_store::{BatchEntry, RedisClusterAdapter, Store, StoreAdapter};
+
+fn cluster() -> &'static support::RedisCluster {
+    static CLUSTER: OnceLock<support::RedisCluster> = OnceLock::new();
+    CLUSTER.get_or_init(|| support::RedisCluster::start(3, 0))
+}
+
+struct Cluster {
+    seeds: Vec<String>,
+}
+
+impl Harness for Cluster {
+    fn adapter(&self) -> futures::future::BoxFuture<'static, Arc<dyn StoreAdapter>> {
+        let seeds = self.seeds.clone();
+        Box::pin(async move {
+            let adapter = RedisClusterAdapter::connect(&seeds)
+                .await
+                .expect("connect to the test cluster");
+            Arc::new(adapter) as Arc<dyn StoreAdapter>
+        })
+    }
+
+    fn adapter_with_capacity(
+        &self,
+        capacity: usize,
+    ) -> futures::future::BoxFuture<'static, Arc<dyn StoreAdapter>> {
+        let seeds = self.seeds.clone();
+        Box::pin(async move {
+            let adapter = RedisClusterAdapter::builder(&seeds)
+                .subscriber_capacity(capacity)
+                .connect()
+                .await
+                .expect("connect to the test cluster");
+            Arc::new(adapter) as Arc<dyn StoreAdapter>
+        })
+    }
+
+    fn exact_publish_counts(&self) -> bool {
+        false
+    }
+}
+
+fn redis_cluster() -> Option<&'static dyn Harness> {
+    if support::skip_redis() {
+        return None;
+    }
+    static H: OnceLock<Cluster> = OnceLock::new();
+    Some(H.get_or_init(|| Cluster {
+        seeds: cluster().seed_urls(),
+    }))
+}
+
+conformance_suite!(redis_cluster);
+
+async fn store(hash_tag: bool) -> Option<Store<Tenant>> {
+    if support::skip_redis() {
+        return None;
+    }
+    let adapter = RedisClusterAdapter::connect(cluster().seed_urls())
+        .await
+        .unwrap();
+    let builder = Store::builder()
+        .adapter(adapter)
+        .service(conformance::unique_service())
+        .scopes::<Tenant>();
+    let builder = if hash_tag {
+        builder.scope_hash_tag()
+    } else {
+        builder
+    };
+    Some(builder.build().unwrap())
+}
+
+fn slot(key: &str) -> u16 {
+    let node = &cluster().servers()[0];
+    node.cli(["CLUSTER", "KEYSLOT", key])
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_1000_keys_over_every_slot() {
+    let Some(root) = store(false).await else {
+        return;
+    };
+    let s = root.scope(Tenant::Organization, "o").unwrap();
+    let keys: Vec<String> = (0..1000).map(|i| format!("key:{i}")).collect();
+    let slots: HashSet<u16> = keys
+        .iter()
+        .map(|k| slot(&s.kv().key(k).unwrap()))
+        .take(50)
+        .collect();
+    assert!(slots.len() > 40, "the keys spread over many slots");
+    let values: Vec<u32> = (0..1000).collect();
+    s.batch()
+        .set(
+            keys.iter().zip(&values).map(|(k, v)| {
+                BatchEntry::new(k.as_str(), v).ttl(std::time::Duration::from_secs(60))
+            }),
+        )
+        .await
+        .unwrap();
+    let read: Vec<Option<u32>> = s.batch().get(&keys).await.unwrap();
+    assert_eq!(
+        read,
+        values.iter().copied().map(Some).collect::<Vec<_>>(),
+        "in order"
+    );
+    assert_eq!(s.purge().await.unwrap(), 1000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scan_of_10000_keys_over_three_primaries() {
+    let Some(root) = store(false).await else {
+        return;
+    };
+    let s = root.scope(Tenant::Organization, "o").unwrap();
+    let keys: Vec<String> = (0..10_000).map(|i| format!("k{i}")).collect();
+    for chunk in keys.chunks(500) {
+        s.batch()
+            .set(chunk.iter().map(|k| BatchEntry::new(k.as_str(), &1u8)))
+            .await
+            .unwrap();
+    }
+    // every primary holds some
+    for port in cluster().primaries() {
+        let n: u64 = cluster().node(port).cli(["DBSIZE"]).trim().parse().unwrap();
+        assert!(n > 1000, "primary {port} holds {n} keys");
+    }
+    let scanned: HashSet<String> = s.dev().scan_all("*").try_collect().await.unwrap();
+    assert_eq!(scanned, keys.iter().cloned().collect::<HashSet<_>>());
+    assert_eq!(s.purge().await.unwrap(), 10_000);
+    let left: Vec<String> = s.dev().scan_all("*").try_collect().await.unwrap();
+    assert!(left.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scope_hash_tag_keeps_a_tenant_in_one_slot() {
+    let Some(root) = store(true).await else {
+        return;
+    };
+    let org = root.scope(Tenant::Organization, "org_1").unwrap();
+    let ws = org.scope(Tenant::Workspace, "{x}").unwrap();
+    let key = ws.kv().key("a").unwrap();
+    assert!(
+        key.contains(":{organization:org_1}:ws:%7Bx%7D:kv:a"),
+        "{key}"
+    );
+    let slots: HashSet<u16> = (0..100)
+        .map(|i| slot(&ws.kv().key(&format!("k{i}")).unwrap()))
+        .chain([slot(&org.counter().key("c").unwrap())])
+        .chain([slot(&org.claim().key("l").unwrap())])
+        .collect();
+    assert_eq!(slots.len(), 1, "one slot for the whole tenant");
+    // so a batch is one MULTI/EXEC, and claims with fencing work
+    let keys: Vec<String> = (0..100).map(|i| format!("k{i}")).collect();
+    ws.batch()
+        .set(keys.iter().map(|k| BatchEntry::new(k.as_str(), &7u8)))
+        .await
+        .unwrap();
+    let read: Vec<Option<u8>> = ws.batch().get(&keys).await.unwrap();
+    assert!(read.iter().all(|v| *v == Some(7)));
+    let claim = org
+        .claim()
+        .acquire("l", std::time::Duration::from_secs(5))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(claim.release().await.unwrap());
+    // an identifier's braces cannot make another tag
+    let sneaky = root.scope(Tenant::Organization, "}{evil").unwrap();
+    assert!(
+        sneaky
+            .kv()
+            .key("a")
+            .unwrap()
+            .contains(":{organization:%7D%7Bevil}:")
+    );
+    assert_eq!(
+        org.purge().await.unwrap(),
+        101,
+        "100 entries and the fencing counter"
+    );
+}
