@@ -1,0 +1,177 @@
+//! A graceful failover of a Redis Cluster primary while a subscriber and a
+//! stream reader are open.
+
+mod conformance;
+mod support;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use conformance::{Tenant, UserCreated, user};
+use futures::StreamExt;
+use igniter_store::{ErrorCode, RedisClusterAdapter, Store};
+
+/// The primary that holds `key`'s slot.
+fn owner_of(cluster: &support::RedisCluster, key: &str) -> u16 {
+    let any = &cluster.servers()[0];
+    let slot = any.cli(["CLUSTER", "KEYSLOT", key]);
+    cluster
+        .primaries()
+        .into_iter()
+        .find(|&port| {
+            cluster
+                .node(port)
+                .cli(["CLUSTER", "COUNTKEYSINSLOT", &slot])
+                .trim()
+                != "0"
+        })
+        .expect("a primary holds the key")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failover_keeps_subscribers_readers_and_entries() {
+    if support::skip_redis() {
+        return;
+    }
+    let cluster = support::RedisCluster::start(3, 1);
+    let adapter = RedisClusterAdapter::connect(cluster.seed_urls())
+        .await
+        .unwrap();
+    let store: Store<Tenant> = Store::builder()
+        .adapter(adapter)
+        .service("failover")
+        .scopes::<Tenant>()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let s = store.scope(Tenant::Organization, "o").unwrap();
+    let mut sub = s.events().subscribe(&user::CREATED).await.unwrap();
+    let group = s.streams().group("g", "reader");
+    group.ensure::<u32, _>("jobs").await.unwrap();
+
+    // A producer and a reader that acknowledges everything it reads.
+    let appended: Arc<Mutex<HashSet<u32>>> = Arc::default();
+    let acked: Arc<Mutex<HashSet<u32>>> = Arc::default();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let producer = {
+        let (s, appended, stop) = (s.clone(), appended.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut i = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                if s.streams().append("jobs", &i).await.is_ok() {
+                    appended.lock().unwrap().insert(i);
+                    i += 1;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
+    let reader = {
+        let (s, acked, stop) = (s.clone(), acked.clone(), stop.clone());
+        tokio::spawn(async move {
+            let group = s.streams().group("g", "reader");
+            let mut errors = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                match group
+                    .read::<u32, _>("jobs")
+                    .count(50)
+                    .block(Duration::from_millis(200))
+                    .await
+                {
+                    Ok(entries) => {
+                        let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+                        if group.ack::<u32, _>("jobs", &ids).await.is_ok() {
+                            let mut acked = acked.lock().unwrap();
+                            acked.extend(entries.iter().map(|e| *e.message.as_ref().unwrap()));
+                        }
+                    }
+                    Err(e) => {
+                        errors.push(e.code());
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+            }
+            errors
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!acked.lock().unwrap().is_empty(), "the reader works before");
+
+    // Fail over the primary that holds the stream.
+    let key = s.streams().key::<u32, _>("jobs").unwrap();
+    let owner = owner_of(&cluster, &key);
+    let replica = cluster
+        .nodes()
+        .into_iter()
+        .find(|n| n.primary_port == Some(owner))
+        .expect("the primary has a replica")
+        .port;
+    cluster.failover(replica);
+    assert_eq!(owner_of(&cluster, &key), replica, "the replica took over");
+
+    // The subscriber receives events published after the failover.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut received = None;
+    while received.is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the subscriber never received after the failover"
+        );
+        let _ = s
+            .events()
+            .publish(&user::CREATED, &UserCreated { id: "after".into() })
+            .await;
+        match tokio::time::timeout(Duration::from_millis(200), sub.next()).await {
+            Ok(Some(Ok(ev))) => received = Some(ev.data.id.clone()),
+            Ok(Some(Err(e))) => assert_eq!(e.code(), ErrorCode::ConnectionFailed, "{e}"),
+            Ok(None) => panic!("the subscription ended"),
+            Err(_) => {}
+        }
+    }
+
+    // The reader goes on: everything appended, before and after, is acked.
+    let after_failover = appended.lock().unwrap().len();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while appended.lock().unwrap().len() < after_failover + 50 {
+        assert!(Instant::now() < deadline, "appends never resumed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    producer.await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let appended = appended.lock().unwrap().clone();
+    loop {
+        let missing = appended.difference(&acked.lock().unwrap()).count();
+        if missing == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{missing} appended entries were never acked"
+        );
+        // the reader task stopped with `stop`; read what is left here
+        let rest = group.read::<u32, _>("jobs").count(500).await.unwrap();
+        let ids: Vec<&str> = rest.iter().map(|e| e.id.as_str()).collect();
+        group.ack::<u32, _>("jobs", &ids).await.unwrap();
+        acked
+            .lock()
+            .unwrap()
+            .extend(rest.iter().map(|e| *e.message.as_ref().unwrap()));
+    }
+    let errors = reader.await.unwrap();
+    assert!(errors.len() < 50, "the reader kept failing: {errors:?}");
+    // and none of the acked entries is gone from the stream
+    let stored: HashSet<u32> = s
+        .streams()
+        .range::<u32, _>("jobs")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.message.unwrap())
+        .collect();
+    assert!(
+        appended.is_subset(&stored),
+        "an acknowledged entry was lost"
+    );
+}
