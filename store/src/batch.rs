@@ -135,7 +135,14 @@ impl<'a, Z: Serializer> Batch<'a, Z> {
                 if prepared.is_empty() {
                     return Ok(());
                 }
-                core.adapter().mset(prepared).await
+                // A cluster that wrote some slots and not others names the
+                // keys: hand them back as the caller's keys.
+                let strip = core.chain.base.len() + ":kv:".len();
+                core.adapter().mset(prepared).await.map_err(|e| {
+                    e.map_detail_strings(&["written", "notWritten", "unknown"], |k| {
+                        k.get(strip..).unwrap_or(k).to_owned()
+                    })
+                })
             },
             |_v| batch.count = count
         )

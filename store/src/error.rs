@@ -85,7 +85,8 @@ codes! {
     /// A batch operation failed.
     BatchFailed => "STORE_BATCH_FAILED",
     /// A batch across Redis Cluster slots was written in some slots and not
-    /// in others; `details.written` and `details.notWritten` list the keys.
+    /// in others; `details.written`, `details.notWritten` and
+    /// `details.unknown` (a slot whose node timed out) list the keys.
     BatchPartial => "STORE_BATCH_PARTIAL",
     /// A claim operation failed.
     ClaimFailed => "STORE_CLAIM_FAILED",
@@ -221,6 +222,27 @@ impl StoreError {
     /// Structured details, when the error has any.
     pub fn details(&self) -> Option<&Map<String, Value>> {
         self.details.as_deref()
+    }
+
+    /// Rewrites every string of the array details `fields` with `f` (the
+    /// store turns an adapter's full keys into the caller's keys).
+    pub(crate) fn map_detail_strings(
+        mut self,
+        fields: &[&str],
+        f: impl Fn(&str) -> String,
+    ) -> Self {
+        if let Some(details) = self.details.as_deref_mut() {
+            for field in fields {
+                if let Some(Value::Array(items)) = details.get_mut(*field) {
+                    for item in items.iter_mut() {
+                        if let Value::String(s) = item {
+                            *s = f(s);
+                        }
+                    }
+                }
+            }
+        }
+        self
     }
 
     /// Replaces a generic [`ErrorCode::OperationFailed`] with the code of the

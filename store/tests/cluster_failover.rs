@@ -175,3 +175,92 @@ async fn failover_keeps_subscribers_readers_and_entries() {
         "an acknowledged entry was lost"
     );
 }
+
+/// A batch across slots that fails in one slot (its primary does not answer)
+/// says which keys were written and which were not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_failing_in_one_slot_is_reported_partial() {
+    if support::skip_redis() {
+        return;
+    }
+    let cluster = support::RedisCluster::start(3, 0);
+    let adapter = RedisClusterAdapter::builder(cluster.seed_urls())
+        .response_timeout(Duration::from_millis(300))
+        .connect()
+        .await
+        .unwrap();
+    let store: Store<Tenant> = Store::builder()
+        .adapter(adapter)
+        .service("partial")
+        .scopes::<Tenant>()
+        .build()
+        .unwrap();
+    let s = store.scope(Tenant::Organization, "o").unwrap();
+    // keys on the other primaries first, then keys on the one to stop
+    let stopped = cluster.primaries()[0];
+    let (mut elsewhere, mut there) = (Vec::new(), Vec::new());
+    for i in 0..200 {
+        let key = format!("k{i}");
+        s.kv().set(&key, &0u8).await.unwrap();
+        let full = s.kv().key(&key).unwrap();
+        if owner_of(&cluster, &full) == stopped {
+            there.push(key);
+        } else {
+            elsewhere.push(key);
+        }
+    }
+    assert!(!elsewhere.is_empty() && !there.is_empty());
+    let keys: Vec<&String> = elsewhere.iter().chain(&there).collect();
+    cluster.node(stopped).pause();
+    let result = s
+        .batch()
+        .set(
+            keys.iter()
+                .map(|k| igniter_store::BatchEntry::new(k.as_str(), &1u8)),
+        )
+        .await;
+    cluster.node(stopped).resume();
+    let err = result.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::BatchPartial, "{err}");
+    let details = err.details().unwrap();
+    let names = |field: &str| -> HashSet<String> {
+        details[field]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (written, unknown, not_written) = (names("written"), names("unknown"), names("notWritten"));
+    assert_eq!(
+        written,
+        elsewhere.iter().cloned().collect(),
+        "the caller's keys"
+    );
+    // The stopped node timed out on its first slot: that transaction may yet
+    // be applied, and the details say so instead of guessing; its other slots
+    // were not attempted.
+    assert!(!unknown.is_empty());
+    assert_eq!(
+        unknown.union(&not_written).cloned().collect::<HashSet<_>>(),
+        there.iter().cloned().collect()
+    );
+    // what the details say is what the store holds
+    cluster.wait_until_ready(Duration::from_secs(20));
+    let get = |keys: Vec<String>| {
+        let s = s.clone();
+        async move { s.batch().get::<u8, _>(&keys).await.unwrap() }
+    };
+    assert!(get(elsewhere.clone()).await.iter().all(|v| *v == Some(1)));
+    assert!(
+        get(not_written.into_iter().collect())
+            .await
+            .iter()
+            .all(|v| *v == Some(0))
+    );
+    let maybe = get(unknown.into_iter().collect()).await;
+    assert!(
+        maybe.iter().all(|v| *v == Some(0)) || maybe.iter().all(|v| *v == Some(1)),
+        "one slot, one transaction: all or nothing ({maybe:?})"
+    );
+}

@@ -39,7 +39,9 @@ const IDLE_BLOCKING_CONNECTIONS: usize = 4;
 ///   back in order;
 /// - `batch.set` is one `MULTI`/`EXEC` per slot: atomic within a slot, and
 ///   across slots either fully applied or failed with `STORE_BATCH_PARTIAL`,
-///   whose details list the keys written and the keys not written;
+///   whose details list the keys `written`, `notWritten`, and `unknown` (in
+///   the slot whose node timed out or dropped the connection: its transaction
+///   may or may not have been applied); it stops at the first failing slot;
 /// - `dev.scan` and `purge` run SCAN on every primary in turn (the cursor
 ///   names the primary), so every key is returned at least once;
 /// - pub/sub runs on a connection of its own (RESP3), resubscribed by the
@@ -446,32 +448,40 @@ impl StoreAdapter for RedisClusterAdapter {
 
     async fn mset(&self, entries: Vec<MsetEntry>) -> StoreResult<()> {
         let groups = by_slot(entries, |e| e.key.as_str());
-        let mut written: Vec<String> = Vec::new();
-        let mut failure = None;
-        let mut not_written: Vec<String> = Vec::new();
+        let (mut written, mut unknown, mut not_written) = (Vec::new(), Vec::new(), Vec::new());
+        let mut failure: Option<StoreError> = None;
         for group in groups {
-            let group: Vec<MsetEntry> = group.into_iter().map(|(_, e)| e).collect();
+            let keys: Vec<String> = group.iter().map(|(_, e)| e.key.clone()).collect();
             if failure.is_some() {
-                not_written.extend(group.into_iter().map(|e| e.key));
+                // Stop at the first failure: write no more slots.
+                not_written.extend(keys);
                 continue;
             }
+            let group: Vec<MsetEntry> = group.into_iter().map(|(_, e)| e).collect();
             match commands::mset(&mut self.open()?, &group).await {
-                Ok(()) => written.extend(group.into_iter().map(|e| e.key)),
+                Ok(()) => written.extend(keys),
                 Err(e) => {
-                    not_written.extend(group.into_iter().map(|e| e.key));
+                    // A timeout or a dropped connection leaves the slot's
+                    // transaction possibly applied: say so rather than guess.
+                    if matches!(e.code(), ErrorCode::Timeout | ErrorCode::ConnectionFailed) {
+                        unknown.extend(keys);
+                    } else {
+                        not_written.extend(keys);
+                    }
                     failure = Some(e);
                 }
             }
         }
         match failure {
             None => Ok(()),
-            Some(e) if written.is_empty() => Err(e),
+            Some(e) if written.is_empty() && unknown.is_empty() => Err(e),
             Some(e) => Err(StoreError::new(
                 ErrorCode::BatchPartial,
                 "the batch was written in some slots and not in others",
             )
             .with_detail("written", written)
             .with_detail("notWritten", not_written)
+            .with_detail("unknown", unknown)
             .with_source(e)),
         }
     }
