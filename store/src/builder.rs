@@ -52,19 +52,24 @@ pub struct Missing;
 pub struct StoreBuilder<Ad, Sv, S = NoScopes, A = NoActors, Z = JsonSerializer> {
     adapter: Ad,
     service: Sv,
-    prefix: String,
     serializer: Z,
+    settings: Settings,
+    _marker: PhantomData<fn() -> (S, A)>,
+}
+
+/// What the builder holds that does not change its type.
+struct Settings {
+    prefix: String,
     timeout: Option<Duration>,
     events: Vec<EventRegistry>,
     scope_hash_tag: bool,
-    _marker: PhantomData<fn() -> (S, A)>,
 }
 
 impl<Ad, Sv, S, A, Z> fmt::Debug for StoreBuilder<Ad, Sv, S, A, Z> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StoreBuilder")
-            .field("prefix", &self.prefix)
-            .field("timeout", &self.timeout)
+            .field("prefix", &self.settings.prefix)
+            .field("timeout", &self.settings.timeout)
             .finish_non_exhaustive()
     }
 }
@@ -74,11 +79,13 @@ impl StoreBuilder<Missing, Missing> {
         StoreBuilder {
             adapter: Missing,
             service: Missing,
-            prefix: DEFAULT_PREFIX.to_owned(),
             serializer: JsonSerializer,
-            timeout: Some(DEFAULT_TIMEOUT),
-            events: Vec::new(),
-            scope_hash_tag: false,
+            settings: Settings {
+                prefix: DEFAULT_PREFIX.to_owned(),
+                timeout: Some(DEFAULT_TIMEOUT),
+                events: Vec::new(),
+                scope_hash_tag: false,
+            },
             _marker: PhantomData,
         }
     }
@@ -99,76 +106,36 @@ impl<Ad, Sv, S, A, Z> StoreBuilder<Ad, Sv, S, A, Z> {
         self,
         adapter: Arc<dyn StoreAdapter>,
     ) -> StoreBuilder<Arc<dyn StoreAdapter>, Sv, S, A, Z> {
-        self_with(
-            self.prefix,
-            self.timeout,
-            self.events,
-            self.scope_hash_tag,
-            adapter,
-            self.service,
-            self.serializer,
-        )
+        self_with(self.settings, adapter, self.service, self.serializer)
     }
 
     /// The service name, the key segment after the prefix. It must follow the
     /// name rules (no `:`, `.`, white space, glob characters or braces),
     /// checked by `build` (`STORE_CONFIGURATION_INVALID`).
     pub fn service(self, service: impl Into<String>) -> StoreBuilder<Ad, String, S, A, Z> {
-        self_with(
-            self.prefix,
-            self.timeout,
-            self.events,
-            self.scope_hash_tag,
-            self.adapter,
-            service.into(),
-            self.serializer,
-        )
+        self_with(self.settings, self.adapter, service.into(), self.serializer)
     }
 
     /// The key prefix, `igniter:store` by default. Segments are separated by
     /// `:`; each follows the service name's rules.
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
+        self.settings.prefix = prefix.into();
         self
     }
 
     /// The scope set, usually a `#[derive(StoreScopes)]` enum.
     pub fn scopes<S2: StoreScopes>(self) -> StoreBuilder<Ad, Sv, S2, A, Z> {
-        self_with(
-            self.prefix,
-            self.timeout,
-            self.events,
-            self.scope_hash_tag,
-            self.adapter,
-            self.service,
-            self.serializer,
-        )
+        self_with(self.settings, self.adapter, self.service, self.serializer)
     }
 
     /// The actor set.
     pub fn actors<A2: StoreActors>(self) -> StoreBuilder<Ad, Sv, S, A2, Z> {
-        self_with(
-            self.prefix,
-            self.timeout,
-            self.events,
-            self.scope_hash_tag,
-            self.adapter,
-            self.service,
-            self.serializer,
-        )
+        self_with(self.settings, self.adapter, self.service, self.serializer)
     }
 
     /// The serializer of values, [`JsonSerializer`] by default.
     pub fn serializer<Z2: Serializer>(self, serializer: Z2) -> StoreBuilder<Ad, Sv, S, A, Z2> {
-        self_with(
-            self.prefix,
-            self.timeout,
-            self.events,
-            self.scope_hash_tag,
-            self.adapter,
-            self.service,
-            serializer,
-        )
+        self_with(self.settings, self.adapter, self.service, serializer)
     }
 
     /// Registers a namespace of events (`user::REGISTRY`,
@@ -181,7 +148,7 @@ impl<Ad, Sv, S, A, Z> StoreBuilder<Ad, Sv, S, A, Z> {
     ///
     /// [`Channel`]: crate::Channel
     pub fn events(mut self, registry: EventRegistry) -> Self {
-        self.events.push(registry);
+        self.settings.events.push(registry);
         self
     }
 
@@ -195,29 +162,26 @@ impl<Ad, Sv, S, A, Z> StoreBuilder<Ad, Sv, S, A, Z> {
     /// busy tenant is a busy slot, on one node. Braces in identifiers are
     /// escaped, so no identifier can change the tag.
     pub fn scope_hash_tag(mut self) -> Self {
-        self.scope_hash_tag = true;
+        self.settings.scope_hash_tag = true;
         self
     }
 
     /// The deadline of every operation ([`DEFAULT_TIMEOUT`] by default): an
     /// operation that has not finished by then fails with `STORE_TIMEOUT`.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
+        self.settings.timeout = Some(timeout);
         self
     }
 
     /// No deadline: operations wait as long as the adapter does.
     pub fn no_timeout(mut self) -> Self {
-        self.timeout = None;
+        self.settings.timeout = None;
         self
     }
 }
 
 fn self_with<Ad, Sv, S, A, Z>(
-    prefix: String,
-    timeout: Option<Duration>,
-    events: Vec<EventRegistry>,
-    scope_hash_tag: bool,
+    settings: Settings,
     adapter: Ad,
     service: Sv,
     serializer: Z,
@@ -225,11 +189,8 @@ fn self_with<Ad, Sv, S, A, Z>(
     StoreBuilder {
         adapter,
         service,
-        prefix,
         serializer,
-        timeout,
-        events,
-        scope_hash_tag,
+        settings,
         _marker: PhantomData,
     }
 }
@@ -257,7 +218,7 @@ impl<S: StoreScopes, A: StoreActors, Z: Serializer>
                 format!("invalid service name: {e}"),
             )
         })?;
-        for segment in self.prefix.split(':') {
+        for segment in self.settings.prefix.split(':') {
             check(NameKind::Service, segment).map_err(|e| {
                 StoreError::new(
                     ErrorCode::ConfigurationInvalid,
@@ -265,7 +226,7 @@ impl<S: StoreScopes, A: StoreActors, Z: Serializer>
                 )
             })?;
         }
-        if self.timeout.is_some_and(|t| t.is_zero()) {
+        if self.settings.timeout.is_some_and(|t| t.is_zero()) {
             return Err(StoreError::new(
                 ErrorCode::ConfigurationInvalid,
                 "the operation deadline must be longer than zero",
@@ -273,17 +234,17 @@ impl<S: StoreScopes, A: StoreActors, Z: Serializer>
         }
         let required = validate_scopes(S::SCOPES)?;
         validate_actors(A::ACTORS)?;
-        validate_registries(&self.events)?;
-        let base = format!("{}:{}", self.prefix, self.service);
+        validate_registries(&self.settings.events)?;
+        let base = format!("{}:{}", self.settings.prefix, self.service);
         let shared = Shared {
             adapter: self.adapter,
             service: self.service.into_boxed_str(),
             serializer: self.serializer,
-            timeout: self.timeout,
+            timeout: self.settings.timeout,
             scopes: S::SCOPES,
             required,
-            registries: self.events,
-            scope_hash_tag: self.scope_hash_tag,
+            registries: self.settings.events,
+            scope_hash_tag: self.settings.scope_hash_tag,
         };
         Ok(Store::from_parts(shared, Chain::root(base)))
     }
