@@ -19,9 +19,26 @@ pub(crate) trait Conn: ConnectionLike + Send {}
 
 impl<T: ConnectionLike + Send> Conn for T {}
 
-/// A TTL as the milliseconds of `PX` / `PEXPIRE`.
+/// A duration as the milliseconds Redis takes (`PX`, `PEXPIRE`, `BLOCK`,
+/// `XAUTOCLAIM`'s idle time): rounded up, at most `i64::MAX`.
 pub(crate) fn ms_arg(ttl: Duration) -> u64 {
-    ceil_millis(ttl)
+    ceil_millis(ttl).min(i64::MAX.unsigned_abs())
+}
+
+/// A script's integer, returned as the string Redis stores: Lua numbers are
+/// doubles, which lose integers past 2^53, so the scripts read the value back
+/// with `GET` instead of returning `INCRBY`'s reply.
+fn script_integer<T: std::str::FromStr>(reply: Option<String>) -> StoreResult<Option<T>> {
+    reply
+        .map(|s| {
+            s.parse().map_err(|_| {
+                crate::StoreError::new(
+                    crate::ErrorCode::OperationFailed,
+                    "a script answered something that is not an integer",
+                )
+            })
+        })
+        .transpose()
 }
 
 struct Scripts {
@@ -36,13 +53,14 @@ struct Scripts {
 static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     incr_ttl_if_created: Script::new(
         r"local existed = redis.call('EXISTS', KEYS[1])
-local value = redis.call('INCRBY', KEYS[1], ARGV[1])
+redis.call('INCRBY', KEYS[1], ARGV[1])
 if existed == 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return value",
+return redis.call('GET', KEYS[1])",
     ),
     claim_acquire: Script::new(
         r"if redis.call('EXISTS', KEYS[1]) == 1 then return false end
-local fence = redis.call('INCR', KEYS[2])
+redis.call('INCR', KEYS[2])
+local fence = redis.call('GET', KEYS[2])
 redis.call('SET', KEYS[1], fence .. ':' .. ARGV[1], 'PX', ARGV[2])
 return fence",
     ),
@@ -150,14 +168,22 @@ pub(crate) async fn incr_by(
             .query_async(con)
             .await
             .map_err(map_error),
-        Some(ttl) => SCRIPTS
-            .incr_ttl_if_created
-            .key(key)
-            .arg(delta)
-            .arg(ms_arg(ttl))
-            .invoke_async(con)
-            .await
-            .map_err(map_error),
+        Some(ttl) => {
+            let reply: Option<String> = SCRIPTS
+                .incr_ttl_if_created
+                .key(key)
+                .arg(delta)
+                .arg(ms_arg(ttl))
+                .invoke_async(con)
+                .await
+                .map_err(map_error)?;
+            script_integer(reply)?.ok_or_else(|| {
+                crate::StoreError::new(
+                    crate::ErrorCode::OperationFailed,
+                    "the increment script answered nothing",
+                )
+            })
+        }
     }
 }
 
@@ -198,7 +224,7 @@ pub(crate) async fn claim_acquire(
     nonce: &str,
     ttl: Duration,
 ) -> StoreResult<Option<u64>> {
-    SCRIPTS
+    let reply: Option<String> = SCRIPTS
         .claim_acquire
         .key(key)
         .key(fence_key)
@@ -206,7 +232,8 @@ pub(crate) async fn claim_acquire(
         .arg(ms_arg(ttl))
         .invoke_async(con)
         .await
-        .map_err(map_error)
+        .map_err(map_error)?;
+    script_integer(reply)
 }
 
 pub(crate) async fn compare_and_delete(

@@ -253,7 +253,8 @@ impl RedisAdapter {
 pub(crate) fn map_error(e: RedisError) -> StoreError {
     let (code, message) = if e.is_timeout() {
         (ErrorCode::Timeout, "Redis did not answer in time")
-    } else if e.is_io_error()
+    } else if loading(&e)
+        || e.is_io_error()
         || e.is_connection_dropped()
         || e.is_connection_refusal()
         || matches!(
@@ -294,6 +295,17 @@ pub(crate) fn map_error(e: RedisError) -> StoreError {
         (ErrorCode::OperationFailed, "Redis refused the command")
     };
     StoreError::new(code, message).with_source(e)
+}
+
+/// Redis is loading its data (`LOADING`), also when it aborted a
+/// transaction for that reason: the server is not available yet.
+fn loading(e: &RedisError) -> bool {
+    e.kind() == ErrorKind::Server(ServerErrorKind::BusyLoading)
+        || e.clone().into_server_errors().is_some_and(|errors| {
+            errors
+                .iter()
+                .any(|(_, inner)| inner.kind() == Some(ServerErrorKind::BusyLoading))
+        })
 }
 
 fn detail_has(e: &RedisError, needle: &str) -> bool {
