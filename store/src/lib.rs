@@ -48,7 +48,7 @@ mod scope;
 mod serializer;
 mod store;
 mod streams;
-mod telemetry;
+pub mod telemetry;
 
 pub use actor::{ActorDef, NoActors, StoreActors};
 #[cfg(feature = "cluster")]

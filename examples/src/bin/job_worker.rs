@@ -50,6 +50,8 @@ async fn main() -> Result<(), StoreError> {
         .scopes::<Tenant>()
         .build()?;
     let org = store.scope(Tenant::Organization, "acme")?;
+    // Leftovers of an interrupted run on a shared Redis.
+    org.purge().await?;
 
     // The producer: typed appends, checked by the compiler against the
     // channel's payload type.
