@@ -1,37 +1,325 @@
 //! # igniter-store
 //!
 //! A multi-tenant store for tokio services: key-value entries with TTLs,
-//! atomic counters, claims (locks with fencing tokens), batches and key
-//! scanning, every operation isolated by a hierarchy of tenant scopes, on an
-//! embedded in-memory adapter or on Redis.
+//! atomic counters, claims (locks with fencing tokens), batches, key scans,
+//! typed pub/sub and streams with consumer groups — every operation isolated
+//! by a hierarchy of tenant scopes, and every channel, payload type and scope
+//! checked by the compiler. It runs on an embedded in-memory adapter (no
+//! server) and on Redis or Redis Cluster, and its keys, channels and
+//! envelopes are byte-compatible with the TypeScript package
+//! `@igniter-js/store`, so services in both languages can share one Redis.
+//!
+//! # A tour
+//!
+//! Scopes are an enum; the store is built once and cloned freely (it is an
+//! `Arc` inside). A handle one scope deeper is cheap, and every key it
+//! touches is under its chain of scopes.
 //!
 //! ```
 //! use std::time::Duration;
-//! use igniter_store::{MemoryAdapter, Store, StoreScopes};
+//! use futures::TryStreamExt;
+//! use igniter_store::{BatchEntry, MemoryAdapter, Store, StoreScopes};
 //!
 //! #[derive(StoreScopes, Clone, Copy, Debug)]
 //! enum Tenant {
-//!     #[scope(required)]
-//!     Organization,
+//!     #[scope(required)]      // every operation needs it, or STORE_SCOPE_REQUIRED
+//!     Organization,           // key segment "organization"
 //!     #[scope(key = "ws")]
-//!     Workspace,
+//!     Workspace,              // key segment "ws"
 //! }
 //!
 //! # async fn run() -> Result<(), igniter_store::StoreError> {
 //! let store = Store::builder()
-//!     .adapter(MemoryAdapter::new())
+//!     .adapter(MemoryAdapter::new())     // or RedisAdapter::connect(url).await?
 //!     .service("my-api")
 //!     .scopes::<Tenant>()
 //!     .build()?;
+//! let org = store.scope(Tenant::Organization, "org_123")?;
+//! let ws = org.scope(Tenant::Workspace, 7)?;
 //!
-//! let ws = store.scope(Tenant::Organization, "org_123")?.scope(Tenant::Workspace, 7)?;
-//! ws.kv().set("config", &"dark").ttl(Duration::from_secs(60)).await?;
-//! assert_eq!(ws.kv().key("config")?, "igniter:store:my-api:organization:org_123:ws:7:kv:config");
-//! assert_eq!(ws.counter().increment("logins").await?, 1);
+//! // kv: get, set (+ ttl), exists, remove, expire, touch, ttl, persist
+//! ws.kv().set("theme", &"dark").ttl(Duration::from_secs(60)).await?;
+//! assert_eq!(ws.kv().get::<String>("theme").await?.as_deref(), Some("dark"));
+//! assert_eq!(ws.kv().key("theme")?, "igniter:store:my-api:organization:org_123:ws:7:kv:theme");
+//!
+//! // counters: increment(_by), decrement(_by), get (0 when missing), expire, remove;
+//! // a fixed-window rate limiter: only the increment that creates the counter sets its TTL
+//! let used = ws.counter().increment("rate:api").ttl_on_create(Duration::from_secs(60)).await?;
+//! assert_eq!(used, 1);
+//!
+//! // claims: `once` (SET NX PX) and release by the same owner...
+//! assert!(ws.claim().once("invoice:42", &"worker-1", Duration::from_secs(30)).await?);
+//! assert!(!ws.claim().once("invoice:42", &"worker-2", Duration::from_secs(30)).await?);
+//! // ...or `acquire`: a `Claim` with a fencing token that grows with every acquire of the key
+//! if let Some(claim) = ws.claim().acquire("report", Duration::from_secs(30)).await? {
+//!     assert_eq!(claim.token(), 1);     // hand it to the resource, which refuses older tokens
+//!     assert!(claim.release().await?);  // only the holder can release or extend
+//! }
+//!
+//! // batches: one round trip, each entry with its own TTL, never half-applied
+//! ws.batch().set([BatchEntry::new("a", &1), BatchEntry::new("b", &2).ttl(Duration::from_secs(5))]).await?;
+//! let values: Vec<Option<i32>> = ws.batch().get(&["a", "b", "c"]).await?;
+//! assert_eq!(values, [Some(1), Some(2), None]);
+//!
+//! // scans: keys relative to the scope; only your pattern is a pattern
+//! let mut keys: Vec<String> = ws.dev().scan_all("*").try_collect().await?;
+//! keys.sort();
+//! assert_eq!(keys, ["a", "b", "theme"]);
+//!
+//! // offboarding: every key of the organization and of the scopes under it
+//! org.purge().await?;
+//! assert_eq!(ws.kv().get::<String>("theme").await?, None);
+//!
+//! // a handle without the required scope fails before any I/O
+//! let err = store.kv().get::<String>("theme").await.unwrap_err();
+//! assert_eq!(err.code().as_str(), "STORE_SCOPE_REQUIRED");
 //! # Ok(()) }
 //! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(run()).unwrap();
 //! ```
+//!
+//! # Typed events
+//!
+//! Channels are declared once, in Rust, with [`events!`] or
+//! [`derive(StoreEvents)`](derive@StoreEvents): each is a
+//! [`Channel<T>`] constant binding a name to its payload type. Publishing
+//! and subscribing take the constant, so a misspelled channel, a payload of
+//! the wrong type or an unknown namespace does not build. Subscriptions are
+//! `futures::Stream`s, active when `subscribe` returns; dropping one
+//! unsubscribes.
+//!
+//! ```
+//! use futures::StreamExt;
+//! use igniter_store::{events, MemoryAdapter, Store, StoreActors, StoreEvents, StoreScopes};
+//! use serde::{Deserialize, Serialize};
+//!
+//! # #[derive(StoreScopes, Clone, Copy, Debug)]
+//! # enum Tenant { #[scope(required)] Organization }
+//! #[derive(Debug, PartialEq, Serialize, Deserialize)]
+//! pub struct UserCreated { id: u64 }
+//! #[derive(Debug, Serialize, Deserialize)]
+//! pub struct Charge { cents: u64 }
+//!
+//! events! {
+//!     /// Events about users.
+//!     pub user {
+//!         /// A user signed up: `user::CREATED`, channel "user:created".
+//!         created(UserCreated),
+//!     }
+//! }
+//!
+//! #[derive(StoreEvents)]
+//! #[store(namespace = "billing")]
+//! enum Billing {
+//!     Charged(Charge),          // Billing::CHARGED, "billing:charged"
+//! }
+//!
+//! #[derive(StoreActors, Clone, Copy, Debug)]
+//! enum Actor { User }
+//!
+//! # async fn run() -> Result<(), igniter_store::StoreError> {
+//! let store = Store::builder().adapter(MemoryAdapter::new()).service("api")
+//!     .scopes::<Tenant>().actors::<Actor>()
+//!     .events(user::REGISTRY).events(Billing::REGISTRY)  // optional: refuses a namespace declared twice
+//!     .build()?;
+//! let org = store.scope(Tenant::Organization, "org_1")?;
+//!
+//! let mut created = org.events().subscribe(&user::CREATED).await?;
+//! let mut billing = org.events().subscribe_all::<Billing>().await?;  // every billing:* channel
+//! org.actor(Actor::User, "u_1")?.events().publish(&user::CREATED, &UserCreated { id: 1 }).await?;
+//! org.events().publish(&Billing::CHARGED, &Charge { cents: 990 }).await?;
+//!
+//! let ev = created.next().await.unwrap()?;   // Arc<EventContext<UserCreated>>
+//! assert_eq!(ev.data, UserCreated { id: 1 });
+//! assert_eq!(ev.event_type, "user:created");
+//! assert_eq!(ev.actor.as_ref().map(|a| a.key.as_str()), Some("user"));
+//! match &billing.next().await.unwrap()?.data {
+//!     Billing::Charged(charge) => assert_eq!(charge.cents, 990),
+//! }
+//! # Ok(()) }
+//! # fn main() {
+//! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(run()).unwrap();
+//! # }
+//! ```
+//!
+//! What does not compile:
+//!
+//! ```compile_fail,E0425
+//! # use igniter_store::{events, MemoryAdapter, Store};
+//! # #[derive(serde::Serialize, serde::Deserialize)] pub struct UserCreated { id: u64 }
+//! # events! { pub user { created(UserCreated), } }
+//! # async fn run(store: Store) -> igniter_store::StoreResult<()> {
+//! store.events().publish(&user::CRATED, &UserCreated { id: 1 }).await?;  // no such channel
+//! # Ok(()) }
+//! # fn main() {}
+//! ```
+//!
+//! ```compile_fail,E0308
+//! # use igniter_store::{events, MemoryAdapter, Store};
+//! # #[derive(serde::Serialize, serde::Deserialize)] pub struct UserCreated { id: u64 }
+//! # #[derive(serde::Serialize, serde::Deserialize)] pub struct Charge { cents: u64 }
+//! # events! { pub user { created(UserCreated), } }
+//! # async fn run(store: Store) -> igniter_store::StoreResult<()> {
+//! store.events().publish(&user::CREATED, &Charge { cents: 1 }).await?;  // wrong payload type
+//! # Ok(()) }
+//! # fn main() {}
+//! ```
+//!
+//! ```compile_fail
+//! # use igniter_store::{events};
+//! # #[derive(serde::Serialize, serde::Deserialize)] pub struct UserCreated { id: u64 }
+//! events! {
+//!     pub user {
+//!         created(UserCreated),
+//!         created(UserCreated),   // error: a duplicate event, pointing at this line
+//!     }
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! The same holds for scopes: a scope of another enum passed to `scope()` is
+//! a type error, `#[derive(StoreScopes)]` refuses duplicate or reserved keys
+//! and namespace words (`kv`, `counter`, ...) on the offending token, and
+//! `build()` does not exist before `.adapter(..)` and `.service(..)`:
+//!
+//! ```compile_fail,E0599
+//! # use igniter_store::{MemoryAdapter, Store};
+//! let store = Store::builder().adapter(MemoryAdapter::new()).build();  // no service
+//! ```
+//!
+//! The envelope is the TypeScript package's:
+//! `{"type":"user:created","data":{..},"timestamp":"2026-11-26T05:39:29.123Z","scope":{"key":"organization","identifier":"org_1"}}`,
+//! plus `"scopes"` (the whole chain, when deeper than one) and `"actor"`.
+//! A message that does not decode is one `Err` item
+//! (`STORE_DESERIALIZATION_FAILED`) and the stream goes on; a subscriber
+//! that falls behind gets one `Err` with `STORE_SUBSCRIBER_LAGGED`, never a
+//! silent gap. With the `garde` feature, `Events::publish_validated` and
+//! `Subscription::validated` check payloads beyond their type.
+//!
+//! # Streams
+//!
+//! Work queues and event logs that survive a crash: Redis Streams with
+//! consumer groups, scoped like keys and typed by a [`Channel<T>`] (or a
+//! name with a type). Delivery is at least once: an entry stays pending
+//! until acknowledged, and [`Group::reclaim`] or a [`Worker`] hands the
+//! entries of a dead consumer to another.
+//!
+//! ```
+//! # use igniter_store::{events, MemoryAdapter, Store};
+//! # #[derive(Debug, serde::Serialize, serde::Deserialize)] pub struct Resize { width: u32 }
+//! events! { pub jobs { resize(Resize), } }
+//! # async fn run() -> Result<(), igniter_store::StoreError> {
+//! # let store = Store::builder().adapter(MemoryAdapter::new()).service("api").build()?;
+//! let streams = store.streams();
+//! streams.append(&jobs::RESIZE, &Resize { width: 128 }).max_len(100_000).approximate().await?;
+//!
+//! let group = streams.group("resizers", "worker-1");
+//! group.ensure(&jobs::RESIZE).await?;                     // idempotent; from the start of the stream
+//! for entry in group.read(&jobs::RESIZE).count(10).await? {
+//!     if let Ok(job) = &entry.message {                   // an entry that does not decode is an Err
+//!         assert_eq!(job.width, 128);
+//!         group.ack(&jobs::RESIZE, &[&entry.id]).await?;
+//!     }
+//! }
+//! assert_eq!(group.pending(&jobs::RESIZE).await?.count, 0);
+//! # Ok(()) }
+//! # fn main() {
+//! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(run()).unwrap();
+//! # }
+//! ```
+//!
+//! # Scopes and isolation
+//!
+//! ```text
+//! igniter:store:<service>[:<scopeKey>:<id>]*:<namespace>:<key>      namespace: kv counter claim streams
+//! igniter:store:<service>[:<scopeKey>:<id>]*:events:<event name>     channels
+//! ```
+//!
+//! - Scopes follow the order of the `scope()` calls; identifiers are
+//!   anything `Display`, percent-escaped (`%`, `:`, `{`, `}`), so no
+//!   identifier can add segments and reach another tenant's keys.
+//! - Scope keys are never namespace words, so a key reads unambiguously.
+//! - In scan and pattern-subscription patterns, every glob character of the
+//!   fixed part is escaped: a tenant named `*` scans only its own keys.
+//! - A required scope is enforced before any I/O (`STORE_SCOPE_REQUIRED`);
+//!   `purge()` on a handle deletes its scope and everything under it.
+//!
+//! # Adapters and features
+//!
+//! | adapter | what it is | feature |
+//! |---|---|---|
+//! | [`MemoryAdapter`] | in process, Redis's semantics (expiry on tokio's clock, so `tokio::time::pause` drives it in tests) | always |
+//! | `RedisAdapter` | one Redis server, through the `redis` crate | `redis` (default) |
+//! | `RedisClusterAdapter` | Redis Cluster: slot-split batches, scans on every primary, failover | `cluster` (default) |
+//!
+//! | feature | default | enables |
+//! |---|---|---|
+//! | `redis` | yes | `RedisAdapter`, `RedisAdapterBuilder` |
+//! | `cluster` | yes | `RedisClusterAdapter`, `RedisClusterAdapterBuilder` |
+//! | `tls` | no | `rediss://` URLs on rustls, custom root certificates |
+//! | `garde` | no | `Events::publish_validated`, `Subscription::validated` |
+//!
+//! `default-features = false` gives a memory-only build without the `redis`
+//! crate.
+//!
+//! ```no_run
+//! # #[cfg(feature = "redis")]
+//! # async fn run() -> Result<(), igniter_store::StoreError> {
+//! use igniter_store::{RedisAdapter, Store};
+//! let adapter = RedisAdapter::connect("redis://127.0.0.1:6379/").await?;
+//! let store = Store::builder().adapter(adapter).service("my-api").build()?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Errors
+//!
+//! Every failure is a [`StoreError`] with a stable [`ErrorCode`] (its
+//! `as_str()` is the TypeScript package's string, e.g. `STORE_TTL_INVALID`),
+//! a message that never holds a key, a value or an identifier, `details()`
+//! and the cause as `source()`. Every operation has a deadline (5 s by
+//! default, [`StoreBuilder::timeout`]); past it, `STORE_TIMEOUT`.
+//!
+//! # Telemetry
+//!
+//! Every operation emits `tracing` events, target `igniter_store`:
+//! `igniter.store.<area>.<op>.started` and `.success` at DEBUG, `.error` at
+//! ERROR with `error.code`, `error.message` and `error.operation`. Their
+//! fields are `store.service`, `store.namespace`, `store.scope_key` (never
+//! the identifier), `store.scope_depth` and the operation's counts — never a
+//! key, a value, a payload or an identifier. The full table is in
+//! [`telemetry`]. To see them:
+//!
+//! ```no_run
+//! // with `tracing-subscriber` in your dependencies
+//! use tracing_subscriber::{filter::Targets, fmt, prelude::*};
+//!
+//! tracing_subscriber::registry()
+//!     .with(fmt::layer())
+//!     .with(Targets::new().with_target("igniter_store", tracing::Level::DEBUG))
+//!     .init();
+//! ```
+//!
+//! The `telemetry` example of the repository prints them as JSON lines.
+//!
+//! # Cancel safety
+//!
+//! Every operation is a future; dropping it (or letting the store's
+//! deadline end it) is always safe for the store, but the backend may
+//! already have acted:
+//!
+//! - a dropped **read** changes nothing;
+//! - a dropped **write** (set, increment, claim, publish, append, ...) may
+//!   or may not have been applied, as with any request over a network: a
+//!   `STORE_TIMEOUT` on a write means "unknown", so retry only what is
+//!   idempotent (a `set`), and re-read a counter rather than increment twice;
+//! - a dropped `acquire` may have taken the claim without returning the
+//!   [`Claim`]: it then expires with its TTL. Dropping a [`Claim`] does not
+//!   release it either: release it, or it expires;
+//! - dropping a [`Subscription`] unsubscribes (the backend subscription goes
+//!   with the last local subscriber);
+//! - a dropped stream **read** may leave its entries pending under its
+//!   consumer: they are reclaimed like a dead consumer's, never lost.
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod actor;
 pub mod adapter;
