@@ -466,8 +466,10 @@ fn glob_bytes(alphabet: &'static [u8], max: usize) -> BoxedStrategy<Vec<u8>> {
 
 /// A connection to database 9 of this binary's Redis, which only the glob
 /// tests use.
-async fn glob_db() -> redis::aio::MultiplexedConnection {
-    let url = format!("{}9", support::shared().url());
+/// A connection to database `db` of the shared server. Each test that
+/// flushes a database has one of its own: tests run in parallel.
+async fn glob_db(db: u8) -> redis::aio::MultiplexedConnection {
+    let url = format!("{}{db}", support::shared().url());
     redis::Client::open(url)
         .unwrap()
         .get_multiplexed_async_connection()
@@ -586,7 +588,7 @@ fn glob_matches_like_redis() {
         return;
     }
     let rt = runtime();
-    let con = rt.block_on(glob_db());
+    let con = rt.block_on(glob_db(9));
     // random subjects, and subjects made from the patterns (matching or
     // nearly), so that both answers are common
     let case = (
@@ -644,7 +646,7 @@ fn glob_long_patterns_match_like_redis() {
         return;
     }
     let rt = runtime();
-    let con = rt.block_on(glob_db());
+    let con = rt.block_on(glob_db(10));
     let case = (
         1usize..1200,
         select(vec![
@@ -733,7 +735,7 @@ fn glob_corpus_is_what_redis_answers() {
         return;
     }
     let rt = runtime();
-    let mut con = rt.block_on(glob_db());
+    let mut con = rt.block_on(glob_db(11));
     // one subject per round, since subjects of different lines may be equal
     for (expected, pattern, subject) in glob_corpus() {
         let subjects = BTreeSet::from([subject.clone()]);
@@ -766,7 +768,7 @@ fn glob_corpus_is_what_redis_answers() {
 #[ignore = "rewrites store/tests/fuzz-corpus/glob.txt from Redis; run by hand"]
 fn record_glob_corpus() {
     let rt = runtime();
-    let mut con = rt.block_on(glob_db());
+    let mut con = rt.block_on(glob_db(12));
     let path = corpus_path("glob.txt");
     let text = std::fs::read_to_string(&path).unwrap();
     let mut out = String::new();
