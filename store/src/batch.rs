@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -92,12 +93,16 @@ impl<'a, Z: Serializer> Batch<'a, Z> {
                 if full.is_empty() {
                     return Ok(Vec::new());
                 }
-                core.adapter()
-                    .mget(&full)
-                    .await?
-                    .into_iter()
-                    .map(|v| v.map(|b| core.serializer().decode(&b)).transpose())
-                    .collect()
+                let found = core.adapter().mget(&full).await?;
+                // Sized up front (a `collect` into a `Result` is not).
+                let mut values = Vec::with_capacity(found.len());
+                for bytes in found {
+                    values.push(match bytes {
+                        Some(bytes) => Some(core.serializer().decode(&bytes)?),
+                        None => None,
+                    });
+                }
+                Ok(values)
             },
             |v| batch.count = count,
             batch.found = v.iter().filter(|x| x.is_some()).count()
@@ -113,16 +118,7 @@ impl<'a, Z: Serializer> Batch<'a, Z> {
         I: IntoIterator<Item = BatchEntry<'e, T>>,
     {
         let core = self.core;
-        let prepared: StoreResult<Vec<MsetEntry>> = entries
-            .into_iter()
-            .map(|e| {
-                Ok(MsetEntry {
-                    key: core.key(Namespace::Kv, e.key)?,
-                    value: core.serializer().encode(e.value)?,
-                    ttl: e.ttl.map(check_ttl).transpose()?,
-                })
-            })
-            .collect();
+        let prepared = prepare(core, entries);
         let count = prepared.as_ref().map_or(0, Vec::len);
         op!(
             core,
@@ -147,4 +143,44 @@ impl<'a, Z: Serializer> Batch<'a, Z> {
             |_v| batch.count = count
         )
     }
+}
+
+/// The entries of a batch set, checked and encoded. Every value is encoded
+/// into one buffer (no allocation per value for the encoder). The Redis
+/// adapters only copy values into their commands, so theirs are slices of
+/// that one buffer; any other adapter may keep a value (the memory adapter
+/// does), so it gets a copy of its exact size, never a slice that would keep
+/// the whole batch alive.
+fn prepare<'e, T, I, Z>(core: &Core<Z>, entries: I) -> StoreResult<Vec<MsetEntry>>
+where
+    T: Serialize + ?Sized + 'e,
+    I: IntoIterator<Item = BatchEntry<'e, T>>,
+    Z: Serializer,
+{
+    let entries = entries.into_iter();
+    let mut prepared = Vec::with_capacity(entries.size_hint().0);
+    let mut ends = Vec::with_capacity(entries.size_hint().0);
+    let mut buffer = Vec::new();
+    for e in entries {
+        // Checked in this order: key, value, TTL.
+        let key = core.key(Namespace::Kv, e.key)?;
+        core.serializer().encode_into(e.value, &mut buffer)?;
+        ends.push(buffer.len());
+        prepared.push(MsetEntry {
+            key,
+            value: Bytes::new(),
+            ttl: e.ttl.map(check_ttl).transpose()?,
+        });
+    }
+    let copies_values = matches!(core.adapter().name(), "redis" | "redis-cluster");
+    let shared = copies_values.then(|| Bytes::from(std::mem::take(&mut buffer)));
+    let mut start = 0;
+    for (entry, end) in prepared.iter_mut().zip(ends) {
+        entry.value = match &shared {
+            Some(shared) => shared.slice(start..end),
+            None => Bytes::copy_from_slice(&buffer[start..end]),
+        };
+        start = end;
+    }
+    Ok(prepared)
 }

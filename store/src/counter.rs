@@ -99,7 +99,7 @@ impl<'a, Z: Serializer> Counter<'a, Z> {
             "get",
             ErrorCode::GetFailed,
             async {
-                let full = core.key(Namespace::Counter, key)?;
+                let full = core.pooled_key(Namespace::Counter, key)?;
                 match core.adapter().get(&full).await? {
                     None => Ok(0),
                     Some(bytes) => parse_integer(&bytes),
@@ -119,7 +119,7 @@ impl<'a, Z: Serializer> Counter<'a, Z> {
             "expire",
             ErrorCode::SetFailed,
             async {
-                let full = core.key(Namespace::Counter, key)?;
+                let full = core.pooled_key(Namespace::Counter, key)?;
                 let ttl = check_ttl(ttl)?;
                 core.adapter().pexpire(&full, ttl).await
             },
@@ -214,7 +214,7 @@ async fn apply<Z: Serializer>(
     delta: Option<i64>,
     ttl: Option<Duration>,
 ) -> StoreResult<i64> {
-    let full = core.key(Namespace::Counter, key)?;
+    core.check(key)?;
     let delta = delta.ok_or_else(|| {
         StoreError::new(
             ErrorCode::CounterOverflow,
@@ -222,5 +222,11 @@ async fn apply<Z: Serializer>(
         )
     })?;
     let ttl = ttl.map(check_ttl).transpose()?;
+    if let Some(memory) = core.memory() {
+        return core.with_key(Namespace::Counter, key, |full| {
+            memory.incr_by_now(full, delta, ttl)
+        });
+    }
+    let full = core.pooled_key(Namespace::Counter, key)?;
     core.adapter().incr_by(&full, delta, ttl).await
 }

@@ -2,6 +2,7 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::future::IntoFuture;
+use std::pin::pin;
 
 use futures::Stream;
 
@@ -196,9 +197,9 @@ pub(crate) async fn purge<Z: Serializer>(core: &Core<Z>) -> StoreResult<u64> {
         let mut cursor = ScanCursor::start();
         let mut removed = 0;
         loop {
-            let reply = core.run(core.adapter().scan(&cursor, &pattern, PURGE_PAGE)).await?;
+            let reply = core.run(pin!(core.adapter().scan(&cursor, &pattern, PURGE_PAGE))).await?;
             if !reply.keys.is_empty() {
-                removed += core.run(core.adapter().unlink(&reply.keys)).await?;
+                removed += core.run(pin!(core.adapter().unlink(&reply.keys))).await?;
             }
             if reply.cursor.is_done() {
                 return Ok(removed);

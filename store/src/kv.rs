@@ -61,8 +61,16 @@ impl<'a, Z: Serializer> Kv<'a, Z> {
             "get",
             ErrorCode::GetFailed,
             async {
-                let full = core.key(Namespace::Kv, key)?;
-                match core.adapter().get(&full).await? {
+                let found = match core.memory() {
+                    Some(memory) => {
+                        core.with_key(Namespace::Kv, key, |full| memory.get_now(full))?
+                    }
+                    None => {
+                        let full = core.pooled_key(Namespace::Kv, key)?;
+                        core.adapter().get(&full).await?
+                    }
+                };
+                match found {
                     None => Ok(None),
                     Some(bytes) => core.serializer().decode(&bytes).map(Some),
                 }
@@ -93,7 +101,10 @@ impl<'a, Z: Serializer> Kv<'a, Z> {
             "exists",
             ErrorCode::GetFailed,
             async {
-                let full = core.key(Namespace::Kv, key)?;
+                if let Some(memory) = core.memory() {
+                    return core.with_key(Namespace::Kv, key, |full| memory.exists_now(full));
+                }
+                let full = core.pooled_key(Namespace::Kv, key)?;
                 core.adapter().exists(&full).await
             },
             |v| kv.existed = *v
@@ -127,7 +138,7 @@ impl<'a, Z: Serializer> Kv<'a, Z> {
             "expire",
             ErrorCode::SetFailed,
             async {
-                let full = core.key(Namespace::Kv, key)?;
+                let full = core.pooled_key(Namespace::Kv, key)?;
                 let ttl = check_ttl(ttl)?;
                 core.adapter().pexpire(&full, ttl).await
             },
@@ -147,7 +158,7 @@ impl<'a, Z: Serializer> Kv<'a, Z> {
             "touch",
             ErrorCode::SetFailed,
             async {
-                let full = core.key(Namespace::Kv, key)?;
+                let full = core.pooled_key(Namespace::Kv, key)?;
                 let ttl = check_ttl(ttl)?;
                 core.adapter().pexpire(&full, ttl).await
             },
@@ -166,7 +177,7 @@ impl<'a, Z: Serializer> Kv<'a, Z> {
             "ttl",
             ErrorCode::GetFailed,
             async {
-                let full = core.key(Namespace::Kv, key)?;
+                let full = core.pooled_key(Namespace::Kv, key)?;
                 core.adapter().pttl(&full).await
             },
             |v| kv.found = !matches!(v, KeyTtl::Missing),
@@ -187,7 +198,7 @@ impl<'a, Z: Serializer> Kv<'a, Z> {
             "persist",
             ErrorCode::SetFailed,
             async {
-                let full = core.key(Namespace::Kv, key)?;
+                let full = core.pooled_key(Namespace::Kv, key)?;
                 core.adapter().persist(&full).await
             },
             |v| kv.existed = *v
@@ -234,12 +245,16 @@ impl<'a, T: Serialize + ?Sized, Z: Serializer> IntoFuture for KvSet<'a, T, Z> {
                 "set",
                 ErrorCode::SetFailed,
                 async {
-                    let full = core.key(Namespace::Kv, key)?;
+                    core.check(key)?;
                     let ttl = ttl.map(check_ttl).transpose()?;
-                    core.adapter()
-                        .set(&full, encoded?, SetOptions::new(ttl, Default::default()))
-                        .await
-                        .map(drop)
+                    let options = SetOptions::new(ttl, Default::default());
+                    if let Some(memory) = core.memory() {
+                        return core.with_key(Namespace::Kv, key, |full| {
+                            memory.set_now(full, encoded?, options).map(drop)
+                        });
+                    }
+                    let full = core.pooled_key(Namespace::Kv, key)?;
+                    core.adapter().set(&full, encoded?, options).await.map(drop)
                 },
                 |_v| kv.ttl = ms(ttl)
             )

@@ -19,6 +19,15 @@ pub trait Serializer: Send + Sync + 'static {
 
     /// Decodes `bytes` as a `T`.
     fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> StoreResult<T>;
+
+    /// Appends the encoding of `value` to `out`, for many values encoded
+    /// into one buffer (batches). The default copies what
+    /// [`Serializer::encode`] returns; on failure `out` may hold part of the
+    /// value.
+    fn encode_into<T: Serialize + ?Sized>(&self, value: &T, out: &mut Vec<u8>) -> StoreResult<()> {
+        out.extend_from_slice(&self.encode(value)?);
+        Ok(())
+    }
 }
 
 /// JSON through `serde_json`, compatible with the TypeScript package.
@@ -40,13 +49,13 @@ pub struct JsonSerializer;
 
 impl Serializer for JsonSerializer {
     fn encode<T: Serialize + ?Sized>(&self, value: &T) -> StoreResult<Bytes> {
-        serde_json::to_vec(value).map(Bytes::from).map_err(|e| {
-            StoreError::new(
-                ErrorCode::SerializationFailed,
-                "the value could not be serialized as JSON",
-            )
-            .with_source(e)
-        })
+        serde_json::to_vec(value)
+            .map(Bytes::from)
+            .map_err(encode_error)
+    }
+
+    fn encode_into<T: Serialize + ?Sized>(&self, value: &T, out: &mut Vec<u8>) -> StoreResult<()> {
+        serde_json::to_writer(out, value).map_err(encode_error)
     }
 
     fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> StoreResult<T> {
@@ -59,6 +68,14 @@ impl Serializer for JsonSerializer {
             Err(e) => Err(decode_error(e)),
         }
     }
+}
+
+fn encode_error(e: serde_json::Error) -> StoreError {
+    StoreError::new(
+        ErrorCode::SerializationFailed,
+        "the value could not be serialized as JSON",
+    )
+    .with_source(e)
 }
 
 fn decode_error(e: serde_json::Error) -> StoreError {

@@ -1,13 +1,19 @@
 //! [`Store`]: a handle on one scope chain of one service.
 
+use std::cell::RefCell;
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, poll_fn};
 use std::marker::PhantomData;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
+
+use tokio::time::Sleep;
 
 use crate::actor::{NoActors, StoreActors};
 use crate::adapter::StoreAdapter;
+use crate::adapter::memory::MemoryAdapter;
 use crate::builder::{Missing, StoreBuilder};
 use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::events::{EventRegistry, Events};
@@ -84,52 +90,37 @@ impl<Z: Serializer> Core<Z> {
     }
 
     /// Runs `body` within the store's deadline.
-    pub(crate) async fn run<T>(
-        &self,
-        body: impl Future<Output = StoreResult<T>>,
-    ) -> StoreResult<T> {
-        match self.shared.timeout {
-            None => body.await,
-            Some(limit) => match tokio::time::timeout(limit, body).await {
-                Ok(result) => result,
-                Err(_) => Err(StoreError::new(
-                    ErrorCode::Timeout,
-                    "the operation did not finish within the store's deadline",
-                )
-                .with_detail(
-                    "timeoutMs",
-                    u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
-                )),
-            },
-        }
+    ///
+    /// Bodies are pinned by the caller and passed by reference, so that a
+    /// body is never moved (copied) from one future into the next.
+    pub(crate) fn run<T, F>(&self, body: Pin<&mut F>) -> impl Future<Output = StoreResult<T>>
+    where
+        F: Future<Output = StoreResult<T>> + ?Sized,
+    {
+        within(self.shared.timeout, body, true)
     }
 
     /// Runs `body` within the store's deadline extended by `extra` (a
     /// blocking read's block time).
-    pub(crate) async fn run_extended<T>(
+    pub(crate) fn run_extended<T, F>(
         &self,
         extra: Duration,
-        body: impl Future<Output = StoreResult<T>>,
-    ) -> StoreResult<T> {
-        match self.shared.timeout {
-            None => body.await,
-            Some(limit) => match tokio::time::timeout(limit + extra, body).await {
-                Ok(result) => result,
-                Err(_) => Err(StoreError::new(
-                    ErrorCode::Timeout,
-                    "the operation did not finish within the store's deadline",
-                )),
-            },
-        }
+        body: Pin<&mut F>,
+    ) -> impl Future<Output = StoreResult<T>>
+    where
+        F: Future<Output = StoreResult<T>> + ?Sized,
+    {
+        let limit = self.shared.timeout.map(|limit| limit.saturating_add(extra));
+        within(limit, body, false)
     }
 
     /// Runs `body` without the store's overall deadline, for operations made
     /// of many steps (purge), each of which is bounded by [`Core::run`].
-    pub(crate) async fn run_unbounded<T>(
-        &self,
-        body: impl Future<Output = StoreResult<T>>,
-    ) -> StoreResult<T> {
-        body.await
+    pub(crate) fn run_unbounded<'b, T, F>(&self, body: Pin<&'b mut F>) -> Pin<&'b mut F>
+    where
+        F: Future<Output = StoreResult<T>> + ?Sized,
+    {
+        body
     }
 
     /// Fails with `STORE_SCOPE_REQUIRED` when the chain lacks a required scope.
@@ -149,11 +140,58 @@ impl<Z: Serializer> Core<Z> {
         .with_detail("missingScopes", names))
     }
 
+    /// The checks every operation on a key makes: the required scopes are
+    /// there and the key is not empty.
+    pub(crate) fn check(&self, key: &str) -> StoreResult<()> {
+        self.check_required()?;
+        check_key(key)
+    }
+
     /// The full key of `key` in `ns`, after the checks every operation makes.
     pub(crate) fn key(&self, ns: Namespace, key: &str) -> StoreResult<String> {
-        self.check_required()?;
-        check_key(key)?;
+        self.check(key)?;
         Ok(key::full_key(&self.chain.base, ns, key))
+    }
+
+    /// [`Core::key`] in a string taken from a pool of the thread (and given
+    /// back when dropped), so that building the keys of operations does not
+    /// allocate once the pool is warm.
+    pub(crate) fn pooled_key(&self, ns: Namespace, key: &str) -> StoreResult<PooledKey> {
+        self.check(key)?;
+        let mut full = PooledKey::take();
+        push_full_key(&self.chain.base, ns, key, &mut full.0);
+        Ok(full)
+    }
+
+    /// The adapter as the memory adapter, whose commands the store calls
+    /// directly: they complete at once, so neither a boxed future nor an
+    /// allocated key is needed.
+    pub(crate) fn memory(&self) -> Option<&MemoryAdapter> {
+        self.shared.adapter.as_any().downcast_ref()
+    }
+
+    /// Runs `f` on the full key of `key` in `ns` (after the checks of
+    /// [`Core::check`]), built in a buffer of the thread that is reused from
+    /// one call to the next: for commands that complete before `f` returns.
+    pub(crate) fn with_key<R>(
+        &self,
+        ns: Namespace,
+        key: &str,
+        f: impl FnOnce(&str) -> StoreResult<R>,
+    ) -> StoreResult<R> {
+        thread_local! {
+            static KEY: RefCell<String> = const { RefCell::new(String::new()) };
+        }
+        self.check(key)?;
+        KEY.with(|buffer| match buffer.try_borrow_mut() {
+            Ok(mut full) => {
+                full.clear();
+                push_full_key(&self.chain.base, ns, key, &mut full);
+                f(&full)
+            }
+            // Only if `f` itself builds a key: never in this crate.
+            Err(_) => f(&key::full_key(&self.chain.base, ns, key)),
+        })
     }
 
     pub(crate) fn keys<K: AsRef<str>>(
@@ -162,14 +200,132 @@ impl<Z: Serializer> Core<Z> {
         keys: &[K],
     ) -> StoreResult<Vec<String>> {
         self.check_required()?;
-        keys.iter()
-            .map(|k| {
-                let k = k.as_ref();
-                check_key(k)?;
-                Ok(key::full_key(&self.chain.base, ns, k))
-            })
-            .collect()
+        // Sized up front: collecting into a `Result` would grow it step by
+        // step, copying it each time.
+        let mut full = Vec::with_capacity(keys.len());
+        for k in keys {
+            let k = k.as_ref();
+            check_key(k)?;
+            full.push(key::full_key(&self.chain.base, ns, k));
+        }
+        Ok(full)
     }
+}
+
+fn timeout_error() -> StoreError {
+    StoreError::new(
+        ErrorCode::Timeout,
+        "the operation did not finish within the store's deadline",
+    )
+}
+
+/// Runs `body`, failing with `STORE_TIMEOUT` once `limit` has passed since
+/// it first had to wait (`None`: no limit). With `detail`, the error says the
+/// limit (`details.timeoutMs`).
+///
+/// The timer is armed only when `body` returns `Pending`: an operation that
+/// completes on its first poll never touches tokio's timer wheel, where
+/// `tokio::time::timeout` would read the clock and register a timer for each
+/// one.
+async fn within<T, F>(
+    limit: Option<Duration>,
+    mut body: Pin<&mut F>,
+    detail: bool,
+) -> StoreResult<T>
+where
+    F: Future<Output = StoreResult<T>> + ?Sized,
+{
+    let Some(limit) = limit else {
+        return body.await;
+    };
+    let mut sleep: Pin<&mut Option<Sleep>> = pin!(None);
+    poll_fn(|cx| {
+        if let Poll::Ready(result) = body.as_mut().poll(cx) {
+            return Poll::Ready(result);
+        }
+        if sleep.is_none() {
+            sleep.set(Some(tokio::time::sleep(limit)));
+        }
+        match sleep.as_mut().as_pin_mut().map(|s| s.poll(cx)) {
+            Some(Poll::Ready(())) => {
+                let error = timeout_error();
+                Poll::Ready(Err(if detail {
+                    error.with_detail(
+                        "timeoutMs",
+                        u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
+                    )
+                } else {
+                    error
+                }))
+            }
+            _ => Poll::Pending,
+        }
+    })
+    .await
+}
+
+thread_local! {
+    /// Key strings given back by [`PooledKey`]s dropped on this thread.
+    static KEY_POOL: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// How many strings [`KEY_POOL`] keeps per thread.
+const POOLED_KEYS: usize = 64;
+/// The largest string capacity [`KEY_POOL`] keeps.
+const POOLED_KEY_CAPACITY: usize = 512;
+
+/// A full key in a string of the thread's pool; see [`Core::pooled_key`].
+pub(crate) struct PooledKey(String);
+
+impl PooledKey {
+    fn take() -> PooledKey {
+        let pooled = KEY_POOL
+            .try_with(|pool| pool.try_borrow_mut().ok().and_then(|mut pool| pool.pop()))
+            .ok()
+            .flatten();
+        PooledKey(pooled.unwrap_or_default())
+    }
+}
+
+impl std::ops::Deref for PooledKey {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Drop for PooledKey {
+    fn drop(&mut self) {
+        let mut full = std::mem::take(&mut self.0);
+        if full.capacity() == 0 || full.capacity() > POOLED_KEY_CAPACITY {
+            return;
+        }
+        full.clear();
+        let _ = KEY_POOL.try_with(|pool| {
+            if let Ok(mut pool) = pool.try_borrow_mut()
+                && pool.len() < POOLED_KEYS
+            {
+                pool.push(full);
+            }
+        });
+    }
+}
+
+/// Appends `<base>:<ns>:<key>` to `out` (the key of [`key::full_key`]).
+fn push_full_key(base: &str, ns: Namespace, key: &str, out: &mut String) {
+    // The namespace with its colons, in one piece.
+    let ns = match ns {
+        Namespace::Kv => ":kv:",
+        Namespace::Counter => ":counter:",
+        Namespace::Claim => ":claim:",
+        Namespace::Fence => ":fence:",
+        Namespace::Streams => ":streams:",
+    };
+    out.reserve(base.len() + ns.len() + key.len());
+    out.push_str(base);
+    out.push_str(ns);
+    out.push_str(key);
 }
 
 fn check_key(key: &str) -> StoreResult<()> {

@@ -74,7 +74,10 @@ macro_rules! op {
             store.scope_key = ctx.scope_key,
             store.scope_depth = ctx.scope_depth,
         );
-        let result = core.$run($body).await.map_err(|e| e.for_operation($fail));
+        let result = core
+            .$run(::std::pin::pin!($body))
+            .await
+            .map_err(|e| e.for_operation($fail));
         match &result {
             Ok(_value) => {
                 $(let $ok = _value;)?

@@ -74,21 +74,26 @@ impl RawMessage {
         &self.payload
     }
 
-    /// The message decoded as a `T` by `decode`, computed once per message
-    /// for the first type asked and shared by every subscriber asking for it;
-    /// another type on the same channel is decoded for its subscriber alone.
-    pub(crate) fn decoded<T: Any + Send + Sync>(&self, decode: impl Fn(&Self) -> T) -> Arc<T> {
+    /// Runs `f` on the message decoded as a `T` by `decode`, computed once
+    /// per message for the first type asked and shared by every subscriber
+    /// asking for it (lent, so no reference count is touched); another type
+    /// on the same channel is decoded for its subscriber alone.
+    pub(crate) fn with_decoded<T: Any + Send + Sync, R>(
+        &self,
+        decode: impl Fn(&Self) -> T,
+        f: impl FnOnce(&T) -> R,
+    ) -> R {
         let want = TypeId::of::<T>();
         let (id, shared) = self.decoded.get_or_init(|| {
             let value: Arc<dyn Any + Send + Sync> = Arc::new(decode(self));
             (want, value)
         });
         if *id == want
-            && let Ok(value) = Arc::clone(shared).downcast::<T>()
+            && let Some(value) = shared.downcast_ref::<T>()
         {
-            return value;
+            return f(value);
         }
-        Arc::new(decode(self))
+        f(&decode(self))
     }
 }
 

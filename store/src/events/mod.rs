@@ -300,10 +300,10 @@ impl<T: Send + Sync + 'static> Subscription<T> {
                     ErrorCode::ConnectionFailed,
                     "the connection under the subscription dropped: messages published until it was restored are lost",
                 )),
-                Ok(message) => match &*message.decoded(&decode) {
+                Ok(message) => message.with_decoded(&decode, |decoded| match decoded {
                     Ok(event) => Ok(Arc::clone(event)),
                     Err(failure) => Err(failure.error()),
-                },
+                }),
                 Err(RecvError::Lagged(lost)) => Err(StoreError::new(
                     ErrorCode::SubscriberLagged,
                     "the subscriber fell behind and lost messages",

@@ -3,12 +3,13 @@
 use std::fmt;
 use std::future::IntoFuture;
 use std::marker::PhantomData;
+use std::pin::pin;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
-use super::{StreamEntry, StreamName, decode_entry, stream_key};
+use super::{StreamEntry, StreamName, decode_entry, pooled_stream_key, stream_key};
 use crate::adapter::streams::{GroupRead, PendingEntry, PendingSummary, RangeQuery};
 use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::kv::StoreFuture;
@@ -104,7 +105,7 @@ impl<'a, Z: Serializer> Group<'a, Z> {
             ErrorCode::StreamAckFailed,
             async {
                 self.check()?;
-                let key = stream_key(core, name)?;
+                let key = pooled_stream_key(core, name)?;
                 if ids.is_empty() {
                     return Ok(0);
                 }
@@ -323,7 +324,7 @@ impl<'a, T: DeserializeOwned + Send + 'a, Z: Serializer> IntoFuture for Read<'a,
             let (core, group, consumer, name) = (g.core, g.group, g.consumer, name.as_str());
             op!(unbounded core, "streams", "stream", "read", ErrorCode::StreamReadFailed, async {
                 g.check()?;
-                let key = stream_key(core, name)?;
+                let key = pooled_stream_key(core, name)?;
                 let read = GroupRead {
                     group: group.to_owned(),
                     consumer: consumer.to_owned(),
@@ -345,14 +346,14 @@ pub(crate) async fn read_group<Z: Serializer>(
     mut read: GroupRead,
 ) -> StoreResult<Vec<crate::adapter::streams::RawEntry>> {
     let Some(block) = read.block else {
-        return core.run(core.adapter().xreadgroup(key, &read)).await;
+        return core.run(pin!(core.adapter().xreadgroup(key, &read))).await;
     };
     let until = Instant::now() + block;
     loop {
         let left = until.saturating_duration_since(Instant::now());
         read.block = Some(left.max(Duration::from_millis(1)));
         let result = core
-            .run_extended(left, core.adapter().xreadgroup(key, &read))
+            .run_extended(left, pin!(core.adapter().xreadgroup(key, &read)))
             .await;
         match result {
             Err(e) if e.code() == ErrorCode::ConnectionFailed && Instant::now() < until => {

@@ -21,7 +21,7 @@ use crate::events::Channel;
 use crate::key::Namespace;
 use crate::kv::StoreFuture;
 use crate::serializer::Serializer;
-use crate::store::Core;
+use crate::store::{Core, PooledKey};
 use crate::telemetry::op;
 
 /// Something that names a stream carrying `T`: a [`Channel<T>`] from
@@ -113,13 +113,28 @@ pub struct Streams<'a, Z> {
 }
 
 pub(crate) fn stream_key<Z: Serializer>(core: &Core<Z>, name: &str) -> StoreResult<String> {
+    check_name(name)?;
+    core.key(Namespace::Streams, name)
+}
+
+/// [`stream_key`] in a pooled string, for operations that only lend the key
+/// to the adapter.
+pub(crate) fn pooled_stream_key<Z: Serializer>(
+    core: &Core<Z>,
+    name: &str,
+) -> StoreResult<PooledKey> {
+    check_name(name)?;
+    core.pooled_key(Namespace::Streams, name)
+}
+
+fn check_name(name: &str) -> StoreResult<()> {
     if name.is_empty() {
         return Err(StoreError::new(
             ErrorCode::StreamNameRequired,
             "a stream name must not be empty",
         ));
     }
-    core.key(Namespace::Streams, name)
+    Ok(())
 }
 
 impl<'a, Z: Serializer> Streams<'a, Z> {
@@ -174,7 +189,7 @@ impl<'a, Z: Serializer> Streams<'a, Z> {
             "len",
             ErrorCode::StreamReadFailed,
             async {
-                let key = stream_key(core, name)?;
+                let key = pooled_stream_key(core, name)?;
                 core.adapter().xlen(&key).await
             },
             |v| stream.name = name,
@@ -280,7 +295,7 @@ impl<'a, Z: Serializer> IntoFuture for Append<'a, Z> {
                 "append",
                 ErrorCode::StreamAppendFailed,
                 async {
-                    let key = stream_key(core, name)?;
+                    let key = pooled_stream_key(core, name)?;
                     core.adapter().xadd(&key, encoded?, max_len).await
                 },
                 |_v| stream.name = name
@@ -350,7 +365,7 @@ impl<'a, T: DeserializeOwned + Send + 'a, Z: Serializer> IntoFuture for Range<'a
                 "range",
                 ErrorCode::StreamReadFailed,
                 async {
-                    let key = stream_key(core, name)?;
+                    let key = pooled_stream_key(core, name)?;
                     let entries = core.adapter().xrange(&key, &query).await?;
                     Ok(entries
                         .into_iter()

@@ -69,7 +69,9 @@ impl Db {
             }
             if let Some((_, key)) = self.expiries.pop_first() {
                 let removed = self.map.remove(&key);
-                self.removed(removed.map(|e| e.value));
+                if let Some(entry) = removed {
+                    self.removed(&entry.value);
+                }
             }
         }
     }
@@ -83,9 +85,25 @@ impl Db {
             return;
         };
         let old = std::mem::replace(&mut entry.expires_at, at);
-        if matches!(entry.value, Value::Stream(_)) {
+        let stream = matches!(entry.value, Value::Stream(_));
+        self.expiry_changed(key, stream, old, at);
+    }
+
+    /// Keeps `expiries` in step with a key whose deadline went from `old` to
+    /// `at`.
+    fn expiry_changed(
+        &mut self,
+        key: &str,
+        stream: bool,
+        old: Option<Instant>,
+        at: Option<Instant>,
+    ) {
+        if stream {
             // A blocked read also waits for its stream's expiry.
             self.wake.notify_waiters();
+        }
+        if old == at {
+            return;
         }
         if let Some(old) = old {
             self.expiries.remove(&(old, key.to_owned()));
@@ -95,23 +113,35 @@ impl Db {
         }
     }
 
+    /// Sets `key` to `value`, expiring at `expires_at` (`None`: never), in
+    /// one lookup of the key.
     pub(super) fn insert(&mut self, key: &str, value: Value, expires_at: Option<Instant>) {
+        self.replace(key, value, expires_at);
+    }
+
+    /// [`Db::insert`], handing back the value it replaced, so that the caller
+    /// can free it after releasing the lock.
+    pub(super) fn replace(
+        &mut self,
+        key: &str,
+        value: Value,
+        expires_at: Option<Instant>,
+    ) -> Option<Value> {
+        let stream = matches!(value, Value::Stream(_));
         match self.map.get_mut(key) {
             Some(entry) => {
-                let old = std::mem::replace(&mut entry.value, value);
-                self.removed(Some(old));
+                let old_value = std::mem::replace(&mut entry.value, value);
+                let old_at = std::mem::replace(&mut entry.expires_at, expires_at);
+                self.expiry_changed(key, stream, old_at, expires_at);
+                self.removed(&old_value);
+                Some(old_value)
             }
             None => {
-                self.map.insert(
-                    key.to_owned(),
-                    Entry {
-                        value,
-                        expires_at: None,
-                    },
-                );
+                self.map.insert(key.to_owned(), Entry { value, expires_at });
+                self.expiry_changed(key, stream, None, expires_at);
+                None
             }
         }
-        self.set_expiry(key, expires_at);
     }
 
     pub(super) fn remove(&mut self, key: &str) -> bool {
@@ -120,7 +150,7 @@ impl Db {
                 if let Some(at) = entry.expires_at {
                     self.expiries.remove(&(at, key.to_owned()));
                 }
-                self.removed(Some(entry.value));
+                self.removed(&entry.value);
                 true
             }
             None => false,
@@ -129,8 +159,8 @@ impl Db {
 
     /// A value left the keyspace: a read blocked on it must fail, as in Redis
     /// ("UNBLOCKED the stream key no longer exists").
-    fn removed(&self, value: Option<Value>) {
-        if let Some(Value::Stream(_)) = value {
+    fn removed(&self, value: &Value) {
+        if let Value::Stream(_) = value {
             self.wake.notify_waiters();
         }
     }

@@ -135,6 +135,78 @@ impl MemoryAdapter {
         self.inner.db.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// `GET`, at once: the store calls the memory adapter's commands
+    /// directly (no boxed future, no deadline to arm), since they never wait.
+    pub(crate) fn get_now(&self, key: &str) -> StoreResult<Option<Bytes>> {
+        let db = self.open_live()?;
+        Ok(db.string(key)?.cloned())
+    }
+
+    /// `SET`, at once; see [`MemoryAdapter::get_now`].
+    pub(crate) fn set_now(
+        &self,
+        key: &str,
+        value: Bytes,
+        options: SetOptions,
+    ) -> StoreResult<bool> {
+        let mut db = self.open_live()?;
+        if options.condition == SetCondition::IfAbsent && db.live(key).is_some() {
+            return Ok(false);
+        }
+        let at = options.ttl.map(|ttl| deadline(Instant::now(), ttl));
+        let old = db.replace(key, Value::Str(value), at);
+        // The old value is freed after the lock is released.
+        drop(db);
+        drop(old);
+        Ok(true)
+    }
+
+    /// `EXISTS`, at once; see [`MemoryAdapter::get_now`].
+    pub(crate) fn exists_now(&self, key: &str) -> StoreResult<bool> {
+        let db = self.open_live()?;
+        Ok(db.live(key).is_some())
+    }
+
+    /// `INCRBY` (and the TTL of a counter it creates), at once; see
+    /// [`MemoryAdapter::get_now`].
+    pub(crate) fn incr_by_now(
+        &self,
+        key: &str,
+        delta: i64,
+        ttl_if_created: Option<Duration>,
+    ) -> StoreResult<i64> {
+        let mut db = self.open_live()?;
+        let current = db.integer(key)?;
+        let value = current.unwrap_or(0).checked_add(delta).ok_or_else(|| {
+            StoreError::new(
+                ErrorCode::CounterOverflow,
+                "increment or decrement would overflow",
+            )
+        })?;
+        let bytes = Bytes::from(value.to_string());
+        match (current, db.map.get_mut(key)) {
+            (Some(_), Some(entry)) => entry.value = Value::Str(bytes),
+            _ => {
+                let at = ttl_if_created.map(|ttl| deadline(Instant::now(), ttl));
+                db.insert(key, Value::Str(bytes), at);
+            }
+        }
+        Ok(value)
+    }
+
+    /// Locks the data after reclaiming expired keys, or fails when closed;
+    /// reads the clock only when some key has a TTL.
+    fn open_live(&self) -> StoreResult<MutexGuard<'_, Db>> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(closed());
+        }
+        let mut db = self.db();
+        if !db.expiries.is_empty() {
+            db.reclaim(Instant::now());
+        }
+        Ok(db)
+    }
+
     /// Locks the data after reclaiming expired keys, or fails when closed.
     fn open(&self) -> StoreResult<(MutexGuard<'_, Db>, Instant)> {
         if self.inner.closed.load(Ordering::Acquire) {
@@ -158,28 +230,20 @@ impl StoreAdapter for MemoryAdapter {
     }
 
     async fn get(&self, key: &str) -> StoreResult<Option<Bytes>> {
-        let (db, _) = self.open()?;
-        Ok(db.string(key)?.cloned())
+        self.get_now(key)
     }
 
     async fn set(&self, key: &str, value: Bytes, options: SetOptions) -> StoreResult<bool> {
-        let (mut db, now) = self.open()?;
-        if options.condition == SetCondition::IfAbsent && db.live(key).is_some() {
-            return Ok(false);
-        }
-        let at = options.ttl.map(|ttl| deadline(now, ttl));
-        db.insert(key, Value::Str(value), at);
-        Ok(true)
+        self.set_now(key, value, options)
     }
 
     async fn del(&self, keys: &[String]) -> StoreResult<u64> {
-        let (mut db, _) = self.open()?;
+        let mut db = self.open_live()?;
         Ok(keys.iter().filter(|k| db.remove(k)).count() as u64)
     }
 
     async fn exists(&self, key: &str) -> StoreResult<bool> {
-        let (db, _) = self.open()?;
-        Ok(db.live(key).is_some())
+        self.exists_now(key)
     }
 
     async fn pexpire(&self, key: &str, ttl: Duration) -> StoreResult<bool> {
@@ -216,27 +280,11 @@ impl StoreAdapter for MemoryAdapter {
         delta: i64,
         ttl_if_created: Option<Duration>,
     ) -> StoreResult<i64> {
-        let (mut db, now) = self.open()?;
-        let current = db.integer(key)?;
-        let value = current.unwrap_or(0).checked_add(delta).ok_or_else(|| {
-            StoreError::new(
-                ErrorCode::CounterOverflow,
-                "increment or decrement would overflow",
-            )
-        })?;
-        let bytes = Bytes::from(value.to_string());
-        match (current, db.map.get_mut(key)) {
-            (Some(_), Some(entry)) => entry.value = Value::Str(bytes),
-            _ => {
-                let at = ttl_if_created.map(|ttl| deadline(now, ttl));
-                db.insert(key, Value::Str(bytes), at);
-            }
-        }
-        Ok(value)
+        self.incr_by_now(key, delta, ttl_if_created)
     }
 
     async fn mget(&self, keys: &[String]) -> StoreResult<Vec<Option<Bytes>>> {
-        let (db, _) = self.open()?;
+        let db = self.open_live()?;
         // MGET answers nil for a key of another type rather than failing.
         Ok(keys
             .iter()
