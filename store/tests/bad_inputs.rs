@@ -606,7 +606,6 @@ async fn ttls_of_zero_or_overflowing_are_ttl_invalid() {
 /// block time capped (as the memory adapter caps TTLs) or refused with a
 /// code.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: Read::block(Duration::MAX) panics (Instant + Duration overflow in streams::group::read_group)"]
 async fn a_blocking_read_of_duration_max_does_not_panic() {
     for (adapter, s) in orgs().await {
         let g = s.streams().group("g", "c");

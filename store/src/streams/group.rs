@@ -338,6 +338,9 @@ impl<'a, T: DeserializeOwned + Send + 'a, Z: Serializer> IntoFuture for Read<'a,
     }
 }
 
+/// The longest a read blocks, whatever it asks.
+const MAX_BLOCK: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// `XREADGROUP`, within the store's deadline extended by the block time,
 /// connecting again while the block time lasts when the connection drops.
 pub(crate) async fn read_group<Z: Serializer>(
@@ -348,6 +351,9 @@ pub(crate) async fn read_group<Z: Serializer>(
     let Some(block) = read.block else {
         return core.run(pin!(core.adapter().xreadgroup(key, &read))).await;
     };
+    // A block of `Duration::MAX` would overflow the clock: a year is for ever
+    // enough, and Redis's `BLOCK` takes it.
+    let block = block.min(MAX_BLOCK);
     let until = Instant::now() + block;
     loop {
         let left = until.saturating_duration_since(Instant::now());
