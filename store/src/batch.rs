@@ -164,7 +164,9 @@ where
     for e in entries {
         // Checked in this order: key, value, TTL.
         let key = core.key(Namespace::Kv, e.key)?;
+        let start = buffer.len();
         core.serializer().encode_into(e.value, &mut buffer)?;
+        core.check_size(buffer.len() - start)?;
         ends.push(buffer.len());
         prepared.push(MsetEntry {
             key,

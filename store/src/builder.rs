@@ -63,6 +63,7 @@ struct Settings {
     timeout: Option<Duration>,
     events: Vec<EventRegistry>,
     scope_hash_tag: bool,
+    max_value_size: Option<usize>,
 }
 
 impl<Ad, Sv, S, A, Z> fmt::Debug for StoreBuilder<Ad, Sv, S, A, Z> {
@@ -85,6 +86,7 @@ impl StoreBuilder<Missing, Missing> {
                 timeout: Some(DEFAULT_TIMEOUT),
                 events: Vec::new(),
                 scope_hash_tag: false,
+                max_value_size: None,
             },
             _marker: PhantomData,
         }
@@ -149,6 +151,15 @@ impl<Ad, Sv, S, A, Z> StoreBuilder<Ad, Sv, S, A, Z> {
     /// [`Channel`]: crate::Channel
     pub fn events(mut self, registry: EventRegistry) -> Self {
         self.settings.events.push(registry);
+        self
+    }
+
+    /// Refuses, before any I/O, every value whose encoding is longer than
+    /// `bytes` (kv values, batch entries — the whole batch —, claim owners,
+    /// stream messages and event envelopes) with `STORE_VALUE_TOO_LARGE`,
+    /// whose details give the `size` and the `limit`. No limit by default.
+    pub fn max_value_size(mut self, bytes: usize) -> Self {
+        self.settings.max_value_size = Some(bytes);
         self
     }
 
@@ -245,6 +256,7 @@ impl<S: StoreScopes, A: StoreActors, Z: Serializer>
             required,
             registries: self.settings.events,
             scope_hash_tag: self.settings.scope_hash_tag,
+            max_value_size: self.settings.max_value_size,
         };
         Ok(Store::from_parts(shared, Chain::root(base)))
     }

@@ -74,7 +74,7 @@ impl<'a, Z: Serializer> Claims<'a, Z> {
         ttl: Duration,
     ) -> StoreResult<bool> {
         let core = self.core;
-        let encoded = core.serializer().encode(owner);
+        let encoded = core.encode(owner);
         op!(
             core,
             "claim",
@@ -96,7 +96,7 @@ impl<'a, Z: Serializer> Claims<'a, Z> {
     /// different owner gets `Ok(false)`.
     pub async fn release<T: Serialize + ?Sized>(&self, key: &str, owner: &T) -> StoreResult<bool> {
         let core = self.core;
-        let encoded = core.serializer().encode(owner);
+        let encoded = core.encode(owner);
         op!(
             core,
             "claim",

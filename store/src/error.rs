@@ -62,6 +62,9 @@ codes! {
     KeyRequired => "STORE_KEY_REQUIRED",
     /// A TTL was zero or too large.
     TtlInvalid => "STORE_TTL_INVALID",
+    /// An encoded value is longer than the store's `max_value_size`;
+    /// `details.size` and `details.limit` say by how much.
+    ValueTooLarge => "STORE_VALUE_TOO_LARGE",
     /// A value could not be serialized.
     SerializationFailed => "STORE_SERIALIZATION_FAILED",
     /// A stored value could not be decoded as the requested type.

@@ -236,7 +236,7 @@ impl<'a, T: Serialize + ?Sized, Z: Serializer> IntoFuture for KvSet<'a, T, Z> {
             value,
             ttl,
         } = self;
-        let encoded = core.serializer().encode(value);
+        let encoded = core.encode(value);
         Box::pin(async move {
             op!(
                 core,

@@ -37,6 +37,8 @@ pub(crate) struct Shared<Z> {
     pub(crate) registries: Vec<EventRegistry>,
     /// Whether the outermost scope is a Redis Cluster hash tag.
     pub(crate) scope_hash_tag: bool,
+    /// The longest encoded value the store writes.
+    pub(crate) max_value_size: Option<usize>,
 }
 
 /// The untyped core of a handle: the shared store and one scope chain. The
@@ -121,6 +123,29 @@ impl<Z: Serializer> Core<Z> {
         F: Future<Output = StoreResult<T>> + ?Sized,
     {
         body
+    }
+
+    /// `value` encoded by the store's serializer, within `max_value_size`.
+    pub(crate) fn encode<T: serde::Serialize + ?Sized>(
+        &self,
+        value: &T,
+    ) -> StoreResult<bytes::Bytes> {
+        let bytes = self.shared.serializer.encode(value)?;
+        self.check_size(bytes.len())?;
+        Ok(bytes)
+    }
+
+    /// Fails with `STORE_VALUE_TOO_LARGE` past `max_value_size`.
+    pub(crate) fn check_size(&self, size: usize) -> StoreResult<()> {
+        match self.shared.max_value_size {
+            Some(limit) if size > limit => Err(StoreError::new(
+                ErrorCode::ValueTooLarge,
+                "the encoded value is longer than the store's max_value_size",
+            )
+            .with_detail("size", size)
+            .with_detail("limit", limit)),
+            _ => Ok(()),
+        }
     }
 
     /// Fails with `STORE_SCOPE_REQUIRED` when the chain lacks a required scope.

@@ -391,27 +391,12 @@ async fn values_that_do_not_serialize_are_serialization_failed() {
     }
 }
 
-/// The API `values_over_the_size_limit_are_refused` assumes, a no-op until
-/// the builder has it: `StoreBuilder::max_value_size(bytes)`, the largest
-/// encoded value the store writes (no limit by default). Remove this shim
-/// when the real method exists (an inherent method takes precedence anyway).
-trait AssumedMaxValueSize: Sized {
-    fn max_value_size(self, bytes: usize) -> Self;
-}
-
-impl<Ad, Sv, Sc, A, Z> AssumedMaxValueSize for igniter_store::StoreBuilder<Ad, Sv, Sc, A, Z> {
-    fn max_value_size(self, _bytes: usize) -> Self {
-        self
-    }
-}
-
-/// Assumed: a store built with `.max_value_size(n)` refuses, before any
+/// A store built with `.max_value_size(n)` refuses, before any
 /// I/O, every value whose encoding is longer than `n` bytes with
 /// `STORE_VALUE_TOO_LARGE` (details `size` and `limit`, no value): kv
 /// `set`, `batch.set` (the whole batch), claim owners, stream appends and
 /// event payloads. `n` bytes exactly is accepted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "missing: no configurable value size limit (assumed StoreBuilder::max_value_size(n), STORE_VALUE_TOO_LARGE)"]
 async fn values_over_the_size_limit_are_refused() {
     let limit = 1024;
     let mut adapters: Vec<Arc<dyn StoreAdapter>> = vec![Arc::new(MemoryAdapter::new())];

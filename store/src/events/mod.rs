@@ -233,15 +233,15 @@ fn encode_envelope<Z: Serializer, T: Serialize>(
             identifier: &a.id,
         }),
     };
-    serde_json::to_vec(&envelope)
-        .map(bytes::Bytes::from)
-        .map_err(|e| {
-            StoreError::new(
-                ErrorCode::SerializationFailed,
-                "the event payload could not be serialized as JSON",
-            )
-            .with_source(e)
-        })
+    let bytes = serde_json::to_vec(&envelope).map_err(|e| {
+        StoreError::new(
+            ErrorCode::SerializationFailed,
+            "the event payload could not be serialized as JSON",
+        )
+        .with_source(e)
+    })?;
+    core.check_size(bytes.len())?;
+    Ok(bytes::Bytes::from(bytes))
 }
 
 /// Why a message did not decode; shared by every subscriber of a message and

@@ -157,7 +157,7 @@ impl<'a, Z: Serializer> Streams<'a, Z> {
         Append {
             core: self.core,
             name: stream.stream_name().to_owned(),
-            encoded: self.core.serializer().encode(message),
+            encoded: self.core.encode(message),
             max_len: None,
         }
     }
