@@ -26,7 +26,9 @@ use pubsub::PubSub;
 /// The default time to connect to Redis.
 pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// The default time Redis has to answer one command.
+/// The time a node has to answer one command: the default of the cluster
+/// adapter and of the pub/sub connections (the single-server adapter leaves
+/// commands to the store's deadline).
 pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The store on one Redis server, through the `redis` crate.
@@ -105,9 +107,10 @@ impl RedisAdapterBuilder {
         self
     }
 
-    /// How long Redis has to answer one command (default
-    /// [`DEFAULT_RESPONSE_TIMEOUT`]); `None` waits as long as the store's
-    /// deadline allows.
+    /// How long Redis has to answer one command on the connection itself.
+    /// `None` by default: the store's deadline (`StoreBuilder::timeout`)
+    /// already bounds every operation, and a second timer per command costs
+    /// a few percent. Set one when the store runs with `no_timeout()`.
     pub fn response_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.response_timeout = timeout;
         self
@@ -210,7 +213,9 @@ impl RedisAdapter {
             target: url.into_connection_info(),
             client: None,
             connection_timeout: DEFAULT_CONNECTION_TIMEOUT,
-            response_timeout: Some(DEFAULT_RESPONSE_TIMEOUT),
+            // The store's deadline bounds every command; a second timer per
+            // command in the connection would only cost (BENCHMARKS.md).
+            response_timeout: None,
             subscriber_capacity: DEFAULT_SUBSCRIBER_CAPACITY,
             #[cfg(feature = "tls")]
             root_certificate: None,
