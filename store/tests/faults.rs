@@ -176,7 +176,14 @@ struct Load {
 }
 
 impl Load {
-    fn start(s: &Store<Tenant>, tasks: usize) -> Load {
+    async fn start(s: &Store<Tenant>, tasks: usize) -> Load {
+        // The group the stream kinds use exists before any of them runs: a
+        // `stream.pending` racing the first `ensure` would get NOGROUP.
+        s.streams()
+            .group("load-g", "load-c")
+            .ensure::<u64, _>("load")
+            .await
+            .unwrap();
         let outcomes: Arc<Mutex<Vec<Outcome>>> = Arc::default();
         let stop = Arc::new(AtomicBool::new(false));
         let counter = Arc::new(AtomicU64::new(0));
@@ -374,7 +381,7 @@ async fn server_killed_and_restarted_under_load() {
     prepare_stream(&s, "wake").await;
     let reader = blocked_reader(&s, "wake", Duration::from_secs(12));
 
-    let load = Load::start(&s, 16);
+    let load = Load::start(&s, 16).await;
     tokio::time::sleep(Duration::from_millis(700)).await;
     let before = load.snapshot();
     assert_every_kind_succeeds(&before, "before the fault");
@@ -443,7 +450,7 @@ async fn client_kill_of_command_connections() {
     let s = store.scope(Tenant::Organization, "o").unwrap();
     prepare_stream(&s, "wake").await;
     let reader = blocked_reader(&s, "wake", Duration::from_secs(10));
-    let load = Load::start(&s, 8);
+    let load = Load::start(&s, 8).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
 
     // the command connection and the blocking reader's, killed five times
@@ -638,7 +645,7 @@ async fn a_pause_shorter_than_the_deadline_is_only_latency() {
     let store = connect(&server, deadline).await;
     let s = store.scope(Tenant::Organization, "o").unwrap();
     prepare_stream(&s, "load").await;
-    let load = Load::start(&s, 8);
+    let load = Load::start(&s, 8).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     blocking({
         let server = server.clone();
@@ -692,7 +699,7 @@ async fn load_during_loading(server: &Arc<RedisServer>, s: &Store<Tenant>) -> Ve
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let load = Load::start(s, 16);
+    let load = Load::start(s, 16).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let restarting = Instant::now();
     blocking({
