@@ -330,6 +330,7 @@ mod counter;
 mod dev;
 mod error;
 mod events;
+mod finite;
 pub mod key;
 mod kv;
 mod scope;

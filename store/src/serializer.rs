@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{ErrorCode, StoreError, StoreResult};
+use crate::finite::Finite;
 
 /// Encodes values before they reach the adapter and decodes what it returns.
 /// Every operation of the store that carries a value goes through it: kv,
@@ -32,6 +33,9 @@ pub trait Serializer: Send + Sync + 'static {
 
 /// JSON through `serde_json`, compatible with the TypeScript package.
 ///
+/// NaN and infinities are refused (`STORE_SERIALIZATION_FAILED`) rather than
+/// written as `null`, which `serde_json` would do: they would not read back.
+///
 /// Decoding follows the TypeScript package for values other services wrote:
 /// bytes that are not JSON are read as a JSON string holding them, so
 /// `get::<String>` reads a raw string value.
@@ -49,13 +53,13 @@ pub struct JsonSerializer;
 
 impl Serializer for JsonSerializer {
     fn encode<T: Serialize + ?Sized>(&self, value: &T) -> StoreResult<Bytes> {
-        serde_json::to_vec(value)
+        serde_json::to_vec(&Finite(value))
             .map(Bytes::from)
             .map_err(encode_error)
     }
 
     fn encode_into<T: Serialize + ?Sized>(&self, value: &T, out: &mut Vec<u8>) -> StoreResult<()> {
-        serde_json::to_writer(out, value).map_err(encode_error)
+        serde_json::to_writer(out, &Finite(value)).map_err(encode_error)
     }
 
     fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> StoreResult<T> {

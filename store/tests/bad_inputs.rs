@@ -284,44 +284,6 @@ struct Reading {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn nan_is_written_as_null_today() {
-    // What happens today (see `nan_and_infinities_are_refused` for what
-    // should): serde_json writes NaN and the infinities as `null`, so the
-    // write succeeds and the value cannot be read back as a float.
-    for (adapter, s) in orgs().await {
-        s.kv().set("t", &f64::NAN).await.unwrap();
-        let raw = s
-            .adapter()
-            .get(&s.kv().key("t").unwrap())
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(&raw[..], b"null", "{adapter}");
-        assert_eq!(
-            code(s.kv().get::<f64>("t").await),
-            ErrorCode::DeserializationFailed
-        );
-        s.kv()
-            .set(
-                "r",
-                &Reading {
-                    celsius: f64::INFINITY,
-                },
-            )
-            .await
-            .unwrap();
-        let raw = s
-            .adapter()
-            .get(&s.kv().key("r").unwrap())
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(&raw[..], br#"{"celsius":null}"#);
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "missing: NaN and infinities are written as JSON null instead of refused with STORE_SERIALIZATION_FAILED"]
 async fn nan_and_infinities_are_refused() {
     for (adapter, s) in orgs().await {
         for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {

@@ -233,7 +233,7 @@ fn encode_envelope<Z: Serializer, T: Serialize>(
             identifier: &a.id,
         }),
     };
-    let bytes = serde_json::to_vec(&envelope).map_err(|e| {
+    let bytes = serde_json::to_vec(&crate::finite::Finite(&envelope)).map_err(|e| {
         StoreError::new(
             ErrorCode::SerializationFailed,
             "the event payload could not be serialized as JSON",
