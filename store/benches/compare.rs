@@ -26,6 +26,8 @@
 //!   `redis-get-d3`, `redis-set-d3`, `redis-incr`, `redis-mget`,
 //!   `redis-mset` (1,000 keys an operation), each followed by `-store`
 //!   or `-raw` (`-d3`: on a store scoped 3 deep, and its keys for raw).
+//! - `BENCH_PROFILE_TASKS=<t>`: run the profiled case as `t` loops at once
+//!   (`n / t` operations each), so that commands are pipelined as under load.
 //! - `BENCH_VERBOSE=1`: print each row's per-round ratios too.
 //! - `BENCH_NO_DEADLINE=1` (diagnosis): the Redis store without its deadline.
 
@@ -1433,8 +1435,18 @@ fn profile_mode(case: &str) {
             std::mem::size_of_val(&*incr)
         );
     }
+    // `BENCH_PROFILE_TASKS`: that many loops at once, so that commands are
+    // pipelined on the connection as they are under load.
+    let tasks: u64 = std::env::var("BENCH_PROFILE_TASKS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1);
     let start = Instant::now();
-    measured(&rt, run(ops));
+    measured(
+        &rt,
+        futures::future::join_all((0..tasks).map(|_| run(ops / tasks))),
+    );
     let secs = start.elapsed().as_secs_f64();
     println!("profile {case}: {ops} ops in {secs:.3} s");
     drop(rt);
