@@ -9,6 +9,7 @@ use igniter_store_names::{NameKind, check};
 
 use crate::actor::{ActorDef, NoActors, StoreActors};
 use crate::adapter::StoreAdapter;
+use crate::direct::Direct;
 use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::events::EventRegistry;
 use crate::scope::{Chain, NoScopes, StoreScopes, validate_scopes};
@@ -248,6 +249,7 @@ impl<S: StoreScopes, A: StoreActors, Z: Serializer>
         validate_registries(&self.settings.events)?;
         let base = format!("{}:{}", self.settings.prefix, self.service);
         let shared = Shared {
+            direct: Direct::of(&*self.adapter),
             adapter: self.adapter,
             service: self.service.into_boxed_str(),
             serializer: self.serializer,

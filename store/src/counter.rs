@@ -99,11 +99,10 @@ impl<'a, Z: Serializer> Counter<'a, Z> {
             "get",
             ErrorCode::GetFailed,
             async {
-                let full = core.pooled_key(Namespace::Counter, key)?;
-                match core.adapter().get(&full).await? {
-                    None => Ok(0),
-                    Some(bytes) => parse_integer(&bytes),
-                }
+                let value = core
+                    .get_with(Namespace::Counter, key, parse_integer)
+                    .await?;
+                Ok(value.unwrap_or(0))
             },
             |v| counter.value = *v
         )
@@ -222,11 +221,5 @@ async fn apply<Z: Serializer>(
         )
     })?;
     let ttl = ttl.map(check_ttl).transpose()?;
-    if let Some(memory) = core.memory() {
-        return core.with_key(Namespace::Counter, key, |full| {
-            memory.incr_by_now(full, delta, ttl)
-        });
-    }
-    let full = core.pooled_key(Namespace::Counter, key)?;
-    core.adapter().incr_by(&full, delta, ttl).await
+    core.incr_by_key(Namespace::Counter, key, delta, ttl).await
 }

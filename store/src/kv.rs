@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::adapter::{KeyTtl, SetOptions};
+use crate::adapter::{KeyTtl, SetCondition};
 use crate::error::{ErrorCode, StoreResult};
 use crate::key::Namespace;
 use crate::serializer::Serializer;
@@ -60,21 +60,7 @@ impl<'a, Z: Serializer> Kv<'a, Z> {
             "kv",
             "get",
             ErrorCode::GetFailed,
-            async {
-                let found = match core.memory() {
-                    Some(memory) => {
-                        core.with_key(Namespace::Kv, key, |full| memory.get_now(full))?
-                    }
-                    None => {
-                        let full = core.pooled_key(Namespace::Kv, key)?;
-                        core.adapter().get(&full).await?
-                    }
-                };
-                match found {
-                    None => Ok(None),
-                    Some(bytes) => core.serializer().decode(&bytes).map(Some),
-                }
-            },
+            core.get_with(Namespace::Kv, key, |bytes| core.serializer().decode(bytes)),
             |v| kv.found = v.is_some()
         )
     }
@@ -100,13 +86,7 @@ impl<'a, Z: Serializer> Kv<'a, Z> {
             "kv",
             "exists",
             ErrorCode::GetFailed,
-            async {
-                if let Some(memory) = core.memory() {
-                    return core.with_key(Namespace::Kv, key, |full| memory.exists_now(full));
-                }
-                let full = core.pooled_key(Namespace::Kv, key)?;
-                core.adapter().exists(&full).await
-            },
+            core.exists_key(Namespace::Kv, key),
             |v| kv.existed = *v
         )
     }
@@ -236,7 +216,9 @@ impl<'a, T: Serialize + ?Sized, Z: Serializer> IntoFuture for KvSet<'a, T, Z> {
             value,
             ttl,
         } = self;
-        let encoded = core.encode(value);
+        // Checked and encoded now: the future then holds no `&T`, so `T`
+        // need not be `Sync`.
+        let command = core.set_command(Namespace::Kv, key, value, ttl, SetCondition::Always);
         Box::pin(async move {
             op!(
                 core,
@@ -244,18 +226,7 @@ impl<'a, T: Serialize + ?Sized, Z: Serializer> IntoFuture for KvSet<'a, T, Z> {
                 "kv",
                 "set",
                 ErrorCode::SetFailed,
-                async {
-                    core.check(key)?;
-                    let ttl = ttl.map(check_ttl).transpose()?;
-                    let options = SetOptions::new(ttl, Default::default());
-                    if let Some(memory) = core.memory() {
-                        return core.with_key(Namespace::Kv, key, |full| {
-                            memory.set_now(full, encoded?, options).map(drop)
-                        });
-                    }
-                    let full = core.pooled_key(Namespace::Kv, key)?;
-                    core.adapter().set(&full, encoded?, options).await.map(drop)
-                },
+                async { core.set_run(Namespace::Kv, key, command?).await.map(drop) },
                 |_v| kv.ttl = ms(ttl)
             )
         })

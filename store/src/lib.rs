@@ -328,6 +328,7 @@ mod builder;
 mod claim;
 mod counter;
 mod dev;
+mod direct;
 mod error;
 mod events;
 mod finite;

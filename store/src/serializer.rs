@@ -1,6 +1,8 @@
 //! How values become bytes: the [`Serializer`] trait and [`JsonSerializer`],
 //! the default.
 
+use std::cell::RefCell;
+
 use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -21,10 +23,10 @@ pub trait Serializer: Send + Sync + 'static {
     /// Decodes `bytes` as a `T`.
     fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> StoreResult<T>;
 
-    /// Appends the encoding of `value` to `out`, for many values encoded
-    /// into one buffer (batches). The default copies what
-    /// [`Serializer::encode`] returns; on failure `out` may hold part of the
-    /// value.
+    /// Appends the encoding of `value` to `out`: many values into one
+    /// buffer (batches), or a value into a buffer that is reused. The default
+    /// copies what [`Serializer::encode`] returns; on failure `out` may hold
+    /// part of the value.
     fn encode_into<T: Serialize + ?Sized>(&self, value: &T, out: &mut Vec<u8>) -> StoreResult<()> {
         out.extend_from_slice(&self.encode(value)?);
         Ok(())
@@ -53,9 +55,28 @@ pub struct JsonSerializer;
 
 impl Serializer for JsonSerializer {
     fn encode<T: Serialize + ?Sized>(&self, value: &T) -> StoreResult<Bytes> {
-        serde_json::to_vec(&Finite(value))
-            .map(Bytes::from)
-            .map_err(encode_error)
+        // Encoded in a buffer of the thread, then copied into a value of
+        // exactly its size: one allocation, where `to_vec` then
+        // `Bytes::from` make two (the vector grows, and `Bytes` allocates a
+        // shared header for a vector with spare capacity).
+        thread_local! {
+            static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+        }
+        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut buffer) => {
+                buffer.clear();
+                serde_json::to_writer(&mut *buffer, &Finite(value)).map_err(encode_error)?;
+                let bytes = Bytes::copy_from_slice(&buffer);
+                if buffer.capacity() > SCRATCH_CAPACITY {
+                    *buffer = Vec::new();
+                }
+                Ok(bytes)
+            }
+            // A `Serialize` impl that itself encodes with this serializer.
+            Err(_) => serde_json::to_vec(&Finite(value))
+                .map(Bytes::from)
+                .map_err(encode_error),
+        })
     }
 
     fn encode_into<T: Serialize + ?Sized>(&self, value: &T, out: &mut Vec<u8>) -> StoreResult<()> {
@@ -73,6 +94,9 @@ impl Serializer for JsonSerializer {
         }
     }
 }
+
+/// The largest scratch buffer [`JsonSerializer::encode`] keeps per thread.
+const SCRATCH_CAPACITY: usize = 64 * 1024;
 
 fn encode_error(e: serde_json::Error) -> StoreError {
     StoreError::new(

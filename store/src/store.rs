@@ -13,8 +13,8 @@ use tokio::time::Sleep;
 
 use crate::actor::{NoActors, StoreActors};
 use crate::adapter::StoreAdapter;
-use crate::adapter::memory::MemoryAdapter;
 use crate::builder::{Missing, StoreBuilder};
+use crate::direct::Direct;
 use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::events::{EventRegistry, Events};
 use crate::key::{self, Namespace};
@@ -27,6 +27,8 @@ use crate::{Batch, Claims, Counter, Dev, Kv};
 /// What every handle of one store shares.
 pub(crate) struct Shared<Z> {
     pub(crate) adapter: Arc<dyn StoreAdapter>,
+    /// The direct path to a built-in adapter.
+    pub(crate) direct: Direct,
     pub(crate) service: Box<str>,
     pub(crate) serializer: Z,
     pub(crate) timeout: Option<Duration>,
@@ -135,6 +137,37 @@ impl<Z: Serializer> Core<Z> {
         Ok(bytes)
     }
 
+    /// Runs `f` on `value` encoded by the store's serializer (within
+    /// `max_value_size`) in a buffer of the thread that is reused: for a
+    /// value copied before `f` returns, such as into a Redis command.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn with_encoded<T: serde::Serialize + ?Sized, R>(
+        &self,
+        value: &T,
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> StoreResult<R> {
+        thread_local! {
+            static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+        }
+        let encode = |buffer: &mut Vec<u8>| {
+            self.shared.serializer.encode_into(value, buffer)?;
+            self.check_size(buffer.len())?;
+            Ok(f(buffer))
+        };
+        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut buffer) => {
+                buffer.clear();
+                let result = encode(&mut buffer);
+                if buffer.capacity() > SCRATCH_CAPACITY {
+                    *buffer = Vec::new();
+                }
+                result
+            }
+            // Only if a value's `Serialize` impl encodes through this store.
+            Err(_) => encode(&mut Vec::new()),
+        })
+    }
+
     /// Fails with `STORE_VALUE_TOO_LARGE` past `max_value_size`.
     pub(crate) fn check_size(&self, size: usize) -> StoreResult<()> {
         match self.shared.max_value_size {
@@ -188,13 +221,6 @@ impl<Z: Serializer> Core<Z> {
         Ok(full)
     }
 
-    /// The adapter as the memory adapter, whose commands the store calls
-    /// directly: they complete at once, so neither a boxed future nor an
-    /// allocated key is needed.
-    pub(crate) fn memory(&self) -> Option<&MemoryAdapter> {
-        self.shared.adapter.as_any().downcast_ref()
-    }
-
     /// Runs `f` on the full key of `key` in `ns` (after the checks of
     /// [`Core::check`]), built in a buffer of the thread that is reused from
     /// one call to the next: for commands that complete before `f` returns.
@@ -204,10 +230,20 @@ impl<Z: Serializer> Core<Z> {
         key: &str,
         f: impl FnOnce(&str) -> StoreResult<R>,
     ) -> StoreResult<R> {
+        self.check(key)?;
+        self.with_checked_key(ns, key, f)
+    }
+
+    /// [`Core::with_key`] without the checks, made already.
+    pub(crate) fn with_checked_key<R>(
+        &self,
+        ns: Namespace,
+        key: &str,
+        f: impl FnOnce(&str) -> StoreResult<R>,
+    ) -> StoreResult<R> {
         thread_local! {
             static KEY: RefCell<String> = const { RefCell::new(String::new()) };
         }
-        self.check(key)?;
         KEY.with(|buffer| match buffer.try_borrow_mut() {
             Ok(mut full) => {
                 full.clear();
@@ -294,6 +330,9 @@ thread_local! {
     static KEY_POOL: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
+/// The largest buffer [`Core::with_encoded`] keeps per thread.
+const SCRATCH_CAPACITY: usize = 64 * 1024;
+
 /// How many strings [`KEY_POOL`] keeps per thread.
 const POOLED_KEYS: usize = 64;
 /// The largest string capacity [`KEY_POOL`] keeps.
@@ -339,18 +378,22 @@ impl Drop for PooledKey {
 
 /// Appends `<base>:<ns>:<key>` to `out` (the key of [`key::full_key`]).
 fn push_full_key(base: &str, ns: Namespace, key: &str, out: &mut String) {
-    // The namespace with its colons, in one piece.
-    let ns = match ns {
+    let ns = namespace_infix(ns);
+    out.reserve(base.len() + ns.len() + key.len());
+    out.push_str(base);
+    out.push_str(ns);
+    out.push_str(key);
+}
+
+/// The namespace with its colons, `:kv:`, to copy in one piece.
+pub(crate) fn namespace_infix(ns: Namespace) -> &'static str {
+    match ns {
         Namespace::Kv => ":kv:",
         Namespace::Counter => ":counter:",
         Namespace::Claim => ":claim:",
         Namespace::Fence => ":fence:",
         Namespace::Streams => ":streams:",
-    };
-    out.reserve(base.len() + ns.len() + key.len());
-    out.push_str(base);
-    out.push_str(ns);
-    out.push_str(key);
+    }
 }
 
 fn check_key(key: &str) -> StoreResult<()> {

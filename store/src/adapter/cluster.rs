@@ -242,7 +242,7 @@ impl RedisClusterAdapter {
         self.open().ok()
     }
 
-    fn open(&self) -> StoreResult<ClusterConnection> {
+    pub(crate) fn open(&self) -> StoreResult<ClusterConnection> {
         self.inner
             .commands
             .read()
@@ -376,11 +376,13 @@ impl StoreAdapter for RedisClusterAdapter {
     }
 
     async fn get(&self, key: &str) -> StoreResult<Option<Bytes>> {
-        commands::get(&mut self.open()?, key).await
+        Ok(commands::get(&mut self.open()?, key)
+            .await?
+            .map(Bytes::from))
     }
 
     async fn set(&self, key: &str, value: Bytes, options: SetOptions) -> StoreResult<bool> {
-        commands::set(&mut self.open()?, key, value, options).await
+        commands::set(&mut self.open()?, key, &value, options).await
     }
 
     async fn del(&self, keys: &[String]) -> StoreResult<u64> {

@@ -6,7 +6,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::TryStreamExt;
-use igniter_store::adapter::{MsetEntry, ScanReply, SetOptions};
+use igniter_store::adapter::{
+    AutoClaim, GroupRead, MaxLen, MsetEntry, PendingEntry, PendingSummary, RangeQuery, RawEntry,
+    RawSubscription, ScanReply, SetOptions, TopicKind,
+};
 use igniter_store::{
     BatchEntry, ErrorCode, KeyTtl, Namespace, ScanCursor, Store, StoreAdapter, StoreResult,
 };
@@ -832,6 +835,68 @@ impl StoreAdapter for CountingAdapter {
         count: usize,
     ) -> StoreResult<ScanReply> {
         self.count().scan(cursor, pattern, count).await
+    }
+    async fn publish(&self, channel: &str, payload: bytes::Bytes) -> StoreResult<u64> {
+        self.count().publish(channel, payload).await
+    }
+    async fn subscribe(&self, kind: TopicKind, topic: &str) -> StoreResult<RawSubscription> {
+        self.count().subscribe(kind, topic).await
+    }
+    fn active_subscriptions(&self) -> (usize, usize) {
+        self.inner.active_subscriptions()
+    }
+    async fn unlink(&self, keys: &[String]) -> StoreResult<u64> {
+        self.count().unlink(keys).await
+    }
+    async fn xadd(
+        &self,
+        key: &str,
+        payload: bytes::Bytes,
+        max_len: Option<MaxLen>,
+    ) -> StoreResult<String> {
+        self.count().xadd(key, payload, max_len).await
+    }
+    async fn xrange(&self, key: &str, query: &RangeQuery) -> StoreResult<Vec<RawEntry>> {
+        self.count().xrange(key, query).await
+    }
+    async fn xlen(&self, key: &str) -> StoreResult<u64> {
+        self.count().xlen(key).await
+    }
+    async fn xtrim(&self, key: &str, max_len: MaxLen) -> StoreResult<u64> {
+        self.count().xtrim(key, max_len).await
+    }
+    async fn xgroup_create(&self, key: &str, group: &str, start_id: &str) -> StoreResult<bool> {
+        self.count().xgroup_create(key, group, start_id).await
+    }
+    async fn xgroup_delconsumer(&self, key: &str, group: &str, consumer: &str) -> StoreResult<u64> {
+        self.count().xgroup_delconsumer(key, group, consumer).await
+    }
+    async fn xreadgroup(&self, key: &str, read: &GroupRead) -> StoreResult<Vec<RawEntry>> {
+        self.count().xreadgroup(key, read).await
+    }
+    async fn xack(&self, key: &str, group: &str, ids: &[String]) -> StoreResult<u64> {
+        self.count().xack(key, group, ids).await
+    }
+    async fn xpending_summary(&self, key: &str, group: &str) -> StoreResult<PendingSummary> {
+        self.count().xpending_summary(key, group).await
+    }
+    async fn xpending(
+        &self,
+        key: &str,
+        group: &str,
+        query: &RangeQuery,
+        consumer: Option<&str>,
+    ) -> StoreResult<Vec<PendingEntry>> {
+        self.count().xpending(key, group, query, consumer).await
+    }
+    async fn xautoclaim(
+        &self,
+        key: &str,
+        read: &GroupRead,
+        min_idle: Duration,
+        start: &str,
+    ) -> StoreResult<AutoClaim> {
+        self.count().xautoclaim(key, read, min_idle, start).await
     }
     async fn close(&self) -> StoreResult<()> {
         self.count().close().await

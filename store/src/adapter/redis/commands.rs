@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use redis::aio::ConnectionLike;
-use redis::{Script, Value};
+use redis::{Cmd, Script, ToRedisArgs, Value};
 
 use super::map_error;
 use crate::adapter::{KeyTtl, MsetEntry, SetCondition, SetOptions, ceil_millis};
@@ -74,31 +74,53 @@ return 0",
     ),
 });
 
-pub(crate) async fn get(con: &mut impl Conn, key: &str) -> StoreResult<Option<Bytes>> {
-    let value: Option<Vec<u8>> = redis::cmd("GET")
+pub(crate) async fn get(
+    con: &mut impl Conn,
+    key: impl ToRedisArgs + Send,
+) -> StoreResult<Option<Vec<u8>>> {
+    redis::cmd("GET")
         .arg(key)
         .query_async(con)
         .await
-        .map_err(map_error)?;
-    Ok(value.map(Bytes::from))
+        .map_err(map_error)
 }
 
-pub(crate) async fn set(
-    con: &mut impl Conn,
-    key: &str,
-    value: Bytes,
+/// `SET key <value> [PX ms] [NX]`, with the value written into the command by
+/// `value` (the store encodes it there, without a buffer of its own).
+pub(crate) fn set_command(
+    key: impl ToRedisArgs,
     options: SetOptions,
-) -> StoreResult<bool> {
+    value: impl FnOnce(&mut Cmd) -> StoreResult<()>,
+) -> StoreResult<Cmd> {
     let mut cmd = redis::cmd("SET");
-    cmd.arg(key).arg(value.as_ref());
+    cmd.arg(key);
+    value(&mut cmd)?;
     if let Some(ttl) = options.ttl {
         cmd.arg("PX").arg(ms_arg(ttl));
     }
     if options.condition == SetCondition::IfAbsent {
         cmd.arg("NX");
     }
+    Ok(cmd)
+}
+
+/// Runs a [`set_command`]: whether the value was written.
+pub(crate) async fn set_reply(con: &mut impl Conn, cmd: &Cmd) -> StoreResult<bool> {
     let reply: Value = cmd.query_async(con).await.map_err(map_error)?;
     Ok(!matches!(reply, Value::Nil))
+}
+
+pub(crate) async fn set(
+    con: &mut impl Conn,
+    key: &str,
+    value: &[u8],
+    options: SetOptions,
+) -> StoreResult<bool> {
+    let cmd = set_command(key, options, |cmd| {
+        cmd.arg(value);
+        Ok(())
+    })?;
+    set_reply(con, &cmd).await
 }
 
 /// `DEL` or `UNLINK` of keys (one slot, on a cluster).
@@ -117,7 +139,7 @@ pub(crate) async fn delete(
         .map_err(map_error)
 }
 
-pub(crate) async fn exists(con: &mut impl Conn, key: &str) -> StoreResult<bool> {
+pub(crate) async fn exists(con: &mut impl Conn, key: impl ToRedisArgs + Send) -> StoreResult<bool> {
     redis::cmd("EXISTS")
         .arg(key)
         .query_async(con)
@@ -157,7 +179,7 @@ pub(crate) async fn persist(con: &mut impl Conn, key: &str) -> StoreResult<bool>
 
 pub(crate) async fn incr_by(
     con: &mut impl Conn,
-    key: &str,
+    key: impl ToRedisArgs + Send,
     delta: i64,
     ttl_if_created: Option<Duration>,
 ) -> StoreResult<i64> {
@@ -169,14 +191,18 @@ pub(crate) async fn incr_by(
             .await
             .map_err(map_error),
         Some(ttl) => {
-            let reply: Option<String> = SCRIPTS
-                .incr_ttl_if_created
-                .key(key)
-                .arg(delta)
-                .arg(ms_arg(ttl))
-                .invoke_async(con)
-                .await
-                .map_err(map_error)?;
+            // Boxed: the script's future is large, and would make every
+            // increment's future (boxed by the store) as large.
+            let reply: Option<String> = Box::pin(
+                SCRIPTS
+                    .incr_ttl_if_created
+                    .key(key)
+                    .arg(delta)
+                    .arg(ms_arg(ttl))
+                    .invoke_async(con),
+            )
+            .await
+            .map_err(map_error)?;
             script_integer(reply)?.ok_or_else(|| {
                 crate::StoreError::new(
                     crate::ErrorCode::OperationFailed,

@@ -243,7 +243,7 @@ impl RedisAdapter {
         self.open().ok()
     }
 
-    fn open(&self) -> StoreResult<ConnectionManager> {
+    pub(crate) fn open(&self) -> StoreResult<ConnectionManager> {
         self.inner
             .commands
             .read()
@@ -328,11 +328,13 @@ impl StoreAdapter for RedisAdapter {
     }
 
     async fn get(&self, key: &str) -> StoreResult<Option<Bytes>> {
-        commands::get(&mut self.open()?, key).await
+        Ok(commands::get(&mut self.open()?, key)
+            .await?
+            .map(Bytes::from))
     }
 
     async fn set(&self, key: &str, value: Bytes, options: SetOptions) -> StoreResult<bool> {
-        commands::set(&mut self.open()?, key, value, options).await
+        commands::set(&mut self.open()?, key, &value, options).await
     }
 
     async fn del(&self, keys: &[String]) -> StoreResult<u64> {

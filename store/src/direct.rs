@@ -1,0 +1,297 @@
+//! The commonest commands (kv get, set and exists, counter increments) on
+//! the built-in adapters, called directly rather than through
+//! [`StoreAdapter`]'s boxed futures.
+//!
+//! - The memory adapter's commands never wait: the store calls them
+//!   synchronously, with the key built in a buffer of the thread that is
+//!   reused.
+//! - On Redis and Redis Cluster the store writes the key (and a value) piece
+//!   by piece straight into the `redis` command, and awaits the command
+//!   functions the adapters' trait methods run too, unboxed.
+//!
+//! Any other adapter goes through the trait. The behaviour is the same on
+//! every path (the conformance suite runs each adapter through it); only the
+//! allocations differ.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use crate::adapter::StoreAdapter;
+use crate::adapter::memory::MemoryAdapter;
+use crate::adapter::{SetCondition, SetOptions};
+use crate::error::StoreResult;
+use crate::key::Namespace;
+use crate::serializer::Serializer;
+use crate::store::{Core, check_ttl};
+
+/// How the store reaches its adapter for the commands of this module.
+pub(crate) enum Direct {
+    /// The memory adapter, called synchronously.
+    Memory(MemoryAdapter),
+    /// One Redis server.
+    #[cfg(feature = "redis")]
+    Redis(crate::RedisAdapter),
+    /// A Redis Cluster.
+    #[cfg(feature = "cluster")]
+    Cluster(crate::RedisClusterAdapter),
+    /// Any other adapter, through [`StoreAdapter`].
+    Other,
+}
+
+impl Direct {
+    /// The direct path to `adapter`, if it is a built-in one.
+    pub(crate) fn of(adapter: &dyn StoreAdapter) -> Direct {
+        let any = adapter.as_any();
+        if let Some(memory) = any.downcast_ref::<MemoryAdapter>() {
+            return Direct::Memory(memory.clone());
+        }
+        #[cfg(feature = "redis")]
+        if let Some(redis) = any.downcast_ref::<crate::RedisAdapter>() {
+            return Direct::Redis(redis.clone());
+        }
+        #[cfg(feature = "cluster")]
+        if let Some(cluster) = any.downcast_ref::<crate::RedisClusterAdapter>() {
+            return Direct::Cluster(cluster.clone());
+        }
+        Direct::Other
+    }
+}
+
+/// A `SET` ready to run; from [`Core::set_command`].
+pub(crate) enum SetCommand {
+    /// The command for a Redis adapter, key and value written in, and the
+    /// connection to run it on.
+    #[cfg(feature = "redis")]
+    Redis {
+        connection: redis_path::Connection,
+        cmd: redis::Cmd,
+    },
+    /// The encoded value, for any other adapter.
+    Bytes { value: Bytes, options: SetOptions },
+}
+
+#[cfg(feature = "redis")]
+mod redis_path {
+    use bytes::BufMut as _;
+    use redis::{RedisWrite, ToRedisArgs};
+
+    use super::Direct;
+    use crate::error::StoreResult;
+    use crate::key::Namespace;
+    use crate::store::namespace_infix;
+
+    /// A full key written into a command piece by piece: no string built.
+    pub(crate) struct FullKey<'a> {
+        pub(crate) base: &'a str,
+        pub(crate) ns: Namespace,
+        pub(crate) key: &'a str,
+    }
+
+    impl ToRedisArgs for FullKey<'_> {
+        fn write_redis_args<W>(&self, out: &mut W)
+        where
+            W: ?Sized + RedisWrite,
+        {
+            let infix = namespace_infix(self.ns);
+            let mut arg = out.bufmut_for_next_arg(self.base.len() + infix.len() + self.key.len());
+            arg.put_slice(self.base.as_bytes());
+            arg.put_slice(infix.as_bytes());
+            arg.put_slice(self.key.as_bytes());
+        }
+    }
+
+    /// A Redis connection of either Redis adapter, for the command functions
+    /// both run.
+    pub(crate) enum Connection {
+        Single(redis::aio::ConnectionManager),
+        #[cfg(feature = "cluster")]
+        Cluster(redis::cluster_async::ClusterConnection),
+    }
+
+    impl redis::aio::ConnectionLike for Connection {
+        fn req_packed_command<'a>(
+            &'a mut self,
+            cmd: &'a redis::Cmd,
+        ) -> redis::RedisFuture<'a, redis::Value> {
+            match self {
+                Connection::Single(c) => c.req_packed_command(cmd),
+                #[cfg(feature = "cluster")]
+                Connection::Cluster(c) => c.req_packed_command(cmd),
+            }
+        }
+
+        fn req_packed_commands<'a>(
+            &'a mut self,
+            cmd: &'a redis::Pipeline,
+            offset: usize,
+            count: usize,
+        ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
+            match self {
+                Connection::Single(c) => c.req_packed_commands(cmd, offset, count),
+                #[cfg(feature = "cluster")]
+                Connection::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+            }
+        }
+
+        fn get_db(&self) -> i64 {
+            match self {
+                Connection::Single(c) => c.get_db(),
+                #[cfg(feature = "cluster")]
+                Connection::Cluster(c) => c.get_db(),
+            }
+        }
+    }
+
+    impl Direct {
+        /// The command connection of a Redis adapter; `None` for the others.
+        pub(crate) fn redis(&self) -> Option<StoreResult<Connection>> {
+            match self {
+                Direct::Redis(redis) => Some(redis.open().map(Connection::Single)),
+                #[cfg(feature = "cluster")]
+                Direct::Cluster(cluster) => Some(cluster.open().map(Connection::Cluster)),
+                _ => None,
+            }
+        }
+    }
+}
+
+impl<Z: Serializer> Core<Z> {
+    /// The full key of `key` in `ns`, to write into a Redis command, after
+    /// the checks every operation makes.
+    #[cfg(feature = "redis")]
+    fn redis_key<'k>(
+        &'k self,
+        ns: Namespace,
+        key: &'k str,
+    ) -> StoreResult<redis_path::FullKey<'k>> {
+        self.check(key)?;
+        Ok(redis_path::FullKey {
+            base: &self.chain.base,
+            ns,
+            key,
+        })
+    }
+
+    /// `GET` of `key` in `ns`, read by `read`.
+    pub(crate) async fn get_with<R>(
+        &self,
+        ns: Namespace,
+        key: &str,
+        read: impl FnOnce(&[u8]) -> StoreResult<R>,
+    ) -> StoreResult<Option<R>> {
+        if let Direct::Memory(memory) = &self.shared.direct {
+            let found = self.with_key(ns, key, |full| memory.get_now(full))?;
+            return found.map(|bytes| read(&bytes)).transpose();
+        }
+        #[cfg(feature = "redis")]
+        if let Some(connection) = self.shared.direct.redis() {
+            let full = self.redis_key(ns, key)?;
+            let found = crate::adapter::redis::commands::get(&mut connection?, full).await?;
+            return found.map(|bytes| read(&bytes)).transpose();
+        }
+        let full = self.pooled_key(ns, key)?;
+        let found = self.adapter().get(&full).await?;
+        found.map(|bytes| read(&bytes)).transpose()
+    }
+
+    /// `EXISTS` of `key` in `ns`.
+    pub(crate) async fn exists_key(&self, ns: Namespace, key: &str) -> StoreResult<bool> {
+        if let Direct::Memory(memory) = &self.shared.direct {
+            return self.with_key(ns, key, |full| memory.exists_now(full));
+        }
+        #[cfg(feature = "redis")]
+        if let Some(connection) = self.shared.direct.redis() {
+            let full = self.redis_key(ns, key)?;
+            return crate::adapter::redis::commands::exists(&mut connection?, full).await;
+        }
+        let full = self.pooled_key(ns, key)?;
+        self.adapter().exists(&full).await
+    }
+
+    /// A `SET` of `value` at `key` in `ns`, expiring after `ttl`, ready to
+    /// run: the key's checks, then the TTL's, then the value's encoding and
+    /// size, all before any I/O. Synchronous, so that the value need not be
+    /// `Sync` for the operation's future to be `Send`.
+    #[cfg_attr(not(feature = "redis"), allow(unused_variables))]
+    pub(crate) fn set_command<T: Serialize + ?Sized>(
+        &self,
+        ns: Namespace,
+        key: &str,
+        value: &T,
+        ttl: Option<Duration>,
+        condition: SetCondition,
+    ) -> StoreResult<SetCommand> {
+        self.check(key)?;
+        let options = SetOptions::new(ttl.map(check_ttl).transpose()?, condition);
+        #[cfg(feature = "redis")]
+        if let Some(connection) = self.shared.direct.redis() {
+            let full = redis_path::FullKey {
+                base: &self.chain.base,
+                ns,
+                key,
+            };
+            let cmd = crate::adapter::redis::commands::set_command(full, options, |cmd| {
+                self.with_encoded(value, |bytes| {
+                    cmd.arg(bytes);
+                })
+            })?;
+            return Ok(SetCommand::Redis {
+                connection: connection?,
+                cmd,
+            });
+        }
+        Ok(SetCommand::Bytes {
+            value: self.encode(value)?,
+            options,
+        })
+    }
+
+    /// Runs a [`Core::set_command`] of the same `key` and `ns`: whether the
+    /// value was written.
+    pub(crate) async fn set_run(
+        &self,
+        ns: Namespace,
+        key: &str,
+        command: SetCommand,
+    ) -> StoreResult<bool> {
+        match command {
+            #[cfg(feature = "redis")]
+            SetCommand::Redis {
+                mut connection,
+                cmd,
+            } => crate::adapter::redis::commands::set_reply(&mut connection, &cmd).await,
+            SetCommand::Bytes { value, options } => {
+                if let Direct::Memory(memory) = &self.shared.direct {
+                    return self
+                        .with_checked_key(ns, key, |full| memory.set_now(full, value, options));
+                }
+                let full = self.pooled_key(ns, key)?;
+                self.adapter().set(&full, value, options).await
+            }
+        }
+    }
+
+    /// `INCRBY` of the counter `key` in `ns`, with `ttl` set if it creates
+    /// the counter (atomically).
+    pub(crate) async fn incr_by_key(
+        &self,
+        ns: Namespace,
+        key: &str,
+        delta: i64,
+        ttl: Option<Duration>,
+    ) -> StoreResult<i64> {
+        if let Direct::Memory(memory) = &self.shared.direct {
+            return self.with_key(ns, key, |full| memory.incr_by_now(full, delta, ttl));
+        }
+        #[cfg(feature = "redis")]
+        if let Some(connection) = self.shared.direct.redis() {
+            let full = self.redis_key(ns, key)?;
+            return crate::adapter::redis::commands::incr_by(&mut connection?, full, delta, ttl)
+                .await;
+        }
+        let full = self.pooled_key(ns, key)?;
+        self.adapter().incr_by(&full, delta, ttl).await
+    }
+}
