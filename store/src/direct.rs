@@ -78,6 +78,7 @@ mod redis_path {
     use redis::{RedisWrite, ToRedisArgs};
 
     use super::Direct;
+    use crate::adapter::redis::commands::KeyArg;
     use crate::error::StoreResult;
     use crate::key::Namespace;
     use crate::store::namespace_infix;
@@ -89,15 +90,26 @@ mod redis_path {
         pub(crate) key: &'a str,
     }
 
+    impl FullKey<'_> {
+        fn len(&self) -> usize {
+            self.base.len() + namespace_infix(self.ns).len() + self.key.len()
+        }
+    }
+
+    impl KeyArg for FullKey<'_> {
+        fn byte_len(&self) -> usize {
+            self.len()
+        }
+    }
+
     impl ToRedisArgs for FullKey<'_> {
         fn write_redis_args<W>(&self, out: &mut W)
         where
             W: ?Sized + RedisWrite,
         {
-            let infix = namespace_infix(self.ns);
-            let mut arg = out.bufmut_for_next_arg(self.base.len() + infix.len() + self.key.len());
+            let mut arg = out.bufmut_for_next_arg(self.len());
             arg.put_slice(self.base.as_bytes());
-            arg.put_slice(infix.as_bytes());
+            arg.put_slice(namespace_infix(self.ns).as_bytes());
             arg.put_slice(self.key.as_bytes());
         }
     }
@@ -232,10 +244,8 @@ impl<Z: Serializer> Core<Z> {
                 ns,
                 key,
             };
-            let cmd = crate::adapter::redis::commands::set_command(full, options, |cmd| {
-                self.with_encoded(value, |bytes| {
-                    cmd.arg(bytes);
-                })
+            let cmd = self.with_encoded(value, |bytes| {
+                crate::adapter::redis::commands::set_command(full, bytes, options)
             })?;
             return Ok(SetCommand::Redis {
                 connection: connection?,

@@ -74,34 +74,49 @@ return 0",
     ),
 });
 
-pub(crate) async fn get(
-    con: &mut impl Conn,
-    key: impl ToRedisArgs + Send,
-) -> StoreResult<Option<Vec<u8>>> {
-    redis::cmd("GET")
+/// A key argument, whose length is known before it is written.
+pub(crate) trait KeyArg: ToRedisArgs + Send {
+    /// Its length in bytes.
+    fn byte_len(&self) -> usize;
+}
+
+impl KeyArg for &str {
+    fn byte_len(&self) -> usize {
+        self.len()
+    }
+}
+
+/// The command `name` with room for `args` more arguments of `data` bytes in
+/// all: built in one allocation of each buffer, where `redis::cmd` grows
+/// them argument by argument.
+fn command(name: &str, args: usize, data: usize) -> Cmd {
+    let mut cmd = Cmd::with_capacity(args + 1, name.len() + data);
+    cmd.arg(name);
+    cmd
+}
+
+/// Room for an integer argument.
+const INTEGER: usize = 20;
+
+pub(crate) async fn get(con: &mut impl Conn, key: impl KeyArg) -> StoreResult<Option<Vec<u8>>> {
+    command("GET", 1, key.byte_len())
         .arg(key)
         .query_async(con)
         .await
         .map_err(map_error)
 }
 
-/// `SET key <value> [PX ms] [NX]`, with the value written into the command by
-/// `value` (the store encodes it there, without a buffer of its own).
-pub(crate) fn set_command(
-    key: impl ToRedisArgs,
-    options: SetOptions,
-    value: impl FnOnce(&mut Cmd) -> StoreResult<()>,
-) -> StoreResult<Cmd> {
-    let mut cmd = redis::cmd("SET");
-    cmd.arg(key);
-    value(&mut cmd)?;
+/// `SET key value [PX ms] [NX]`.
+pub(crate) fn set_command(key: impl KeyArg, value: &[u8], options: SetOptions) -> Cmd {
+    let mut cmd = command("SET", 5, key.byte_len() + value.len() + 2 + INTEGER + 2);
+    cmd.arg(key).arg(value);
     if let Some(ttl) = options.ttl {
         cmd.arg("PX").arg(ms_arg(ttl));
     }
     if options.condition == SetCondition::IfAbsent {
         cmd.arg("NX");
     }
-    Ok(cmd)
+    cmd
 }
 
 /// Runs a [`set_command`]: whether the value was written.
@@ -116,11 +131,7 @@ pub(crate) async fn set(
     value: &[u8],
     options: SetOptions,
 ) -> StoreResult<bool> {
-    let cmd = set_command(key, options, |cmd| {
-        cmd.arg(value);
-        Ok(())
-    })?;
-    set_reply(con, &cmd).await
+    set_reply(con, &set_command(key, value, options)).await
 }
 
 /// `DEL` or `UNLINK` of keys (one slot, on a cluster).
@@ -139,8 +150,8 @@ pub(crate) async fn delete(
         .map_err(map_error)
 }
 
-pub(crate) async fn exists(con: &mut impl Conn, key: impl ToRedisArgs + Send) -> StoreResult<bool> {
-    redis::cmd("EXISTS")
+pub(crate) async fn exists(con: &mut impl Conn, key: impl KeyArg) -> StoreResult<bool> {
+    command("EXISTS", 1, key.byte_len())
         .arg(key)
         .query_async(con)
         .await
@@ -179,12 +190,12 @@ pub(crate) async fn persist(con: &mut impl Conn, key: &str) -> StoreResult<bool>
 
 pub(crate) async fn incr_by(
     con: &mut impl Conn,
-    key: impl ToRedisArgs + Send,
+    key: impl KeyArg,
     delta: i64,
     ttl_if_created: Option<Duration>,
 ) -> StoreResult<i64> {
     match ttl_if_created {
-        None => redis::cmd("INCRBY")
+        None => command("INCRBY", 2, key.byte_len() + INTEGER)
             .arg(key)
             .arg(delta)
             .query_async(con)
