@@ -8,6 +8,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::adapter::MsetEntry;
+#[cfg(feature = "redis")]
+use crate::adapter::redis::commands;
+#[cfg(feature = "redis")]
+use crate::direct::Direct;
 use crate::error::{ErrorCode, StoreResult};
 use crate::key::Namespace;
 use crate::serializer::Serializer;
@@ -88,22 +92,7 @@ impl<'a, Z: Serializer> Batch<'a, Z> {
             "batch",
             "get",
             ErrorCode::BatchFailed,
-            async {
-                let full = core.keys(Namespace::Kv, keys)?;
-                if full.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let found = core.adapter().mget(&full).await?;
-                // Sized up front (a `collect` into a `Result` is not).
-                let mut values = Vec::with_capacity(found.len());
-                for bytes in found {
-                    values.push(match bytes {
-                        Some(bytes) => Some(core.serializer().decode(&bytes)?),
-                        None => None,
-                    });
-                }
-                Ok(values)
-            },
+            core.mget_with(Namespace::Kv, keys, |bytes| core.serializer().decode(bytes)),
             |v| batch.count = count,
             batch.found = v.iter().filter(|x| x.is_some()).count()
         )
@@ -118,8 +107,8 @@ impl<'a, Z: Serializer> Batch<'a, Z> {
         I: IntoIterator<Item = BatchEntry<'e, T>>,
     {
         let core = self.core;
-        let prepared = prepare(core, entries);
-        let count = prepared.as_ref().map_or(0, Vec::len);
+        let mut count = 0;
+        let prepared = prepare(core, entries.into_iter().inspect(|_| count += 1));
         op!(
             core,
             "kv",
@@ -127,42 +116,82 @@ impl<'a, Z: Serializer> Batch<'a, Z> {
             "set",
             ErrorCode::BatchFailed,
             async {
-                let prepared = prepared?;
-                if prepared.is_empty() {
-                    return Ok(());
+                match prepared? {
+                    #[cfg(feature = "redis")]
+                    Prepared::Redis(_, None) => Ok(()),
+                    #[cfg(feature = "redis")]
+                    Prepared::Redis(redis, Some(pipe)) => {
+                        commands::mset_run(&mut redis.open()?, &pipe).await
+                    }
+                    Prepared::Entries(entries) if entries.is_empty() => Ok(()),
+                    Prepared::Entries(entries) => {
+                        // A cluster that wrote some slots and not others names
+                        // the keys: hand them back as the caller's keys.
+                        let strip = core.chain.base.len() + ":kv:".len();
+                        core.adapter().mset(entries).await.map_err(|e| {
+                            e.map_detail_strings(&["written", "notWritten", "unknown"], |k| {
+                                k.get(strip..).unwrap_or(k).to_owned()
+                            })
+                        })
+                    }
                 }
-                // A cluster that wrote some slots and not others names the
-                // keys: hand them back as the caller's keys.
-                let strip = core.chain.base.len() + ":kv:".len();
-                core.adapter().mset(prepared).await.map_err(|e| {
-                    e.map_detail_strings(&["written", "notWritten", "unknown"], |k| {
-                        k.get(strip..).unwrap_or(k).to_owned()
-                    })
-                })
             },
             |_v| batch.count = count
         )
     }
 }
 
-/// The entries of a batch set, checked and encoded. Every value is encoded
-/// into one buffer (no allocation per value for the encoder). The Redis
-/// adapters only copy values into their commands, so theirs are slices of
-/// that one buffer; any other adapter may keep a value (the memory adapter
-/// does), so it gets a copy of its exact size, never a slice that would keep
-/// the whole batch alive.
-fn prepare<'e, T, I, Z>(core: &Core<Z>, entries: I) -> StoreResult<Vec<MsetEntry>>
+/// A batch set, checked and encoded.
+enum Prepared {
+    /// For a Redis server: the whole `MULTI`/`EXEC`, keys and values
+    /// written straight into it (`None`: no entries).
+    #[cfg(feature = "redis")]
+    Redis(crate::RedisAdapter, Option<redis::Pipeline>),
+    /// For any other adapter.
+    Entries(Vec<MsetEntry>),
+}
+
+/// Checks and encodes every entry, in this order for each: key, value, TTL.
+fn prepare<'e, T, I, Z>(core: &Core<Z>, entries: I) -> StoreResult<Prepared>
 where
     T: Serialize + ?Sized + 'e,
-    I: IntoIterator<Item = BatchEntry<'e, T>>,
+    I: Iterator<Item = BatchEntry<'e, T>>,
     Z: Serializer,
 {
-    let entries = entries.into_iter();
+    #[cfg(feature = "redis")]
+    if let Direct::Redis(redis) = &core.shared.direct {
+        let mut pipe = None;
+        let len = entries.size_hint().0;
+        for e in entries {
+            let key = core.redis_key(Namespace::Kv, e.key)?;
+            let pipe = pipe.get_or_insert_with(|| commands::mset_pipeline(len));
+            core.with_encoded(e.value, |bytes| {
+                let ttl = e.ttl.map(check_ttl).transpose()?;
+                commands::mset_add(pipe, key, bytes, ttl);
+                Ok::<_, crate::StoreError>(())
+            })??;
+        }
+        return Ok(Prepared::Redis(redis.clone(), pipe));
+    }
+    prepare_entries(core, entries).map(Prepared::Entries)
+}
+
+/// The entries of a batch set for an adapter's `mset`. Every value is
+/// encoded into one buffer (no allocation per value for the encoder). The
+/// cluster adapter only copies values into its commands, so its values are
+/// slices of that one buffer; any other adapter may keep a value (the memory
+/// adapter does), so it gets a copy of its exact size, never a slice that
+/// would keep the whole batch alive.
+fn prepare_entries<'e, T, I, Z>(core: &Core<Z>, entries: I) -> StoreResult<Vec<MsetEntry>>
+where
+    T: Serialize + ?Sized + 'e,
+    I: Iterator<Item = BatchEntry<'e, T>>,
+    Z: Serializer,
+{
     let mut prepared = Vec::with_capacity(entries.size_hint().0);
     let mut ends = Vec::with_capacity(entries.size_hint().0);
     let mut buffer = Vec::new();
     for e in entries {
-        // Checked in this order: key, value, TTL.
         let key = core.key(Namespace::Kv, e.key)?;
         let start = buffer.len();
         core.serializer().encode_into(e.value, &mut buffer)?;

@@ -24,6 +24,8 @@ use crate::adapter::{SetCondition, SetOptions};
 use crate::error::StoreResult;
 use crate::key::Namespace;
 use crate::serializer::Serializer;
+#[cfg(feature = "redis")]
+use crate::store::check_key;
 use crate::store::{Core, check_ttl};
 
 /// How the store reaches its adapter for the commands of this module.
@@ -73,7 +75,7 @@ pub(crate) enum SetCommand {
 }
 
 #[cfg(feature = "redis")]
-mod redis_path {
+pub(crate) mod redis_path {
     use bytes::BufMut as _;
     use redis::{RedisWrite, ToRedisArgs};
 
@@ -173,7 +175,7 @@ impl<Z: Serializer> Core<Z> {
     /// The full key of `key` in `ns`, to write into a Redis command, after
     /// the checks every operation makes.
     #[cfg(feature = "redis")]
-    fn redis_key<'k>(
+    pub(crate) fn redis_key<'k>(
         &'k self,
         ns: Namespace,
         key: &'k str,
@@ -281,6 +283,50 @@ impl<Z: Serializer> Core<Z> {
                 self.adapter().set(&full, value, options).await
             }
         }
+    }
+
+    /// `MGET` of `keys` in `ns`, each value read by `read`, in order; after
+    /// the checks of every key. No I/O for no keys.
+    pub(crate) async fn mget_with<K: AsRef<str>, R>(
+        &self,
+        ns: Namespace,
+        keys: &[K],
+        read: impl Fn(&[u8]) -> StoreResult<R>,
+    ) -> StoreResult<Vec<Option<R>>> {
+        // Sized up front (a `collect` into a `Result` is not).
+        fn read_all<B: AsRef<[u8]>, R>(
+            found: Vec<Option<B>>,
+            read: impl Fn(&[u8]) -> StoreResult<R>,
+        ) -> StoreResult<Vec<Option<R>>> {
+            let mut values = Vec::with_capacity(found.len());
+            for bytes in found {
+                values.push(bytes.map(|b| read(b.as_ref())).transpose()?);
+            }
+            Ok(values)
+        }
+        #[cfg(feature = "redis")]
+        if let Direct::Redis(redis) = &self.shared.direct {
+            use crate::adapter::redis::commands;
+            self.check_required()?;
+            for key in keys {
+                check_key(key.as_ref())?;
+            }
+            if keys.is_empty() {
+                return Ok(Vec::new());
+            }
+            let cmd = commands::mget_command(keys.iter().map(|key| redis_path::FullKey {
+                base: &self.chain.base,
+                ns,
+                key: key.as_ref(),
+            }));
+            let found = commands::mget_reply(&mut redis.open()?, &cmd).await?;
+            return read_all(found, read);
+        }
+        let full = self.keys(ns, keys)?;
+        if full.is_empty() {
+            return Ok(Vec::new());
+        }
+        read_all(self.adapter().mget(&full).await?, read)
     }
 
     /// `INCRBY` of the counter `key` in `ns`, with `ttl` set if it creates

@@ -396,7 +396,7 @@ pub(crate) fn namespace_infix(ns: Namespace) -> &'static str {
     }
 }
 
-fn check_key(key: &str) -> StoreResult<()> {
+pub(crate) fn check_key(key: &str) -> StoreResult<()> {
     if key.is_empty() {
         return Err(StoreError::new(
             ErrorCode::KeyRequired,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use redis::aio::ConnectionLike;
-use redis::{Cmd, Script, ToRedisArgs, Value};
+use redis::{Cmd, Pipeline, Script, ToRedisArgs, Value};
 
 use super::map_error;
 use crate::adapter::{KeyTtl, MsetEntry, SetCondition, SetOptions, ceil_millis};
@@ -224,17 +224,50 @@ pub(crate) async fn incr_by(
     }
 }
 
+/// `MGET` of `keys` (one slot, on a cluster), built at its final size.
+pub(crate) fn mget_command<K: KeyArg>(keys: impl ExactSizeIterator<Item = K> + Clone) -> Cmd {
+    let data = keys.clone().map(|k| k.byte_len()).sum();
+    let mut cmd = command("MGET", keys.len(), data);
+    for key in keys {
+        cmd.arg(key);
+    }
+    cmd
+}
+
+/// Runs an [`mget_command`].
+pub(crate) async fn mget_reply(
+    con: &mut impl Conn,
+    cmd: &Cmd,
+) -> StoreResult<Vec<Option<Vec<u8>>>> {
+    cmd.query_async(con).await.map_err(map_error)
+}
+
 /// `MGET` (one slot, on a cluster).
 pub(crate) async fn mget(con: &mut impl Conn, keys: &[String]) -> StoreResult<Vec<Option<Bytes>>> {
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    let values: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
-        .arg(keys)
-        .query_async(con)
-        .await
-        .map_err(map_error)?;
+    let cmd = mget_command(keys.iter().map(String::as_str));
+    let values = mget_reply(con, &cmd).await?;
     Ok(values.into_iter().map(|v| v.map(Bytes::from)).collect())
+}
+
+/// An empty `MULTI`/`EXEC` for `len` entries; see [`mset_add`].
+pub(crate) fn mset_pipeline(len: usize) -> Pipeline {
+    let mut pipe = Pipeline::with_capacity(len);
+    pipe.atomic();
+    pipe
+}
+
+/// Adds `SET key value [PX ms]` to an [`mset_pipeline`].
+pub(crate) fn mset_add(pipe: &mut Pipeline, key: impl KeyArg, value: &[u8], ttl: Option<Duration>) {
+    let options = SetOptions::new(ttl, SetCondition::Always);
+    pipe.add_command(set_command(key, value, options)).ignore();
+}
+
+/// Runs an [`mset_pipeline`].
+pub(crate) async fn mset_run(con: &mut impl Conn, pipe: &Pipeline) -> StoreResult<()> {
+    pipe.query_async::<()>(con).await.map_err(map_error)
 }
 
 /// Every entry in one `MULTI`/`EXEC` (one slot, on a cluster).
@@ -242,16 +275,11 @@ pub(crate) async fn mset(con: &mut impl Conn, entries: &[MsetEntry]) -> StoreRes
     if entries.is_empty() {
         return Ok(());
     }
-    let mut pipe = redis::pipe();
-    pipe.atomic();
+    let mut pipe = mset_pipeline(entries.len());
     for entry in entries {
-        let cmd = pipe.cmd("SET").arg(&entry.key).arg(entry.value.as_ref());
-        if let Some(ttl) = entry.ttl {
-            cmd.arg("PX").arg(ms_arg(ttl));
-        }
-        cmd.ignore();
+        mset_add(&mut pipe, entry.key.as_str(), &entry.value, entry.ttl);
     }
-    pipe.query_async::<()>(con).await.map_err(map_error)
+    mset_run(con, &pipe).await
 }
 
 pub(crate) async fn claim_acquire(
