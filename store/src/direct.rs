@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use crate::adapter::StoreAdapter;
 use crate::adapter::memory::MemoryAdapter;
-use crate::adapter::{SetCondition, SetOptions};
+use crate::adapter::{MaxLen, SetCondition, SetOptions};
 use crate::error::StoreResult;
 use crate::key::Namespace;
 use crate::serializer::Serializer;
@@ -327,6 +327,25 @@ impl<Z: Serializer> Core<Z> {
             return Ok(Vec::new());
         }
         read_all(self.adapter().mget(&full).await?, read)
+    }
+
+    /// `XADD` of `payload` (its encoding's failure, if it failed: reported
+    /// after the key's) to the stream `name` (a name checked already).
+    pub(crate) async fn xadd_key(
+        &self,
+        name: &str,
+        payload: StoreResult<Bytes>,
+        max_len: Option<MaxLen>,
+    ) -> StoreResult<String> {
+        #[cfg(feature = "redis")]
+        if let Some(connection) = self.shared.direct.redis() {
+            let full = self.redis_key(Namespace::Streams, name)?;
+            let payload = payload?;
+            return crate::adapter::redis::streams::xadd(&mut connection?, full, &payload, max_len)
+                .await;
+        }
+        let full = self.pooled_key(Namespace::Streams, name)?;
+        self.adapter().xadd(&full, payload?, max_len).await
     }
 
     /// `INCRBY` of the counter `key` in `ns`, with `ttl` set if it creates

@@ -578,7 +578,7 @@ impl StoreAdapter for RedisClusterAdapter {
         payload: Bytes,
         max_len: Option<MaxLen>,
     ) -> StoreResult<String> {
-        streams::xadd(&mut self.open()?, key, payload, max_len).await
+        streams::xadd(&mut self.open()?, key, &payload, max_len).await
     }
 
     async fn xrange(&self, key: &str, query: &RangeQuery) -> StoreResult<Vec<RawEntry>> {

@@ -295,8 +295,8 @@ impl<'a, Z: Serializer> IntoFuture for Append<'a, Z> {
                 "append",
                 ErrorCode::StreamAppendFailed,
                 async {
-                    let key = pooled_stream_key(core, name)?;
-                    core.adapter().xadd(&key, encoded?, max_len).await
+                    check_name(name)?;
+                    core.xadd_key(name, encoded, max_len).await
                 },
                 |_v| stream.name = name
             )

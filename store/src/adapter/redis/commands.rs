@@ -89,14 +89,14 @@ impl KeyArg for &str {
 /// The command `name` with room for `args` more arguments of `data` bytes in
 /// all: built in one allocation of each buffer, where `redis::cmd` grows
 /// them argument by argument.
-fn command(name: &str, args: usize, data: usize) -> Cmd {
+pub(crate) fn command(name: &str, args: usize, data: usize) -> Cmd {
     let mut cmd = Cmd::with_capacity(args + 1, name.len() + data);
     cmd.arg(name);
     cmd
 }
 
 /// Room for an integer argument.
-const INTEGER: usize = 20;
+pub(crate) const INTEGER: usize = 20;
 
 pub(crate) async fn get(con: &mut impl Conn, key: impl KeyArg) -> StoreResult<Option<Vec<u8>>> {
     command("GET", 1, key.byte_len())

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Cmd, Value};
 
-use super::commands::{Conn, ms_arg};
+use super::commands::{Conn, INTEGER, KeyArg, command, ms_arg};
 use super::{RedisAdapter, map_error};
 use crate::adapter::streams::{
     AutoClaim, DATA_FIELD, GroupRead, MaxLen, PendingEntry, PendingSummary, RangeQuery, RawEntry,
@@ -94,16 +94,18 @@ fn max_len_args(cmd: &mut Cmd, max_len: MaxLen) {
 
 pub(crate) async fn xadd(
     con: &mut impl Conn,
-    key: &str,
-    payload: Bytes,
+    key: impl KeyArg,
+    payload: &[u8],
     max_len: Option<MaxLen>,
 ) -> StoreResult<String> {
-    let mut cmd = redis::cmd("XADD");
+    // XADD key [MAXLEN [~] n] * data payload
+    let data = key.byte_len() + 6 + 1 + INTEGER + 1 + DATA_FIELD.len() + payload.len();
+    let mut cmd = command("XADD", 8, data);
     cmd.arg(key);
     if let Some(max_len) = max_len {
         max_len_args(&mut cmd, max_len);
     }
-    cmd.arg("*").arg(DATA_FIELD).arg(payload.as_ref());
+    cmd.arg("*").arg(DATA_FIELD).arg(payload);
     cmd.query_async(con).await.map_err(map_error)
 }
 
