@@ -1434,9 +1434,9 @@ fn profile_mode(case: &str) {
         let set = kv.set("x", value).into_future();
         let incr = counter.increment("x").into_future();
         println!(
-            "future sizes: kv get {} B, kv set {} B (boxed), counter increment {} B (boxed)",
+            "future sizes: kv get {} B, kv set {} B (boxed inside, except on memory), counter increment {} B (boxed)",
             std::mem::size_of_val(&get),
-            std::mem::size_of_val(&*set),
+            std::mem::size_of_val(&set),
             std::mem::size_of_val(&*incr)
         );
     }

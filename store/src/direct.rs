@@ -172,6 +172,15 @@ pub(crate) mod redis_path {
 }
 
 impl<Z: Serializer> Core<Z> {
+    /// The memory adapter, when the store runs on it: its commands complete
+    /// at once, so an operation on it can run on its first poll, unboxed.
+    pub(crate) fn memory(&self) -> Option<&MemoryAdapter> {
+        match &self.shared.direct {
+            Direct::Memory(memory) => Some(memory),
+            _ => None,
+        }
+    }
+
     /// The full key of `key` in `ns`, to write into a Redis command, after
     /// the checks every operation makes.
     #[cfg(feature = "redis")]

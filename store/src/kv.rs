@@ -1,14 +1,20 @@
 //! Key-value entries with TTLs: [`Kv`].
 
+use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
+
+use bytes::Bytes;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::adapter::{KeyTtl, SetCondition};
-use crate::error::{ErrorCode, StoreResult};
+use crate::adapter::memory::MemoryAdapter;
+use crate::adapter::{KeyTtl, SetCondition, SetOptions};
+use crate::direct::SetCommand;
+use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::key::Namespace;
 use crate::serializer::Serializer;
 use crate::store::{Core, check_ttl};
@@ -207,7 +213,7 @@ impl<'a, T: ?Sized, Z> KvSet<'a, T, Z> {
 
 impl<'a, T: Serialize + ?Sized, Z: Serializer> IntoFuture for KvSet<'a, T, Z> {
     type Output = StoreResult<()>;
-    type IntoFuture = StoreFuture<'a, ()>;
+    type IntoFuture = KvSetFuture<'a, Z>;
 
     fn into_future(self) -> Self::IntoFuture {
         let KvSet {
@@ -219,16 +225,104 @@ impl<'a, T: Serialize + ?Sized, Z: Serializer> IntoFuture for KvSet<'a, T, Z> {
         // Checked and encoded now: the future then holds no `&T`, so `T`
         // need not be `Sync`.
         let command = core.set_command(Namespace::Kv, key, value, ttl, SetCondition::Always);
-        Box::pin(async move {
-            op!(
+        let state = match (core.memory(), command) {
+            (Some(memory), Ok(SetCommand::Bytes { value, options })) => SetState::Now {
                 core,
+                memory,
+                key,
+                prepared: Ok((value, options)),
+                ttl,
+            },
+            (Some(memory), Err(e)) => SetState::Now {
+                core,
+                memory,
+                key,
+                prepared: Err(e),
+                ttl,
+            },
+            (_, command) => SetState::Later(Box::pin(async move {
+                op!(
+                    core,
+                    "kv",
+                    "kv",
+                    "set",
+                    ErrorCode::SetFailed,
+                    async { core.set_run(Namespace::Kv, key, command?).await.map(drop) },
+                    |_v| kv.ttl = ms(ttl)
+                )
+            })),
+        };
+        KvSetFuture { state }
+    }
+}
+
+/// The future of an awaited [`KvSet`].
+///
+/// On the memory adapter, whose commands complete at once, the set runs on
+/// the first poll without a boxed future; on any other adapter this wraps a
+/// [`StoreFuture`].
+#[must_use = "futures do nothing unless polled"]
+pub struct KvSetFuture<'a, Z> {
+    state: SetState<'a, Z>,
+}
+
+enum SetState<'a, Z> {
+    /// On the memory adapter: the checked and encoded value, written on the
+    /// first poll.
+    Now {
+        core: &'a Core<Z>,
+        memory: &'a MemoryAdapter,
+        key: &'a str,
+        prepared: StoreResult<(Bytes, SetOptions)>,
+        ttl: Option<Duration>,
+    },
+    /// On any other adapter.
+    Later(StoreFuture<'a, ()>),
+    /// Polled to completion.
+    Done,
+}
+
+impl<Z> fmt::Debug for KvSetFuture<'_, Z> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KvSetFuture").finish_non_exhaustive()
+    }
+}
+
+impl<Z: Serializer> Future for KvSetFuture<'_, Z> {
+    type Output = StoreResult<()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match std::mem::replace(&mut self.state, SetState::Done) {
+            SetState::Now {
+                core,
+                memory,
+                key,
+                prepared,
+                ttl,
+            } => Poll::Ready(op!(
+                now core,
                 "kv",
                 "kv",
                 "set",
                 ErrorCode::SetFailed,
-                async { core.set_run(Namespace::Kv, key, command?).await.map(drop) },
+                prepared.and_then(|(value, options)| {
+                    core.with_checked_key(Namespace::Kv, key, |full| {
+                        memory.set_now(full, value, options).map(drop)
+                    })
+                }),
                 |_v| kv.ttl = ms(ttl)
-            )
-        })
+            )),
+            SetState::Later(mut future) => {
+                let poll = future.as_mut().poll(cx);
+                if poll.is_pending() {
+                    self.state = SetState::Later(future);
+                }
+                poll
+            }
+            SetState::Done => Poll::Ready(Err(StoreError::new(
+                ErrorCode::OperationFailed,
+                "a kv set future was polled after it completed",
+            ))),
+        }
     }
 }

@@ -359,7 +359,7 @@ pub use events::{
 };
 pub use igniter_store_macros::{StoreActors, StoreEvents, StoreScopes, events};
 pub use key::Namespace;
-pub use kv::{Kv, KvSet, StoreFuture};
+pub use kv::{Kv, KvSet, KvSetFuture, StoreFuture};
 pub use scope::{NoScopes, ScopeDef, StoreScopes};
 pub use serializer::{JsonSerializer, Serializer};
 pub use store::Store;

@@ -59,36 +59,55 @@
 
 /// Runs an operation with its telemetry, its deadline and its failure code.
 ///
-/// `op!(core, "kv", "get", ErrorCode::GetFailed, async { ... }, |v| kv.found = v.is_some())`
+/// `op!(core, "kv", "kv", "get", ErrorCode::GetFailed, async { ... }, |v| kv.found = v.is_some())`
+///
+/// `op!(now core, ..., body, ...)` runs a body that is not a future but a
+/// result, computed at once (the memory adapter's commands): the same events,
+/// no deadline to arm.
 macro_rules! op {
     (unbounded $($rest:tt)+) => { $crate::telemetry::op!(@run run_unbounded, $($rest)+) };
+    (now $core:expr, $ns:literal, $area:literal, $op:literal, $fail:expr, $body:expr $(, |$ok:ident| $($field:tt)+)?) => {{
+        let core = $core;
+        let ctx = core.telemetry();
+        $crate::telemetry::op!(@started ctx, $ns, $area, $op);
+        let result = ($body).map_err(|e| e.for_operation($fail));
+        $crate::telemetry::op!(@finished ctx, result, $ns, $area, $op $(, |$ok| $($field)+)?);
+        result
+    }};
     (@run $run:ident, $core:expr, $ns:literal, $area:literal, $op:literal, $fail:expr, $body:expr $(, |$ok:ident| $($field:tt)+)?) => {{
         let core = $core;
         let ctx = core.telemetry();
-        ::tracing::event!(
-            name: concat!("igniter.store.", $area, ".", $op, ".started"),
-            target: "igniter_store",
-            ::tracing::Level::DEBUG,
-            store.service = ctx.service,
-            store.namespace = $ns,
-            store.scope_key = ctx.scope_key,
-            store.scope_depth = ctx.scope_depth,
-        );
+        $crate::telemetry::op!(@started ctx, $ns, $area, $op);
         let result = core
             .$run(::std::pin::pin!($body))
             .await
             .map_err(|e| e.for_operation($fail));
-        match &result {
+        $crate::telemetry::op!(@finished ctx, result, $ns, $area, $op $(, |$ok| $($field)+)?);
+        result
+    }};
+    (@started $ctx:ident, $ns:literal, $area:literal, $op:literal) => {
+        ::tracing::event!(
+            name: concat!("igniter.store.", $area, ".", $op, ".started"),
+            target: "igniter_store",
+            ::tracing::Level::DEBUG,
+            store.service = $ctx.service,
+            store.namespace = $ns,
+            store.scope_key = $ctx.scope_key,
+            store.scope_depth = $ctx.scope_depth,
+        )
+    };
+    (@finished $ctx:ident, $result:ident, $ns:literal, $area:literal, $op:literal $(, |$ok:ident| $($field:tt)+)?) => {
+        match &$result {
             Ok(_value) => {
                 $(let $ok = _value;)?
                 ::tracing::event!(
                     name: concat!("igniter.store.", $area, ".", $op, ".success"),
                     target: "igniter_store",
                     ::tracing::Level::DEBUG,
-                    store.service = ctx.service,
+                    store.service = $ctx.service,
                     store.namespace = $ns,
-                    store.scope_key = ctx.scope_key,
-                    store.scope_depth = ctx.scope_depth,
+                    store.scope_key = $ctx.scope_key,
+                    store.scope_depth = $ctx.scope_depth,
                     $($($field)+)?
                 );
             }
@@ -97,18 +116,17 @@ macro_rules! op {
                     name: concat!("igniter.store.", $area, ".", $op, ".error"),
                     target: "igniter_store",
                     ::tracing::Level::ERROR,
-                    store.service = ctx.service,
+                    store.service = $ctx.service,
                     store.namespace = $ns,
-                    store.scope_key = ctx.scope_key,
-                    store.scope_depth = ctx.scope_depth,
+                    store.scope_key = $ctx.scope_key,
+                    store.scope_depth = $ctx.scope_depth,
                     error.code = e.code().as_str(),
                     error.message = e.message(),
                     error.operation = concat!($area, ".", $op),
                 );
             }
         }
-        result
-    }};
+    };
     ($($rest:tt)+) => { $crate::telemetry::op!(@run run, $($rest)+) };
 }
 

@@ -338,3 +338,33 @@ async fn scan_cursors_name_no_scope_and_foreign_ones_are_refused() {
     let err = s.dev().scan("*").cursor(foreign).await.unwrap_err();
     assert_eq!(err.code(), igniter_store::ErrorCode::ScanFailed);
 }
+
+/// On the memory adapter a kv set runs on its first poll, without a boxed
+/// future: a set future dropped before it is polled (a losing `select!`
+/// branch) writes nothing, one polled once has written, and the future is
+/// `Send` for any value type, `Sync` or not.
+#[tokio::test]
+async fn a_memory_set_runs_when_polled_not_before() {
+    use std::cell::Cell;
+    use std::future::IntoFuture;
+
+    fn send<T: Send>(t: T) -> T {
+        t
+    }
+    let (_, s) = paused_store();
+    let unpolled = send(s.kv().set("k", &1).into_future());
+    drop(unpolled);
+    assert_eq!(s.kv().get::<i32>("k").await.unwrap(), None);
+
+    let value = Cell::new(7); // not `Sync`
+    let ttl = Duration::from_secs(60);
+    let mut polled = std::pin::pin!(send(s.kv().set("k", &value).ttl(ttl).into_future()));
+    assert!(futures::poll!(polled.as_mut()).is_ready());
+    assert_eq!(s.kv().get::<i32>("k").await.unwrap(), Some(7));
+    assert!(matches!(s.kv().ttl("k").await.unwrap(), KeyTtl::Expires(_)));
+
+    let err = s.kv().set("", &1).await.unwrap_err();
+    assert_eq!(err.code().as_str(), "STORE_KEY_REQUIRED");
+    let err = s.kv().set("k", &1).ttl(Duration::ZERO).await.unwrap_err();
+    assert_eq!(err.code().as_str(), "STORE_TTL_INVALID");
+}

@@ -5,6 +5,11 @@
 //! adapter is a thin, testable translation to its backend. The conformance
 //! suite of this repository holds every adapter to the same behaviour, with
 //! Redis as the reference.
+//!
+//! The store calls the built-in adapters ([`memory::MemoryAdapter`], and with
+//! their features the Redis and Redis Cluster adapters) directly for its
+//! hottest commands, without this trait's boxed futures; any other adapter,
+//! including one that wraps a built-in adapter, is called through the trait.
 
 use std::any::Any;
 use std::fmt;
