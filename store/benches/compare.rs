@@ -17,7 +17,10 @@
 //! - `BENCH_ONLY`: workloads to run, e.g. `1,4,7` (also as arguments).
 //! - `BENCH_ROUNDS`: rounds per side (default 7, at least 1).
 //! - `BENCH_ROUND_MS`: length of one timed round of one side (default 700;
-//!   workload 6 ignores it: each of its rounds is 100k entries).
+//!   workload 6 ignores it: each of its rounds is 100k entries). Workloads
+//!   1 and 4 run together: at concurrency 1 one task alternates every side
+//!   operation by operation, in rounds of twice this length; at 64 and 256
+//!   they run three times the rounds, each a third as long.
 //! - `BENCH_PROFILE=<case>` and `BENCH_PROFILE_OPS=<n>`: run exactly `n`
 //!   operations of one case on a current-thread runtime inside the function
 //!   `measured`, for `valgrind --tool=callgrind --collect-atstart=no
@@ -422,9 +425,12 @@ fn scoped(store: &BenchStore, depth: usize) -> BenchStore {
     s
 }
 
+/// Per task: the keys relative to the store and the full keys.
+type TaskKeys = Vec<(Vec<String>, Vec<String>)>;
+
 /// Per task: the keys relative to the store, and the full keys a raw client
 /// uses for them (the store's own key, so both sides send the same bytes).
-fn kv_keys(store: &BenchStore, tasks: usize, tag: &str) -> Vec<(Vec<String>, Vec<String>)> {
+fn kv_keys(store: &BenchStore, tasks: usize, tag: &str) -> TaskKeys {
     (0..tasks)
         .map(|t| {
             let rel: Vec<String> = (0..KEYS_PER_TASK)
@@ -507,18 +513,102 @@ async fn kv_workload(
             }
         })
     };
-    let warm = cfg.round / 4;
-    for i in 0..stores.len() {
-        store_round(i, warm).await;
-        raw_round(i, warm).await;
-    }
     let mut out: Vec<(Vec<Sample>, Vec<Sample>)> =
         stores.iter().map(|_| (Vec::new(), Vec::new())).collect();
-    for _ in 0..cfg.rounds {
-        for (i, (st, rw)) in out.iter_mut().enumerate() {
-            st.push(store_round(i, cfg.round).await);
-            rw.push(raw_round(i, cfg.round).await);
+    if conc == 1 {
+        // One task, every side in turn operation by operation: a single
+        // waiting task is at the mercy of where the OS runs it and
+        // `redis-server` (rounds of the same side differ by up to 40 %),
+        // and alternating puts every side in the same place.
+        let alternate = |dur: Duration| {
+            let (stores, raw, keys, value) = (
+                stores.iter().map(|s| (*s).clone()).collect::<Vec<_>>(),
+                raw.clone(),
+                keys.clone(),
+                value.clone(),
+            );
+            tokio::spawn(async move { kv_alternating(&stores, raw, &keys, &value, dur).await })
+        };
+        alternate(cfg.round / 4).await.expect("warm-up");
+        for _ in 0..cfg.rounds {
+            let samples = alternate(cfg.round * 2).await.expect("a round");
+            for ((st, rw), (s, r)) in out.iter_mut().zip(samples) {
+                st.push(s);
+                rw.push(r);
+            }
         }
+        return out;
+    }
+    for i in 0..stores.len() {
+        store_round(i, cfg.round / 4).await;
+        raw_round(i, cfg.round / 4).await;
+    }
+    // Three times the rounds, a third as long: the machine's drift cancels
+    // better over more, shorter pairs.
+    let round = cfg.round / 3;
+    for _ in 0..cfg.rounds * 3 {
+        for (i, (st, rw)) in out.iter_mut().enumerate() {
+            st.push(store_round(i, round).await);
+            rw.push(raw_round(i, round).await);
+        }
+    }
+    out
+}
+
+/// Workloads 1 and 4 at concurrency 1: one task runs a set+get on each
+/// store, then the same on raw code and the same keys, in turn, until `dur`
+/// has passed; each side's rate is its operations over the time spent in
+/// them.
+async fn kv_alternating(
+    stores: &[BenchStore],
+    mut raw: ConnectionManager,
+    keys: &[Arc<TaskKeys>],
+    value: &Profile,
+    dur: Duration,
+) -> Vec<(Sample, Sample)> {
+    let mut out: Vec<(Sample, Sample)> = stores
+        .iter()
+        .map(|_| (Sample::default(), Sample::default()))
+        .collect();
+    let deadline = Instant::now() + dur;
+    let mut n = 0usize;
+    while Instant::now() < deadline {
+        for (i, store) in stores.iter().enumerate() {
+            let (rel, full) = (&keys[i][0].0, &keys[i][0].1);
+            let k = n % rel.len();
+            let t0 = Instant::now();
+            store.kv().set(&rel[k], value).ttl(TTL).await.expect("set");
+            let t1 = Instant::now();
+            let v: Option<Profile> = store.kv().get(&rel[k]).await.expect("get");
+            black_box(v.expect("a value"));
+            let t2 = Instant::now();
+            let bytes = serde_json::to_vec(value).expect("encode");
+            redis::cmd("SET")
+                .arg(&full[k])
+                .arg(bytes)
+                .arg("PX")
+                .arg(TTL_MS)
+                .query_async::<()>(&mut raw)
+                .await
+                .expect("SET");
+            let t3 = Instant::now();
+            let v: Option<Vec<u8>> = redis::cmd("GET")
+                .arg(&full[k])
+                .query_async(&mut raw)
+                .await
+                .expect("GET");
+            let v: Profile = serde_json::from_slice(&v.expect("a value")).expect("decode");
+            black_box(v);
+            let t4 = Instant::now();
+            let (st, rw) = &mut out[i];
+            for (sample, a, b, c) in [(&mut *st, t0, t1, t2), (&mut *rw, t2, t3, t4)] {
+                sample.ops += 2;
+                sample.secs += (c - a).as_secs_f64();
+                sample.lat.push(nanos(b - a));
+                sample.lat.push(nanos(c - b));
+            }
+        }
+        n += 1;
     }
     out
 }
@@ -1499,7 +1589,7 @@ fn main() {
     epoch();
     machine();
     println!(
-        "rounds: {} per side, interleaved (store, baseline, ...), {} ms each, after one warm-up round each",
+        "rounds: {} per side, interleaved (store, baseline, ...), {} ms each, after one warm-up round each (workloads 1 and 4: see BENCHMARKS.md)",
         cfg.rounds,
         cfg.round.as_millis()
     );
