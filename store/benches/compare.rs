@@ -490,24 +490,9 @@ async fn kv_workload(
                 closed_loop!(deadline, record, |n| {
                     let k = &keys[(n / 2) as usize % keys.len()];
                     if n.is_multiple_of(2) {
-                        let bytes = serde_json::to_vec(&*value).expect("encode");
-                        redis::cmd("SET")
-                            .arg(k)
-                            .arg(bytes)
-                            .arg("PX")
-                            .arg(TTL_MS)
-                            .query_async::<()>(&mut con)
-                            .await
-                            .expect("SET");
+                        raw_set(&mut con, k, &value).await;
                     } else {
-                        let v: Option<Vec<u8>> = redis::cmd("GET")
-                            .arg(k)
-                            .query_async(&mut con)
-                            .await
-                            .expect("GET");
-                        let v: Profile =
-                            serde_json::from_slice(&v.expect("a value")).expect("decode");
-                        black_box(v);
+                        black_box(raw_get(&mut con, k).await);
                     }
                 })
             }
@@ -582,23 +567,9 @@ async fn kv_alternating(
             let v: Option<Profile> = store.kv().get(&rel[k]).await.expect("get");
             black_box(v.expect("a value"));
             let t2 = Instant::now();
-            let bytes = serde_json::to_vec(value).expect("encode");
-            redis::cmd("SET")
-                .arg(&full[k])
-                .arg(bytes)
-                .arg("PX")
-                .arg(TTL_MS)
-                .query_async::<()>(&mut raw)
-                .await
-                .expect("SET");
+            raw_set(&mut raw, &full[k], value).await;
             let t3 = Instant::now();
-            let v: Option<Vec<u8>> = redis::cmd("GET")
-                .arg(&full[k])
-                .query_async(&mut raw)
-                .await
-                .expect("GET");
-            let v: Profile = serde_json::from_slice(&v.expect("a value")).expect("decode");
-            black_box(v);
+            black_box(raw_get(&mut raw, &full[k]).await);
             let t4 = Instant::now();
             let (st, rw) = &mut out[i];
             for (sample, a, b, c) in [(&mut *st, t0, t1, t2), (&mut *rw, t2, t3, t4)] {
@@ -611,6 +582,29 @@ async fn kv_alternating(
         n += 1;
     }
     out
+}
+
+/// The baseline's set of workloads 1 and 4: `SET k v PX 600000`.
+async fn raw_set(con: &mut ConnectionManager, k: &str, value: &Profile) {
+    let bytes = serde_json::to_vec(value).expect("encode");
+    redis::cmd("SET")
+        .arg(k)
+        .arg(bytes)
+        .arg("PX")
+        .arg(TTL_MS)
+        .query_async::<()>(con)
+        .await
+        .expect("SET");
+}
+
+/// The baseline's get of workloads 1 and 4: `GET k`, decoded.
+async fn raw_get(con: &mut ConnectionManager, k: &str) -> Profile {
+    let v: Option<Vec<u8>> = redis::cmd("GET")
+        .arg(k)
+        .query_async(con)
+        .await
+        .expect("GET");
+    serde_json::from_slice(&v.expect("a value")).expect("decode")
 }
 
 /// Workload 2: counter increments, each task on its own counter.
@@ -1469,27 +1463,9 @@ fn profile_mode(case: &str) {
                 }
                 ("mem-set", false) => map_set(map, full, value),
                 ("redis-get", false) => {
-                    let con = con.as_mut().expect("raw");
-                    let v: Option<Vec<u8>> = redis::cmd("GET")
-                        .arg(full)
-                        .query_async(con)
-                        .await
-                        .expect("GET");
-                    let v: Profile = serde_json::from_slice(&v.expect("value")).expect("decode");
-                    black_box(v);
+                    black_box(raw_get(con.as_mut().expect("raw"), full).await);
                 }
-                ("redis-set", false) => {
-                    let con = con.as_mut().expect("raw");
-                    let bytes = serde_json::to_vec(value).expect("encode");
-                    redis::cmd("SET")
-                        .arg(full)
-                        .arg(bytes)
-                        .arg("PX")
-                        .arg(TTL_MS)
-                        .query_async::<()>(con)
-                        .await
-                        .expect("SET");
-                }
+                ("redis-set", false) => raw_set(con.as_mut().expect("raw"), full, value).await,
                 ("redis-incr", false) => {
                     let con = con.as_mut().expect("raw");
                     let v: i64 = redis::cmd("INCRBY")

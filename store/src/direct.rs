@@ -1,17 +1,20 @@
-//! The commonest commands (kv get, set and exists, counter increments) on
-//! the built-in adapters, called directly rather than through
-//! [`StoreAdapter`]'s boxed futures.
+//! The store's hottest commands on the built-in adapters, called directly
+//! rather than through [`StoreAdapter`]'s boxed futures: kv get, set and
+//! exists, counter increments and reads, stream appends, and on one Redis
+//! server batch get and set (`batch.rs`).
 //!
 //! - The memory adapter's commands never wait: the store calls them
 //!   synchronously, with the key built in a buffer of the thread that is
-//!   reused.
-//! - On Redis and Redis Cluster the store writes the key (and a value) piece
-//!   by piece straight into the `redis` command, and awaits the command
-//!   functions the adapters' trait methods run too, unboxed.
+//!   reused (stream appends and batches on memory go through the trait).
+//! - On Redis and Redis Cluster the store writes the key piece by piece, and
+//!   a value from a buffer of the thread, straight into a `redis` command
+//!   built at its final size, and awaits the command functions the adapters'
+//!   trait methods run too, unboxed.
 //!
 //! Any other adapter goes through the trait. The behaviour is the same on
-//! every path (the conformance suite runs each adapter through it); only the
-//! allocations differ.
+//! every path: the conformance suite runs on each built-in adapter (the
+//! direct paths) and on the memory and Redis adapters behind a forwarding
+//! adapter (the trait's path, `tests/trait_path*.rs`).
 
 use std::time::Duration;
 
@@ -62,16 +65,22 @@ impl Direct {
 }
 
 /// A `SET` ready to run; from [`Core::set_command`].
-pub(crate) enum SetCommand {
+pub(crate) enum SetCommand<'a> {
     /// The command for a Redis adapter, key and value written in, and the
-    /// connection to run it on.
+    /// adapter to run it on (its connection is taken when the set runs, so
+    /// a set prepared before `close()` and run after it fails).
     #[cfg(feature = "redis")]
     Redis {
-        connection: redis_path::Connection,
+        target: redis_path::RedisTarget<'a>,
         cmd: redis::Cmd,
     },
-    /// The encoded value, for any other adapter.
-    Bytes { value: Bytes, options: SetOptions },
+    /// The encoded value, for any other adapter; `memory` when it is the
+    /// memory adapter, whose set runs at once.
+    Bytes {
+        value: Bytes,
+        options: SetOptions,
+        memory: Option<&'a MemoryAdapter>,
+    },
 }
 
 #[cfg(feature = "redis")]
@@ -158,13 +167,32 @@ pub(crate) mod redis_path {
         }
     }
 
-    impl Direct {
-        /// The command connection of a Redis adapter; `None` for the others.
-        pub(crate) fn redis(&self) -> Option<StoreResult<Connection>> {
+    /// One of the Redis adapters.
+    #[derive(Clone, Copy)]
+    pub(crate) enum RedisTarget<'a> {
+        Single(&'a crate::RedisAdapter),
+        #[cfg(feature = "cluster")]
+        Cluster(&'a crate::RedisClusterAdapter),
+    }
+
+    impl RedisTarget<'_> {
+        /// Its command connection; `STORE_NOT_CONNECTED` once closed.
+        pub(crate) fn open(self) -> StoreResult<Connection> {
             match self {
-                Direct::Redis(redis) => Some(redis.open().map(Connection::Single)),
+                RedisTarget::Single(redis) => redis.open().map(Connection::Single),
                 #[cfg(feature = "cluster")]
-                Direct::Cluster(cluster) => Some(cluster.open().map(Connection::Cluster)),
+                RedisTarget::Cluster(cluster) => cluster.open().map(Connection::Cluster),
+            }
+        }
+    }
+
+    impl Direct {
+        /// The adapter when it is one of the Redis adapters.
+        pub(crate) fn redis(&self) -> Option<RedisTarget<'_>> {
+            match self {
+                Direct::Redis(redis) => Some(RedisTarget::Single(redis)),
+                #[cfg(feature = "cluster")]
+                Direct::Cluster(cluster) => Some(RedisTarget::Cluster(cluster)),
                 _ => None,
             }
         }
@@ -209,9 +237,9 @@ impl<Z: Serializer> Core<Z> {
             return found.map(|bytes| read(&bytes)).transpose();
         }
         #[cfg(feature = "redis")]
-        if let Some(connection) = self.shared.direct.redis() {
+        if let Some(target) = self.shared.direct.redis() {
             let full = self.redis_key(ns, key)?;
-            let found = crate::adapter::redis::commands::get(&mut connection?, full).await?;
+            let found = crate::adapter::redis::commands::get(&mut target.open()?, full).await?;
             return found.map(|bytes| read(&bytes)).transpose();
         }
         let full = self.pooled_key(ns, key)?;
@@ -225,9 +253,9 @@ impl<Z: Serializer> Core<Z> {
             return self.with_key(ns, key, |full| memory.exists_now(full));
         }
         #[cfg(feature = "redis")]
-        if let Some(connection) = self.shared.direct.redis() {
+        if let Some(target) = self.shared.direct.redis() {
             let full = self.redis_key(ns, key)?;
-            return crate::adapter::redis::commands::exists(&mut connection?, full).await;
+            return crate::adapter::redis::commands::exists(&mut target.open()?, full).await;
         }
         let full = self.pooled_key(ns, key)?;
         self.adapter().exists(&full).await
@@ -244,12 +272,11 @@ impl<Z: Serializer> Core<Z> {
         key: &str,
         value: &T,
         ttl: Option<Duration>,
-        condition: SetCondition,
-    ) -> StoreResult<SetCommand> {
+    ) -> StoreResult<SetCommand<'_>> {
         self.check(key)?;
-        let options = SetOptions::new(ttl.map(check_ttl).transpose()?, condition);
+        let options = SetOptions::new(ttl.map(check_ttl).transpose()?, SetCondition::Always);
         #[cfg(feature = "redis")]
-        if let Some(connection) = self.shared.direct.redis() {
+        if let Some(target) = self.shared.direct.redis() {
             let full = redis_path::FullKey {
                 base: &self.chain.base,
                 ns,
@@ -258,14 +285,12 @@ impl<Z: Serializer> Core<Z> {
             let cmd = self.with_encoded(value, |bytes| {
                 crate::adapter::redis::commands::set_command(full, bytes, options)
             })?;
-            return Ok(SetCommand::Redis {
-                connection: connection?,
-                cmd,
-            });
+            return Ok(SetCommand::Redis { target, cmd });
         }
         Ok(SetCommand::Bytes {
             value: self.encode(value)?,
             options,
+            memory: self.memory(),
         })
     }
 
@@ -275,19 +300,23 @@ impl<Z: Serializer> Core<Z> {
         &self,
         ns: Namespace,
         key: &str,
-        command: SetCommand,
+        command: SetCommand<'_>,
     ) -> StoreResult<bool> {
         match command {
             #[cfg(feature = "redis")]
-            SetCommand::Redis {
-                mut connection,
-                cmd,
-            } => crate::adapter::redis::commands::set_reply(&mut connection, &cmd).await,
-            SetCommand::Bytes { value, options } => {
-                if let Direct::Memory(memory) = &self.shared.direct {
-                    return self
-                        .with_checked_key(ns, key, |full| memory.set_now(full, value, options));
-                }
+            SetCommand::Redis { target, cmd } => {
+                crate::adapter::redis::commands::set_reply(&mut target.open()?, &cmd).await
+            }
+            SetCommand::Bytes {
+                value,
+                options,
+                memory: Some(memory),
+            } => self.with_checked_key(ns, key, |full| memory.set_now(full, value, options)),
+            SetCommand::Bytes {
+                value,
+                options,
+                memory: None,
+            } => {
                 let full = self.pooled_key(ns, key)?;
                 self.adapter().set(&full, value, options).await
             }
@@ -347,11 +376,16 @@ impl<Z: Serializer> Core<Z> {
         max_len: Option<MaxLen>,
     ) -> StoreResult<String> {
         #[cfg(feature = "redis")]
-        if let Some(connection) = self.shared.direct.redis() {
+        if let Some(target) = self.shared.direct.redis() {
             let full = self.redis_key(Namespace::Streams, name)?;
             let payload = payload?;
-            return crate::adapter::redis::streams::xadd(&mut connection?, full, &payload, max_len)
-                .await;
+            return crate::adapter::redis::streams::xadd(
+                &mut target.open()?,
+                full,
+                &payload,
+                max_len,
+            )
+            .await;
         }
         let full = self.pooled_key(Namespace::Streams, name)?;
         self.adapter().xadd(&full, payload?, max_len).await
@@ -370,9 +404,9 @@ impl<Z: Serializer> Core<Z> {
             return self.with_key(ns, key, |full| memory.incr_by_now(full, delta, ttl));
         }
         #[cfg(feature = "redis")]
-        if let Some(connection) = self.shared.direct.redis() {
+        if let Some(target) = self.shared.direct.redis() {
             let full = self.redis_key(ns, key)?;
-            return crate::adapter::redis::commands::incr_by(&mut connection?, full, delta, ttl)
+            return crate::adapter::redis::commands::incr_by(&mut target.open()?, full, delta, ttl)
                 .await;
         }
         let full = self.pooled_key(ns, key)?;

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::adapter::memory::MemoryAdapter;
-use crate::adapter::{KeyTtl, SetCondition, SetOptions};
+use crate::adapter::{KeyTtl, SetOptions};
 use crate::direct::SetCommand;
 use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::key::Namespace;
@@ -224,9 +224,16 @@ impl<'a, T: Serialize + ?Sized, Z: Serializer> IntoFuture for KvSet<'a, T, Z> {
         } = self;
         // Checked and encoded now: the future then holds no `&T`, so `T`
         // need not be `Sync`.
-        let command = core.set_command(Namespace::Kv, key, value, ttl, SetCondition::Always);
+        let command = core.set_command(Namespace::Kv, key, value, ttl);
         let state = match (core.memory(), command) {
-            (Some(memory), Ok(SetCommand::Bytes { value, options })) => SetState::Now {
+            (
+                _,
+                Ok(SetCommand::Bytes {
+                    value,
+                    options,
+                    memory: Some(memory),
+                }),
+            ) => SetState::Now {
                 core,
                 memory,
                 key,
@@ -260,7 +267,8 @@ impl<'a, T: Serialize + ?Sized, Z: Serializer> IntoFuture for KvSet<'a, T, Z> {
 ///
 /// On the memory adapter, whose commands complete at once, the set runs on
 /// the first poll without a boxed future; on any other adapter this wraps a
-/// [`StoreFuture`].
+/// [`StoreFuture`]. Polled again after it completed, it resolves to an
+/// `STORE_OPERATION_FAILED` error rather than panicking.
 #[must_use = "futures do nothing unless polled"]
 pub struct KvSetFuture<'a, Z> {
     state: SetState<'a, Z>,

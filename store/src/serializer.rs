@@ -24,9 +24,10 @@ pub trait Serializer: Send + Sync + 'static {
     fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> StoreResult<T>;
 
     /// Appends the encoding of `value` to `out`: many values into one
-    /// buffer (batches), or a value into a buffer that is reused. The default
-    /// copies what [`Serializer::encode`] returns; on failure `out` may hold
-    /// part of the value.
+    /// buffer (batches), or a value into a buffer that is reused (a set on
+    /// Redis). It must append exactly the bytes [`Serializer::encode`]
+    /// returns; the default copies them. On failure `out` may hold part of
+    /// the value.
     fn encode_into<T: Serialize + ?Sized>(&self, value: &T, out: &mut Vec<u8>) -> StoreResult<()> {
         out.extend_from_slice(&self.encode(value)?);
         Ok(())
@@ -62,21 +63,25 @@ impl Serializer for JsonSerializer {
         thread_local! {
             static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
         }
-        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
-            Ok(mut buffer) => {
-                buffer.clear();
-                serde_json::to_writer(&mut *buffer, &Finite(value)).map_err(encode_error)?;
-                let bytes = Bytes::copy_from_slice(&buffer);
-                if buffer.capacity() > SCRATCH_CAPACITY {
-                    *buffer = Vec::new();
-                }
-                Ok(bytes)
+        let in_scratch = SCRATCH.try_with(|scratch| {
+            let mut buffer = scratch.try_borrow_mut().ok()?;
+            buffer.clear();
+            let encoded = serde_json::to_writer(&mut *buffer, &Finite(value))
+                .map(|()| Bytes::copy_from_slice(&buffer))
+                .map_err(encode_error);
+            if buffer.capacity() > SCRATCH_CAPACITY {
+                *buffer = Vec::new();
             }
-            // A `Serialize` impl that itself encodes with this serializer.
-            Err(_) => serde_json::to_vec(&Finite(value))
+            Some(encoded)
+        });
+        match in_scratch {
+            Ok(Some(encoded)) => encoded,
+            // A `Serialize` impl that itself encodes with this serializer,
+            // or a thread whose locals are being destroyed.
+            _ => serde_json::to_vec(&Finite(value))
                 .map(Bytes::from)
                 .map_err(encode_error),
-        })
+        }
     }
 
     fn encode_into<T: Serialize + ?Sized>(&self, value: &T, out: &mut Vec<u8>) -> StoreResult<()> {

@@ -154,18 +154,30 @@ impl<Z: Serializer> Core<Z> {
             self.check_size(buffer.len())?;
             Ok(f(buffer))
         };
-        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
-            Ok(mut buffer) => {
-                buffer.clear();
-                let result = encode(&mut buffer);
-                if buffer.capacity() > SCRATCH_CAPACITY {
-                    *buffer = Vec::new();
+        // A value's `Serialize` impl that encodes through this store, or a
+        // thread whose locals are being destroyed, gets a buffer of its own.
+        let Some(mut buffer) = SCRATCH
+            .try_with(|scratch| {
+                scratch
+                    .try_borrow_mut()
+                    .ok()
+                    .map(|mut b| std::mem::take(&mut *b))
+            })
+            .ok()
+            .flatten()
+        else {
+            return encode(&mut Vec::new());
+        };
+        buffer.clear();
+        let result = encode(&mut buffer);
+        if buffer.capacity() <= SCRATCH_CAPACITY {
+            let _ = SCRATCH.try_with(|scratch| {
+                if let Ok(mut slot) = scratch.try_borrow_mut() {
+                    *slot = buffer;
                 }
-                result
-            }
-            // Only if a value's `Serialize` impl encodes through this store.
-            Err(_) => encode(&mut Vec::new()),
-        })
+            });
+        }
+        result
     }
 
     /// Fails with `STORE_VALUE_TOO_LARGE` past `max_value_size`.
@@ -244,15 +256,25 @@ impl<Z: Serializer> Core<Z> {
         thread_local! {
             static KEY: RefCell<String> = const { RefCell::new(String::new()) };
         }
-        KEY.with(|buffer| match buffer.try_borrow_mut() {
-            Ok(mut full) => {
-                full.clear();
-                push_full_key(&self.chain.base, ns, key, &mut full);
-                f(&full)
-            }
-            // Only if `f` itself builds a key: never in this crate.
-            Err(_) => f(&key::full_key(&self.chain.base, ns, key)),
-        })
+        // The buffer is taken out while `f` runs, and put back after: an `f`
+        // that builds a key itself, or a thread whose locals are being
+        // destroyed, gets a new string.
+        let mut full = KEY
+            .try_with(|buffer| buffer.try_borrow_mut().map(|mut b| std::mem::take(&mut *b)))
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        full.clear();
+        push_full_key(&self.chain.base, ns, key, &mut full);
+        let result = f(&full);
+        if full.capacity() <= POOLED_KEY_CAPACITY {
+            let _ = KEY.try_with(|buffer| {
+                if let Ok(mut slot) = buffer.try_borrow_mut() {
+                    *slot = full;
+                }
+            });
+        }
+        result
     }
 
     pub(crate) fn keys<K: AsRef<str>>(

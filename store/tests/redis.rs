@@ -170,7 +170,10 @@ async fn close_ends_streams_and_leaves_no_connection() {
     let mut sub = s.events().subscribe(&user::CREATED).await.unwrap();
     s.kv().set("k", &1).await.unwrap();
     assert_eq!(clients(), before + 2, "a command and a pub/sub connection");
+    // a set prepared before `close` and run after it does not write
+    let prepared = std::future::IntoFuture::into_future(s.kv().set("k", &2));
     store.close().await.unwrap();
+    assert_eq!(prepared.await.unwrap_err().code(), ErrorCode::NotConnected);
     let end = tokio::time::timeout(Duration::from_secs(5), sub.next())
         .await
         .unwrap();

@@ -1,11 +1,11 @@
 //! The conformance suite on the memory adapter reached through the
 //! [`StoreAdapter`] trait only.
 //!
-//! The store calls its built-in adapters directly for kv get, set and exists
-//! and counter increments (`direct.rs`), and any other adapter through the
-//! trait. Here the memory adapter is wrapped in a forwarding adapter of
-//! another type, so every operation takes the trait's path: the suite holds
-//! both paths to the same behaviour.
+//! The store calls its built-in adapters directly for its hottest commands
+//! (`store/src/direct.rs`), and any other adapter through the trait. Here the
+//! memory adapter is wrapped in a forwarding adapter of another type, so
+//! every operation takes the trait's path: the suite holds both paths to the
+//! same behaviour (`trait_path_redis.rs` does the same on Redis).
 
 mod conformance;
 

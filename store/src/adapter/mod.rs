@@ -9,7 +9,8 @@
 //! The store calls the built-in adapters ([`memory::MemoryAdapter`], and with
 //! their features the Redis and Redis Cluster adapters) directly for its
 //! hottest commands, without this trait's boxed futures; any other adapter,
-//! including one that wraps a built-in adapter, is called through the trait.
+//! including one that wraps a built-in adapter (and returns itself from
+//! [`StoreAdapter::as_any`]), is called through the trait.
 
 use std::any::Any;
 use std::fmt;
@@ -192,7 +193,9 @@ pub trait StoreAdapter: Send + Sync + 'static {
 
     /// The adapter as `Any`, so the store can hand out the concrete adapter
     /// (and through it the backend's client) to code that needs a command the
-    /// store does not wrap.
+    /// store does not wrap. Return `self`: the store calls a built-in adapter
+    /// that `as_any` returns directly for its hottest commands, so a wrapper
+    /// that returned the adapter it wraps would be bypassed for them.
     fn as_any(&self) -> &dyn Any;
 
     /// `GET key`.
