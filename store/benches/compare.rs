@@ -1076,16 +1076,12 @@ async fn streams_store_round(
                         .expect("append");
                     lat.push(nanos(t0.elapsed()));
                 }
-                lat
+                (per, lat)
             })
         })
         .collect();
-    let mut append = Sample::default();
-    for h in handles {
-        append.lat.extend(h.await.expect("appender"));
-    }
-    append.secs = start.elapsed().as_secs_f64();
-    append.ops = STREAM_ENTRIES;
+    let append = gather(handles, start).await;
+    assert_eq!(append.ops, STREAM_ENTRIES, "every entry appended");
 
     let start = Instant::now();
     let handles: Vec<_> = (0..STREAM_TASKS)
@@ -1118,13 +1114,7 @@ async fn streams_store_round(
             })
         })
         .collect();
-    let mut read = Sample::default();
-    for h in handles {
-        let (n, lat) = h.await.expect("consumer");
-        read.ops += n;
-        read.lat.extend(lat);
-    }
-    read.secs = start.elapsed().as_secs_f64();
+    let read = gather(handles, start).await;
     assert_eq!(read.ops, STREAM_ENTRIES, "every entry read once");
     let key = store.streams().key::<Job, _>(name.as_str()).expect("key");
     drop_key(raw, &key).await;
@@ -1165,16 +1155,12 @@ async fn streams_raw_round(raw: &ConnectionManager, key: String) -> Vec<Sample> 
                     black_box(id);
                     lat.push(nanos(t0.elapsed()));
                 }
-                lat
+                (per, lat)
             })
         })
         .collect();
-    let mut append = Sample::default();
-    for h in handles {
-        append.lat.extend(h.await.expect("appender"));
-    }
-    append.secs = start.elapsed().as_secs_f64();
-    append.ops = STREAM_ENTRIES;
+    let append = gather(handles, start).await;
+    assert_eq!(append.ops, STREAM_ENTRIES, "every entry appended");
 
     let start = Instant::now();
     let handles: Vec<_> = (0..STREAM_TASKS)
@@ -1225,16 +1211,23 @@ async fn streams_raw_round(raw: &ConnectionManager, key: String) -> Vec<Sample> 
             })
         })
         .collect();
-    let mut read = Sample::default();
-    for h in handles {
-        let (n, lat) = h.await.expect("consumer");
-        read.ops += n;
-        read.lat.extend(lat);
-    }
-    read.secs = start.elapsed().as_secs_f64();
+    let read = gather(handles, start).await;
     assert_eq!(read.ops, STREAM_ENTRIES, "every entry read once");
     drop_key(raw, &key).await;
     vec![append, read]
+}
+
+/// One sample of tasks that each return how many operations they did and
+/// their latencies, started at `start`.
+async fn gather(handles: Vec<tokio::task::JoinHandle<(u64, Vec<u32>)>>, start: Instant) -> Sample {
+    let mut sample = Sample::default();
+    for h in handles {
+        let (n, lat) = h.await.expect("a benchmark task panicked");
+        sample.ops += n;
+        sample.lat.extend(lat);
+    }
+    sample.secs = start.elapsed().as_secs_f64();
+    sample
 }
 
 async fn drop_key(raw: &ConnectionManager, key: &str) {
