@@ -138,7 +138,7 @@ impl<'a, Z: Serializer> Counter<'a, Z> {
             ErrorCode::DeleteFailed,
             async {
                 let full = core.key(Namespace::Counter, key)?;
-                Ok(core.adapter().del(&[full]).await? > 0)
+                Ok(core.adapter().del(&[full.into()]).await? > 0)
             },
             |v| kv.existed = *v
         )

@@ -178,10 +178,14 @@ async fn scan_page<Z: Serializer>(
             let reply = core.adapter().scan(cursor, &full_pattern, count).await?;
             let strip = core.chain.base.len() + ":kv:".len();
             Ok(ScanPage {
+                // A key that is not UTF-8 was not written by the store and
+                // cannot be named through its `&str` API: it is skipped, not
+                // an error (purge still removes it).
                 keys: reply
                     .keys
-                    .into_iter()
-                    .filter_map(|k| k.get(strip..).map(str::to_owned))
+                    .iter()
+                    .filter_map(|k| std::str::from_utf8(k.get(strip..)?).ok())
+                    .map(str::to_owned)
                     .collect(),
                 cursor: (!reply.cursor.is_done()).then_some(reply.cursor),
             })

@@ -108,7 +108,7 @@ impl<'a, Z: Serializer> Kv<'a, Z> {
             ErrorCode::DeleteFailed,
             async {
                 let full = core.key(Namespace::Kv, key)?;
-                Ok(core.adapter().del(&[full]).await? > 0)
+                Ok(core.adapter().del(&[full.into()]).await? > 0)
             },
             |v| kv.existed = *v
         )

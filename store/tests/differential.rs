@@ -1224,7 +1224,11 @@ async fn dump(adapter: &dyn StoreAdapter, service: &str) -> BTreeMap<String, Str
     let mut cursor = ScanCursor::start();
     loop {
         let page = adapter.scan(&cursor, &pattern, 1000).await.unwrap();
-        keys.extend(page.keys);
+        keys.extend(
+            page.keys
+                .iter()
+                .map(|k| String::from_utf8(k.to_vec()).expect("the store writes UTF-8 keys")),
+        );
         if page.cursor.is_done() {
             break;
         }

@@ -118,7 +118,7 @@ async fn deadline_applies_to_every_operation() {
         ) -> igniter_store::StoreResult<bool> {
             std::future::pending().await
         }
-        async fn del(&self, _: &[String]) -> igniter_store::StoreResult<u64> {
+        async fn del(&self, _: &[bytes::Bytes]) -> igniter_store::StoreResult<u64> {
             std::future::pending().await
         }
         async fn exists(&self, _: &str) -> igniter_store::StoreResult<bool> {

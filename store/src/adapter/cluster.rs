@@ -297,6 +297,16 @@ impl RedisClusterAdapter {
         Ok(primaries)
     }
 
+    /// `DEL` or `UNLINK` of `keys`, one command per slot.
+    async fn delete(&self, command: &str, keys: &[Bytes]) -> StoreResult<u64> {
+        let mut deleted = 0;
+        for group in by_slot(keys, |k| k.as_ref()) {
+            let keys: Vec<&[u8]> = group.iter().map(|(_, k)| k.as_ref()).collect();
+            deleted += commands::delete(&mut self.open()?, command, &keys).await?;
+        }
+        Ok(deleted)
+    }
+
     async fn blocking_read(&self, key: &str, read: &GroupRead) -> StoreResult<Vec<RawEntry>> {
         self.open()?;
         let idle = self
@@ -330,12 +340,12 @@ impl RedisClusterAdapter {
 /// Groups `items` by the slot of their key, keeping each item's position.
 fn by_slot<T>(
     items: impl IntoIterator<Item = T>,
-    key: impl Fn(&T) -> &str,
+    key: impl Fn(&T) -> &[u8],
 ) -> Vec<Vec<(usize, T)>> {
     let mut groups: HashMap<Slot, Vec<(usize, T)>> = HashMap::new();
     let mut order = Vec::new();
     for (i, item) in items.into_iter().enumerate() {
-        let slot = Slot::for_key(key(&item).as_bytes());
+        let slot = Slot::for_key(key(&item));
         let group = groups.entry(slot).or_insert_with(|| {
             order.push(slot);
             Vec::new()
@@ -385,22 +395,12 @@ impl StoreAdapter for RedisClusterAdapter {
         commands::set(&mut self.open()?, key, &value, options).await
     }
 
-    async fn del(&self, keys: &[String]) -> StoreResult<u64> {
-        let mut deleted = 0;
-        for group in by_slot(keys, |k| k.as_str()) {
-            let keys: Vec<String> = group.into_iter().map(|(_, k)| k.clone()).collect();
-            deleted += commands::delete(&mut self.open()?, "DEL", &keys).await?;
-        }
-        Ok(deleted)
+    async fn del(&self, keys: &[Bytes]) -> StoreResult<u64> {
+        self.delete("DEL", keys).await
     }
 
-    async fn unlink(&self, keys: &[String]) -> StoreResult<u64> {
-        let mut deleted = 0;
-        for group in by_slot(keys, |k| k.as_str()) {
-            let keys: Vec<String> = group.into_iter().map(|(_, k)| k.clone()).collect();
-            deleted += commands::delete(&mut self.open()?, "UNLINK", &keys).await?;
-        }
-        Ok(deleted)
+    async fn unlink(&self, keys: &[Bytes]) -> StoreResult<u64> {
+        self.delete("UNLINK", keys).await
     }
 
     async fn exists(&self, key: &str) -> StoreResult<bool> {
@@ -430,7 +430,7 @@ impl StoreAdapter for RedisClusterAdapter {
 
     async fn mget(&self, keys: &[String]) -> StoreResult<Vec<Option<Bytes>>> {
         let mut values = vec![None; keys.len()];
-        let groups = by_slot(keys, |k| k.as_str());
+        let groups = by_slot(keys, |k| k.as_bytes());
         let reads = groups.into_iter().map(|group| {
             let con = self.open();
             async move {
@@ -449,7 +449,7 @@ impl StoreAdapter for RedisClusterAdapter {
     }
 
     async fn mset(&self, entries: Vec<MsetEntry>) -> StoreResult<()> {
-        let groups = by_slot(entries, |e| e.key.as_str());
+        let groups = by_slot(entries, |e| e.key.as_bytes());
         let (mut written, mut unknown, mut not_written) = (Vec::new(), Vec::new(), Vec::new());
         let mut failure: Option<StoreError> = None;
         for group in groups {
@@ -545,7 +545,7 @@ impl StoreAdapter for RedisClusterAdapter {
             .route_command(cmd, routing)
             .await
             .map_err(map_error)?;
-        let (next, keys): (String, Vec<String>) =
+        let (next, keys): (String, Vec<Vec<u8>>) =
             redis::from_redis_value(reply).map_err(|e| map_error(e.into()))?;
         let cursor = if next != "0" {
             ScanCursor::from_string(format!("{}:{}/{next}", node.0, node.1))
@@ -556,7 +556,10 @@ impl StoreAdapter for RedisClusterAdapter {
                 None => ScanCursor::start(),
             }
         };
-        Ok(ScanReply { cursor, keys })
+        Ok(ScanReply {
+            cursor,
+            keys: keys.into_iter().map(Bytes::from).collect(),
+        })
     }
 
     async fn publish(&self, channel: &str, payload: Bytes) -> StoreResult<u64> {

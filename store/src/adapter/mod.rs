@@ -171,8 +171,9 @@ impl ScanCursor {
 pub struct ScanReply {
     /// The cursor to continue from; [`ScanCursor::is_done`] when the scan is over.
     pub cursor: ScanCursor,
-    /// The full keys of this page.
-    pub keys: Vec<String>,
+    /// The full keys of this page, as the backend holds them: bytes, since a
+    /// key the store did not write need not be UTF-8.
+    pub keys: Vec<Bytes>,
 }
 
 /// The operations a backend provides, on full keys and bytes.
@@ -204,8 +205,9 @@ pub trait StoreAdapter: Send + Sync + 'static {
     /// `SET key value [PX ttl] [NX]`; whether the value was written.
     async fn set(&self, key: &str, value: Bytes, options: SetOptions) -> StoreResult<bool>;
 
-    /// `DEL keys...`; how many existed.
-    async fn del(&self, keys: &[String]) -> StoreResult<u64>;
+    /// `DEL keys...`; how many existed. Keys are bytes, so that a key read
+    /// back by [`scan`](Self::scan) can be removed whatever it holds.
+    async fn del(&self, keys: &[Bytes]) -> StoreResult<u64>;
 
     /// `EXISTS key`.
     async fn exists(&self, key: &str) -> StoreResult<bool>;
@@ -292,7 +294,7 @@ pub trait StoreAdapter: Send + Sync + 'static {
     }
 
     /// Removes `keys` (`UNLINK`); how many existed.
-    async fn unlink(&self, keys: &[String]) -> StoreResult<u64> {
+    async fn unlink(&self, keys: &[Bytes]) -> StoreResult<u64> {
         self.del(keys).await
     }
 

@@ -784,7 +784,7 @@ impl StoreAdapter for CountingAdapter {
     async fn set(&self, key: &str, value: bytes::Bytes, options: SetOptions) -> StoreResult<bool> {
         self.count().set(key, value, options).await
     }
-    async fn del(&self, keys: &[String]) -> StoreResult<u64> {
+    async fn del(&self, keys: &[bytes::Bytes]) -> StoreResult<u64> {
         self.count().del(keys).await
     }
     async fn exists(&self, key: &str) -> StoreResult<bool> {
@@ -845,7 +845,7 @@ impl StoreAdapter for CountingAdapter {
     fn active_subscriptions(&self) -> (usize, usize) {
         self.inner.active_subscriptions()
     }
-    async fn unlink(&self, keys: &[String]) -> StoreResult<u64> {
+    async fn unlink(&self, keys: &[bytes::Bytes]) -> StoreResult<u64> {
         self.count().unlink(keys).await
     }
     async fn xadd(

@@ -237,9 +237,15 @@ impl StoreAdapter for MemoryAdapter {
         self.set_now(key, value, options)
     }
 
-    async fn del(&self, keys: &[String]) -> StoreResult<u64> {
+    async fn del(&self, keys: &[Bytes]) -> StoreResult<u64> {
         let mut db = self.open_live()?;
-        Ok(keys.iter().filter(|k| db.remove(k)).count() as u64)
+        // Every key this adapter holds is UTF-8 (it is written through `&str`),
+        // so a key that is not cannot exist.
+        Ok(keys
+            .iter()
+            .filter_map(|k| std::str::from_utf8(k).ok())
+            .filter(|k| db.remove(k))
+            .count() as u64)
     }
 
     async fn exists(&self, key: &str) -> StoreResult<bool> {
@@ -392,7 +398,7 @@ impl StoreAdapter for MemoryAdapter {
             }
             last = Some(key);
             if glob::matches(pattern.as_bytes(), key.as_bytes()) {
-                keys.push(key.clone());
+                keys.push(Bytes::copy_from_slice(key.as_bytes()));
             }
         }
         Ok(ScanReply {

@@ -138,14 +138,16 @@ pub(crate) async fn set(
 pub(crate) async fn delete(
     con: &mut impl Conn,
     command: &str,
-    keys: &[String],
+    keys: &[impl AsRef<[u8]>],
 ) -> StoreResult<u64> {
     if keys.is_empty() {
         return Ok(0);
     }
-    redis::cmd(command)
-        .arg(keys)
-        .query_async(con)
+    let mut cmd = redis::cmd(command);
+    for key in keys {
+        cmd.arg(key.as_ref());
+    }
+    cmd.query_async(con)
         .await
         .map_err(map_error)
 }
@@ -334,13 +336,14 @@ pub(crate) async fn compare_and_expire(
 }
 
 /// `SCAN cursor MATCH pattern COUNT count` on one server; the cursor is
-/// Redis's own number.
+/// Redis's own number. Keys come back as Redis holds them: bytes, which need
+/// not be UTF-8 when the store did not write them.
 pub(crate) async fn scan(
     con: &mut impl Conn,
     cursor: &str,
     pattern: &str,
     count: usize,
-) -> StoreResult<(String, Vec<String>)> {
+) -> StoreResult<(String, Vec<Vec<u8>>)> {
     redis::cmd("SCAN")
         .arg(cursor)
         .arg("MATCH")

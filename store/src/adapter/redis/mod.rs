@@ -337,11 +337,11 @@ impl StoreAdapter for RedisAdapter {
         commands::set(&mut self.open()?, key, &value, options).await
     }
 
-    async fn del(&self, keys: &[String]) -> StoreResult<u64> {
+    async fn del(&self, keys: &[Bytes]) -> StoreResult<u64> {
         commands::delete(&mut self.open()?, "DEL", keys).await
     }
 
-    async fn unlink(&self, keys: &[String]) -> StoreResult<u64> {
+    async fn unlink(&self, keys: &[Bytes]) -> StoreResult<u64> {
         commands::delete(&mut self.open()?, "UNLINK", keys).await
     }
 
@@ -411,7 +411,7 @@ impl StoreAdapter for RedisAdapter {
             commands::scan(&mut self.open()?, cursor.as_str(), pattern, count).await?;
         Ok(ScanReply {
             cursor: ScanCursor::from_string(next),
-            keys,
+            keys: keys.into_iter().map(Bytes::from).collect(),
         })
     }
 

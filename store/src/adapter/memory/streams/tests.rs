@@ -311,7 +311,7 @@ async fn string_commands_on_a_stream_and_stream_commands_on_a_string() {
     a.set("s", b("v"), SetOptions::default()).await.unwrap();
     assert_eq!(a.get("s").await.unwrap(), Some(b("v")));
     a.xadd("t", b("x"), None).await.unwrap();
-    assert_eq!(a.del(&["t".to_owned()]).await.unwrap(), 1);
+    assert_eq!(a.del(&[Bytes::from_static(b"t")]).await.unwrap(), 1);
     a.xadd("t", b("x"), None).await.unwrap();
     a.pexpire("t", Duration::from_millis(100)).await.unwrap();
     advance(Duration::from_millis(100)).await;

@@ -95,7 +95,7 @@ async fn blocking_read_fails_when_its_stream_goes() {
     };
     let del = |a: &MemoryAdapter| {
         let a = a.clone();
-        async move { a.del(&["s".to_owned()]).await.unwrap() }
+        async move { a.del(&[Bytes::from_static(b"s")]).await.unwrap() }
     };
     // Redis: "UNBLOCKED the stream key no longer exists"
     let gone = ErrorCode::OperationFailed;
