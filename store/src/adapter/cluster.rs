@@ -3,7 +3,7 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -14,10 +14,12 @@ use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo, Slot};
 use redis::io::tcp::TcpSettings;
 use redis::{ProtocolVersion, PushInfo, Value};
 
-use super::pubsub::{DEFAULT_SUBSCRIBER_CAPACITY, Fanout, TopicKind};
-use super::redis::pubsub::{PubSub, deliver};
+use super::pubsub::{DEFAULT_SUBSCRIBER_CAPACITY, TopicKind};
+use super::redis::blocking::BlockingPool;
+use super::redis::pubsub::{PubSub, PushSink, deliver};
 use super::redis::{
-    DEFAULT_CONNECTION_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, commands, map_error, streams,
+    DEFAULT_CONNECTION_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, IDLE_BLOCKING_CONNECTIONS, commands,
+    map_error, streams,
 };
 use super::{
     AutoClaim, GroupRead, KeyTtl, MaxLen, MsetEntry, PendingEntry, PendingSummary, RangeQuery,
@@ -25,8 +27,6 @@ use super::{
 };
 use crate::error::{ErrorCode, StoreError, StoreResult};
 
-/// Idle blocking connections kept for the next blocking reads.
-const IDLE_BLOCKING_CONNECTIONS: usize = 4;
 
 /// The store on Redis Cluster, through the `redis` crate's `cluster-async`.
 ///
@@ -76,7 +76,7 @@ struct Inner {
     commands: RwLock<Option<ClusterConnection>>,
     /// A client whose connections may block as long as a stream read asks.
     blocking_client: ClusterClient,
-    blocking: Mutex<Vec<ClusterConnection>>,
+    blocking: BlockingPool<ClusterConnection>,
     pubsub: PubSub,
 }
 
@@ -139,7 +139,7 @@ impl RedisClusterAdapterBuilder {
     fn client(
         &self,
         response_timeout: Duration,
-        push: Option<Fanout>,
+        push: Option<PushSink>,
     ) -> StoreResult<ClusterClient> {
         let mut builder = ClusterClientBuilder::new(self.nodes.clone())
             .connection_timeout(self.connection_timeout)
@@ -152,12 +152,12 @@ impl RedisClusterAdapterBuilder {
                 root_cert: Some(root_cert.clone()),
             });
         }
-        if let Some(fanout) = push {
+        if let Some(sink) = push {
             builder =
                 builder
                     .use_protocol(ProtocolVersion::RESP3)
                     .push_sender(move |push: PushInfo| {
-                        deliver(&fanout, push);
+                        deliver(&sink, push);
                         Ok::<(), redis::aio::SendError>(())
                     });
         }
@@ -185,10 +185,10 @@ impl RedisClusterAdapterBuilder {
         // block time; the connection itself waits as long as they ask.
         let blocking_client = self.client(Duration::from_secs(24 * 3600), None)?;
         let options = Arc::new(self);
-        let pubsub = PubSub::start(options.subscriber_capacity, move |fanout| {
+        let pubsub = PubSub::start(options.subscriber_capacity, move |sink| {
             let options = Arc::clone(&options);
             async move {
-                let client = options.client(options.response_timeout, Some(fanout))?;
+                let client = options.client(options.response_timeout, Some(sink))?;
                 client.get_async_connection().await.map_err(map_error)
             }
         });
@@ -197,7 +197,7 @@ impl RedisClusterAdapterBuilder {
                 client,
                 commands: RwLock::new(Some(commands)),
                 blocking_client,
-                blocking: Mutex::default(),
+                blocking: BlockingPool::new(IDLE_BLOCKING_CONNECTIONS),
                 pubsub,
             }),
         })
@@ -309,31 +309,20 @@ impl RedisClusterAdapter {
 
     async fn blocking_read(&self, key: &str, read: &GroupRead) -> StoreResult<Vec<RawEntry>> {
         self.open()?;
-        let idle = self
-            .inner
-            .blocking
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pop();
-        let mut con = match idle {
-            Some(con) => con,
-            None => self
-                .inner
+        let connect = || async {
+            self.inner
                 .blocking_client
                 .get_async_connection()
                 .await
-                .map_err(map_error)?,
+                .map_err(map_error)
         };
-        let entries = streams::readgroup(&mut con, key, read).await?;
-        let mut idle = self
-            .inner
+        self.inner
             .blocking
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if idle.len() < IDLE_BLOCKING_CONNECTIONS && self.open().is_ok() {
-            idle.push(con);
-        }
-        Ok(entries)
+            .run(connect, |mut con: ClusterConnection| async move {
+                let result = streams::readgroup(&mut con, key, read).await;
+                (con, result)
+            })
+            .await
     }
 }
 
@@ -645,11 +634,7 @@ impl StoreAdapter for RedisClusterAdapter {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .take();
-        self.inner
-            .blocking
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        self.inner.blocking.close();
         self.inner.pubsub.close();
         Ok(())
     }

@@ -154,6 +154,13 @@ where
     /// stream) if it does not exist, then alternates reclaiming idle entries
     /// and reading new ones. Errors are yielded as items and the worker goes
     /// on, pausing briefly; it never ends by itself.
+    ///
+    /// When the group disappears (Redis restarted without its data, the
+    /// stream was deleted, or the tenant purged), the worker creates it
+    /// again from the start of the stream and goes on without an error:
+    /// what is appended afterwards is delivered. Entries that were pending in
+    /// the lost group are gone with it; entries still in the stream are
+    /// delivered again (at least once, never lost).
     pub fn start(self) -> Worker<T, Z> {
         let state = State {
             opts: self,
@@ -207,22 +214,31 @@ struct State<T, Z> {
 
 impl<T: DeserializeOwned + Send + 'static, Z: Serializer> State<T, Z> {
     async fn next(&mut self) -> StoreResult<Delivery<T, Z>> {
+        let mut recreated = false;
         loop {
             if let Some(delivery) = self.ready.pop_front() {
                 return Ok(delivery);
             }
-            if let Err(e) = self.fill().await {
-                self.failures += 1;
-                let pause = Duration::from_millis(50 << self.failures.min(5));
-                tokio::time::sleep(pause).await;
-                return Err(e);
+            match self.fill().await {
+                Ok(()) => self.failures = 0,
+                // The group is gone: Redis restarted without its data, or
+                // the stream was deleted or purged. Create it again (from the
+                // start of the stream, so nothing appended since is missed)
+                // and go on; only a group that cannot be kept is an error.
+                Err(e) if e.code() == ErrorCode::StreamGroupNotFound && !recreated => {
+                    recreated = true;
+                    self.key = None;
+                }
+                Err(e) => {
+                    self.failures += 1;
+                    let pause = Duration::from_millis(50 << self.failures.min(5));
+                    tokio::time::sleep(pause).await;
+                    return Err(e);
+                }
             }
-            self.failures = 0;
         }
     }
 
-    /// Fetches the next entries: idle ones when it is time to look, else new
-    /// ones (blocking until the next reclaim at the latest).
     async fn fill(&mut self) -> StoreResult<()> {
         let key = match &self.key {
             Some(key) => key.clone(),

@@ -2,7 +2,7 @@
 
 use std::any::Any;
 use std::fmt;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -17,11 +17,16 @@ use super::{
 };
 use crate::error::{ErrorCode, StoreError, StoreResult};
 
+pub(crate) mod blocking;
 pub(crate) mod commands;
 pub(crate) mod pubsub;
 pub(crate) mod streams;
 
+use blocking::BlockingPool;
 use pubsub::PubSub;
+
+/// Idle connections kept for the next blocking stream reads.
+pub(crate) const IDLE_BLOCKING_CONNECTIONS: usize = 8;
 
 /// The default time to connect to Redis.
 pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
@@ -64,8 +69,8 @@ struct Inner {
     client: Client,
     /// `None` once closed, so that `close` drops the connection at once.
     commands: RwLock<Option<ConnectionManager>>,
-    /// Idle connections for blocking stream reads.
-    blocking: Mutex<Vec<redis::aio::MultiplexedConnection>>,
+    /// Connections for blocking stream reads.
+    blocking: BlockingPool<redis::aio::MultiplexedConnection>,
     connection_timeout: Duration,
     pubsub: PubSub,
 }
@@ -163,14 +168,14 @@ impl RedisAdapterBuilder {
             .await
             .map_err(map_error)?;
         let (pubsub_client, timeout) = (client.clone(), self.connection_timeout);
-        let pubsub = PubSub::start(self.subscriber_capacity, move |fanout| {
-            pubsub::pubsub_connection(pubsub_client.clone(), fanout, timeout)
+        let pubsub = PubSub::start(self.subscriber_capacity, move |sink| {
+            pubsub::pubsub_connection(pubsub_client.clone(), sink, timeout)
         });
         Ok(RedisAdapter {
             inner: Arc::new(Inner {
                 client,
                 commands: RwLock::new(Some(commands)),
-                blocking: Mutex::default(),
+                blocking: BlockingPool::new(IDLE_BLOCKING_CONNECTIONS),
                 connection_timeout: self.connection_timeout,
                 pubsub,
             }),
@@ -274,6 +279,8 @@ pub(crate) fn map_error(e: RedisError) -> StoreError {
     } else if e.code() == Some("NOGROUP")
         || detail_has(&e, "NOGROUP")
         || detail_has(&e, "requires the key to exist")
+        // A blocked read whose stream was deleted: its groups went with it.
+        || (e.code() == Some("UNBLOCKED") && detail_has(&e, "no longer exists"))
     {
         (
             ErrorCode::StreamGroupNotFound,
@@ -495,11 +502,7 @@ impl StoreAdapter for RedisAdapter {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .take();
-        self.inner
-            .blocking
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        self.inner.blocking.close();
         self.inner.pubsub.close();
         Ok(())
     }

@@ -12,6 +12,7 @@ use redis::{Client, ProtocolVersion, PushInfo, PushKind, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use std::any::Any;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::{DEFAULT_RESPONSE_TIMEOUT, map_error};
@@ -26,13 +27,24 @@ pub(crate) struct PubSub {
     control: mpsc::UnboundedSender<Control>,
 }
 
+/// Where the pub/sub connection hands its pushes: messages go to the
+/// fanout; the news of a disconnection also goes to the worker, which then
+/// restores the subscriptions however long the outage lasts.
+#[derive(Clone)]
+pub(crate) struct PushSink {
+    fanout: Fanout,
+    /// Weak, like the unsubscribe hook: the connection must not keep its own
+    /// worker alive.
+    control: mpsc::WeakUnboundedSender<Control>,
+}
+
 impl PubSub {
     /// Starts the worker; `connect` makes the pub/sub connection on the
-    /// first subscribe.
+    /// first subscribe, its pushes going to the sink it is given.
     pub(crate) fn start<C, F, Fut>(capacity: usize, connect: F) -> Self
     where
         C: PubSubConn,
-        F: Fn(Fanout) -> Fut + Send + Sync + 'static,
+        F: Fn(PushSink) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = StoreResult<C>> + Send + 'static,
     {
         let (control, receiver) = mpsc::unbounded_channel();
@@ -45,7 +57,11 @@ impl PubSub {
             }
         });
         let fanout = Fanout::new(capacity, Some(hook));
-        tokio::spawn(pubsub_worker(connect, fanout.clone(), receiver));
+        let sink = PushSink {
+            fanout: fanout.clone(),
+            control: control.downgrade(),
+        };
+        tokio::spawn(pubsub_worker(connect, sink, receiver));
         PubSub { fanout, control }
     }
 
@@ -93,9 +109,12 @@ impl std::fmt::Debug for PubSub {
 /// Work for the pub/sub connection, in order: a subscribe is answered once
 /// Redis confirmed it; an unsubscribe (sent when the last local subscriber of
 /// a topic goes) is skipped if a new subscriber has joined since.
-enum Control {
+pub(crate) enum Control {
     Subscribe(TopicKind, String, oneshot::Sender<StoreResult<()>>),
     Unsubscribe(TopicKind, String),
+    /// The connection dropped: the server holds none of our subscriptions
+    /// until they are restored.
+    Disconnected,
     Stop,
 }
 
@@ -140,28 +159,66 @@ pubsub_conn!(ConnectionManager);
 #[cfg(feature = "cluster")]
 pubsub_conn!(redis::cluster_async::ClusterConnection);
 
+/// How long the worker waits before it tries again to restore the
+/// subscriptions after a disconnection: doubling from the first to the last,
+/// and then every [`RESYNC_MAX`] for as long as the outage lasts.
+const RESYNC_FIRST: Duration = Duration::from_millis(100);
+const RESYNC_MAX: Duration = Duration::from_secs(1);
+
 /// Owns the pub/sub connection, made by `connect` on the first subscribe.
 /// Ends on `close`, or when the adapter and every subscription are gone
 /// (every strong sender of `control` dropped).
+///
+/// The worker, not the `redis` client, is the one that keeps the server's
+/// subscriptions equal to the wanted ones (the fanout's topics). The client
+/// restores what it knows after a reconnect, but it gives up reconnecting
+/// after its retry budget (a few seconds) and it also restores a topic whose
+/// unsubscribe failed during the outage. So after every disconnection, and
+/// after every failed unsubscribe, the worker resynchronizes, retrying for as
+/// long as it takes: each of its commands also makes the client try to
+/// reconnect again.
 async fn pubsub_worker<C, F, Fut>(
     connect: F,
-    fanout: Fanout,
+    sink: PushSink,
     mut control: mpsc::UnboundedReceiver<Control>,
 ) where
     C: PubSubConn,
-    F: Fn(Fanout) -> Fut + Send + Sync,
+    F: Fn(PushSink) -> Fut + Send + Sync,
     Fut: Future<Output = StoreResult<C>> + Send,
 {
+    let fanout = sink.fanout.clone();
     let mut connection: Option<C> = None;
-    // Ends when `close` says so, or when the adapter and every subscription
-    // are gone (every strong sender dropped).
-    while let Some(request) = control.recv().await {
+    // What the server holds for us, as far as we know: joined topics, and
+    // topics whose unsubscribe has not gone through yet.
+    let mut joined: HashSet<(TopicKind, String)> = HashSet::new();
+    let mut resync: Option<Duration> = None;
+    loop {
+        let request = match resync {
+            Some(wait) => tokio::select! {
+                biased;
+                request = control.recv() => request,
+                () = tokio::time::sleep(wait) => {
+                    resync = match &mut connection {
+                        Some(con) => match resynchronize(con, &fanout, &mut joined).await {
+                            Ok(()) => None,
+                            Err(_) => Some((wait * 2).min(RESYNC_MAX)),
+                        },
+                        // Nothing is subscribed on a connection never made.
+                        None => None,
+                    };
+                    continue;
+                }
+            },
+            None => control.recv().await,
+        };
+        let Some(request) = request else { break };
         match request {
             Control::Stop => break,
+            Control::Disconnected => resync = Some(RESYNC_FIRST),
             Control::Subscribe(kind, topic, ack) => {
                 let result = async {
                     if connection.is_none() {
-                        connection = Some(connect(fanout.clone()).await?);
+                        connection = Some(connect(sink.clone()).await?);
                     }
                     let con = connection.as_mut().ok_or_else(|| {
                         StoreError::new(ErrorCode::ConnectionFailed, "no pub/sub connection")
@@ -169,12 +226,21 @@ async fn pubsub_worker<C, F, Fut>(
                     con.join(kind, &topic).await.map_err(map_error)
                 }
                 .await;
+                if result.is_ok() {
+                    joined.insert((kind, topic));
+                }
                 let _ = ack.send(result);
             }
             Control::Unsubscribe(kind, topic) => {
                 let still_wanted = fanout.topics().contains(&(kind, topic.clone()));
                 if let (false, Some(con)) = (still_wanted, connection.as_mut()) {
-                    let _ = con.leave(kind, &topic).await;
+                    if con.leave(kind, &topic).await.is_ok() {
+                        joined.remove(&(kind, topic));
+                    } else {
+                        // Left for the resynchronization, which goes on
+                        // until the server has let go of it.
+                        resync.get_or_insert(RESYNC_FIRST);
+                    }
                 }
             }
         }
@@ -182,11 +248,32 @@ async fn pubsub_worker<C, F, Fut>(
     fanout.close();
 }
 
+/// Makes the server's subscriptions those the fanout wants: subscribes each
+/// wanted topic again (a no-op for one the client restored already) and
+/// unsubscribes what is no longer wanted.
+async fn resynchronize<C: PubSubConn>(
+    con: &mut C,
+    fanout: &Fanout,
+    joined: &mut HashSet<(TopicKind, String)>,
+) -> redis::RedisResult<()> {
+    let wanted: HashSet<(TopicKind, String)> = fanout.topics().into_iter().collect();
+    for (kind, topic) in &wanted {
+        con.join(*kind, topic).await?;
+        joined.insert((*kind, topic.clone()));
+    }
+    let unwanted: Vec<(TopicKind, String)> = joined.difference(&wanted).cloned().collect();
+    for (kind, topic) in unwanted {
+        con.leave(kind, &topic).await?;
+        joined.remove(&(kind, topic));
+    }
+    Ok(())
+}
+
 /// The pub/sub connection to one server: RESP3, resubscribing by itself
 /// after a reconnect, its pushes delivered to `fanout`.
 pub(super) async fn pubsub_connection(
     client: Client,
-    fanout: Fanout,
+    sink: PushSink,
     connection_timeout: Duration,
 ) -> StoreResult<ConnectionManager> {
     let info = client.get_connection_info().clone();
@@ -202,7 +289,6 @@ pub(super) async fn pubsub_connection(
         )
         .with_source(e)
     })?;
-    let sink = fanout;
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(Some(connection_timeout))
         .set_response_timeout(Some(DEFAULT_RESPONSE_TIMEOUT))
@@ -217,8 +303,10 @@ pub(super) async fn pubsub_connection(
         .map_err(map_error)
 }
 
-/// Hands a push (a message, or the news of a disconnection) to the fanout.
-pub(crate) fn deliver(fanout: &Fanout, push: PushInfo) {
+/// Hands a push (a message, or the news of a disconnection) to the fanout,
+/// and a disconnection also to the worker.
+pub(crate) fn deliver(sink: &PushSink, push: PushInfo) {
+    let fanout = &sink.fanout;
     let bytes = |v: &Value| match v {
         Value::BulkString(b) => Some(b.clone()),
         Value::SimpleString(s) => Some(s.clone().into_bytes()),
@@ -245,7 +333,12 @@ pub(crate) fn deliver(fanout: &Fanout, push: PushInfo) {
         }
         // The connection dropped: whatever is published until it is back
         // (and the subscriptions restored) is lost. Say so.
-        (PushKind::Disconnection, _) => fanout.broadcast_gap(),
+        (PushKind::Disconnection, _) => {
+            fanout.broadcast_gap();
+            if let Some(control) = sink.control.upgrade() {
+                let _ = control.send(Control::Disconnected);
+            }
+        }
         _ => {}
     }
 }

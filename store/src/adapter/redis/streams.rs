@@ -1,11 +1,9 @@
 //! The stream commands of [`RedisAdapter`](super::RedisAdapter).
 //!
-//! Blocking group reads run on connections of their own, taken from a small
-//! pool: a blocked `XREADGROUP` holds its connection for the whole block, so
-//! it must never be the shared command connection. Those connections have no
-//! response timeout of their own (the store's deadline, extended by the block
-//! time, bounds them); a connection that failed is dropped, and the next read
-//! opens a new one.
+//! Blocking group reads run on connections of their own (see
+//! [`BlockingPool`](super::blocking::BlockingPool)). Those connections have no
+//! response timeout of their own: the store's deadline, extended by the block
+//! time, bounds them.
 
 use std::time::Duration;
 
@@ -19,9 +17,6 @@ use crate::adapter::streams::{
     AutoClaim, DATA_FIELD, GroupRead, MaxLen, PendingEntry, PendingSummary, RangeQuery, RawEntry,
 };
 use crate::error::{ErrorCode, StoreError, StoreResult};
-
-/// Idle blocking connections kept for the next blocking reads.
-const IDLE_BLOCKING_CONNECTIONS: usize = 8;
 
 fn protocol_error(what: &str) -> StoreError {
     StoreError::new(
@@ -349,41 +344,23 @@ impl RedisAdapter {
         if read.block.is_none() {
             return readgroup(&mut self.open()?, key, read).await;
         }
-        let mut con = self.blocking_connection().await?;
-        let entries = readgroup(&mut con, key, read).await?;
-        self.return_blocking_connection(con);
-        Ok(entries)
-    }
-
-    async fn blocking_connection(&self) -> StoreResult<MultiplexedConnection> {
         self.open()?;
-        let idle = self
-            .inner
-            .blocking
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pop();
-        if let Some(con) = idle {
-            return Ok(con);
-        }
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(self.inner.connection_timeout))
-            .set_response_timeout(None);
+        let connect = || async {
+            let config = AsyncConnectionConfig::new()
+                .set_connection_timeout(Some(self.inner.connection_timeout))
+                .set_response_timeout(None);
+            self.inner
+                .client
+                .get_multiplexed_async_connection_with_config(&config)
+                .await
+                .map_err(map_error)
+        };
         self.inner
-            .client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await
-            .map_err(map_error)
-    }
-
-    fn return_blocking_connection(&self, con: MultiplexedConnection) {
-        let mut idle = self
-            .inner
             .blocking
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if idle.len() < IDLE_BLOCKING_CONNECTIONS && self.open().is_ok() {
-            idle.push(con);
-        }
+            .run(connect, |mut con: MultiplexedConnection| async move {
+                let result = readgroup(&mut con, key, read).await;
+                (con, result)
+            })
+            .await
     }
 }

@@ -79,10 +79,12 @@ impl MemoryAdapter {
             }) if blocked_on.is_none_or(|identity| identity == stream.identity) => {
                 (stream, *expires_at)
             }
+            // Its groups went with it: the same code as a read that finds no
+            // group, so a worker knows to create the group again.
             _ if blocked_on.is_some() => {
                 return Err(StoreError::new(
-                    ErrorCode::OperationFailed,
-                    "the stream no longer exists",
+                    ErrorCode::StreamGroupNotFound,
+                    "the stream no longer exists, nor its consumer groups",
                 ));
             }
             Some(_) => return Err(wrong_type()),
