@@ -153,7 +153,8 @@ where
     /// Starts the worker. It creates the group (from the start of the
     /// stream) if it does not exist, then alternates reclaiming idle entries
     /// and reading new ones. Errors are yielded as items and the worker goes
-    /// on, pausing briefly; it never ends by itself.
+    /// on, pausing briefly. It ends only when the store is closed: after
+    /// yielding that `STORE_NOT_CONNECTED` error.
     ///
     /// When the group disappears (Redis restarted without its data, the
     /// stream was deleted, or the tenant purged), the worker creates it
@@ -169,9 +170,12 @@ where
             next_reclaim: Instant::now(),
             failures: 0,
         };
-        let inner = futures::stream::unfold(state, |mut state| async move {
+        // `None` once the store is closed: the worker has said so, and ends.
+        let inner = futures::stream::unfold(Some(state), |state| async move {
+            let mut state = state?;
             let item = state.next().await;
-            Some((item, state))
+            let closed = matches!(&item, Err(e) if e.code() == ErrorCode::NotConnected);
+            Some((item, (!closed).then_some(state)))
         });
         Worker {
             inner: Box::pin(inner),

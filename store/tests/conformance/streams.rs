@@ -476,3 +476,52 @@ pub async fn streams_at_least_once(h: H) {
         .unwrap();
     assert_eq!(pending.count, 0, "everything acknowledged");
 }
+
+/// A worker whose group disappears (here: the tenant is purged, which
+/// deletes the stream and its groups; on Redis also a restart without data)
+/// creates the group again and delivers what is appended afterwards,
+/// without yielding an error.
+pub async fn streams_worker_recovers_when_its_group_is_gone(h: H) {
+    let s = org(h, "o").await;
+    let st = s.streams();
+    st.append("jobs", &1u32).await.unwrap();
+    let worker = st
+        .group("workers", "w1")
+        .worker::<u32, _>("jobs")
+        .block(Duration::from_millis(100))
+        .reclaim_idle(Duration::from_secs(60))
+        .start();
+    let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
+    let task = tokio::spawn(async move {
+        let mut worker = worker;
+        while let Some(delivery) = worker.next().await {
+            let seen = match delivery {
+                Ok(delivery) => {
+                    let v = delivery.message.as_ref().copied().expect("decodes");
+                    delivery.ack().await.map(|_| v).map_err(|e| e.code())
+                }
+                Err(e) => Err(e.code()),
+            };
+            if seen_tx.send(seen).is_err() {
+                break;
+            }
+        }
+    });
+    let next = async |seen: &mut tokio::sync::mpsc::UnboundedReceiver<_>| {
+        tokio::time::timeout(Duration::from_secs(10), seen.recv())
+            .await
+            .expect("the worker delivers within 10 s")
+            .expect("the worker goes on")
+    };
+    assert_eq!(next(&mut seen).await, Ok(1));
+    for round in 2..5u32 {
+        // The worker is blocked in a read (or about to be) when its stream,
+        // and so its group, goes.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert!(s.purge().await.unwrap() >= 1, "round {round}: the stream was purged");
+        assert_eq!(st.len::<u32, _>("jobs").await.unwrap(), 0);
+        st.append("jobs", &round).await.unwrap();
+        assert_eq!(next(&mut seen).await, Ok(round), "round {round}");
+    }
+    task.abort();
+}
