@@ -264,3 +264,130 @@ async fn a_batch_failing_in_one_slot_is_reported_partial() {
         "one slot, one transaction: all or nothing ({maybe:?})"
     );
 }
+
+/// The node that holds the store's pub/sub subscriptions is stopped for
+/// longer than the client's retry budget, then started again (empty, same
+/// identity): a channel and a pattern subscriber made before receive again
+/// without a new `subscribe()`, each told of the gap exactly once, and a
+/// subscription dropped during the outage is not restored anywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pubsub_survives_a_node_restart() {
+    if support::skip_redis() {
+        return;
+    }
+    let cluster = Arc::new(support::RedisCluster::start(3, 0));
+    let adapter = RedisClusterAdapter::connect(cluster.seed_urls())
+        .await
+        .unwrap();
+    let store: Store<Tenant> = Store::builder()
+        .adapter(adapter)
+        .service("restart")
+        .scopes::<Tenant>()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let s = store.scope(Tenant::Organization, "o").unwrap();
+    let mut sub = s.events().subscribe(&user::CREATED).await.unwrap();
+    let mut all = s.events().subscribe_all::<user::Event>().await.unwrap();
+    let dropped = s
+        .events()
+        .subscribe(&user::notifications::EMAIL)
+        .await
+        .unwrap();
+    let created = s.events().channel_name(&user::CREATED).unwrap();
+    let email = s
+        .events()
+        .channel_name(&user::notifications::EMAIL)
+        .unwrap();
+    let subscribers = |channel: &str| -> u64 {
+        cluster
+            .ports()
+            .into_iter()
+            .map(|port| {
+                let out = cluster.node(port).cli(["PUBSUB", "NUMSUB", channel]);
+                out.lines()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .trim()
+                    .parse::<u64>()
+                    .unwrap()
+            })
+            .sum()
+    };
+    let publish = async |n: u32| {
+        let _ = s
+            .events()
+            .publish(&user::CREATED, &UserCreated { id: n.to_string() })
+            .await;
+    };
+    // Publishes until `sub` yields an event; returns the gap errors first.
+    async fn receives<T>(
+        sub: &mut igniter_store::Subscription<T>,
+        publish: impl AsyncFn(u32),
+    ) -> usize {
+        let until = Instant::now() + Duration::from_secs(30);
+        let mut gaps = 0;
+        for n in 0.. {
+            assert!(Instant::now() < until, "no event within 30 s");
+            publish(n).await;
+            match tokio::time::timeout(Duration::from_millis(200), sub.next()).await {
+                Ok(Some(Ok(_))) => return gaps,
+                Ok(Some(Err(e))) => {
+                    assert_eq!(e.code(), ErrorCode::ConnectionFailed, "{e}");
+                    gaps += 1;
+                }
+                Ok(None) => panic!("the subscription ended"),
+                Err(_) => {}
+            }
+        }
+        unreachable!()
+    }
+    assert_eq!(receives(&mut sub, &publish).await, 0);
+    assert_eq!(receives(&mut all, &publish).await, 0);
+    while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(200), sub.next()).await {}
+    while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(200), all.next()).await {}
+    // The node the subscription lives on.
+    let node = cluster
+        .ports()
+        .into_iter()
+        .find(|&port| {
+            let out = cluster.node(port).cli(["PUBSUB", "NUMSUB", &created]);
+            out.lines().nth(1).is_some_and(|n| n.trim() == "1")
+        })
+        .expect("a node holds the subscription");
+
+    tokio::task::spawn_blocking({
+        let cluster = cluster.clone();
+        move || cluster.node(node).stop()
+    })
+    .await
+    .unwrap();
+    drop(dropped);
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    tokio::task::spawn_blocking({
+        let cluster = cluster.clone();
+        move || {
+            cluster.node(node).restart();
+            cluster.wait_until_ready(Duration::from_secs(30));
+        }
+    })
+    .await
+    .unwrap();
+
+    assert_eq!(receives(&mut sub, &publish).await, 1, "gaps on the channel");
+    assert_eq!(receives(&mut all, &publish).await, 1, "gaps on the pattern");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(subscribers(&created), 1, "the channel is subscribed once");
+    assert_eq!(
+        subscribers(&email),
+        0,
+        "the dropped subscription stays gone"
+    );
+    // Each message arrives once.
+    while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(300), sub.next()).await {}
+    publish(7).await;
+    let first = tokio::time::timeout(Duration::from_secs(2), sub.next()).await;
+    assert!(matches!(first, Ok(Some(Ok(_)))), "{first:?}");
+    let second = tokio::time::timeout(Duration::from_millis(500), sub.next()).await;
+    assert!(second.is_err(), "a message arrived twice");
+}

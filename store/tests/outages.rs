@@ -145,12 +145,29 @@ async fn pubsub_survives_an_outage(outage: Duration) {
     assert_eq!(numpat(&server), 1, "the pattern is subscribed again");
     // Give a stale restore the time to happen: it must not.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(numsub(&server, &pong), 0, "the dropped subscription stays gone");
     assert_eq!(
-        s.events().publish(&outage::PONG, &Ping { n: 0 }).await.unwrap(),
+        numsub(&server, &pong),
+        0,
+        "the dropped subscription stays gone"
+    );
+    assert_eq!(
+        s.events()
+            .publish(&outage::PONG, &Ping { n: 0 })
+            .await
+            .unwrap(),
         1,
         "only the pattern receives on the dropped channel"
     );
+    // Each message arrives once.
+    drain(&mut sub).await;
+    s.events()
+        .publish(&outage::PING, &Ping { n: 0 })
+        .await
+        .unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(2), sub.next()).await;
+    assert!(matches!(first, Ok(Some(Ok(_)))), "{first:?}");
+    let second = tokio::time::timeout(Duration::from_millis(500), sub.next()).await;
+    assert!(second.is_err(), "a message arrived twice");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -363,10 +380,15 @@ async fn close_ends_what_waits() {
     let mut sub = store.events().subscribe(&outage::PING).await.unwrap();
     // The reads are blocked on the server.
     eventually(Duration::from_secs(5), "two blocked clients", async || {
-        server.cli(["INFO", "clients"]).contains("blocked_clients:2")
+        server
+            .cli(["INFO", "clients"])
+            .contains("blocked_clients:2")
     })
     .await;
-    assert!(store_connections(&server) >= 4, "commands, pub/sub, 2 reads");
+    assert!(
+        store_connections(&server) >= 4,
+        "commands, pub/sub, 2 reads"
+    );
 
     let closed_at = Instant::now();
     store.close().await.unwrap();
@@ -492,7 +514,9 @@ async fn foreign_keys_in_a_tenant_are_scanned_and_purged() {
         // The other types are keys too; what is not UTF-8 is skipped.
         assert_eq!(
             rest,
-            ["HSET", "RPUSH", "SADD", "XADD", "ZADD"].iter().collect::<Vec<_>>(),
+            ["HSET", "RPUSH", "SADD", "XADD", "ZADD"]
+                .iter()
+                .collect::<Vec<_>>(),
         );
     }
 
@@ -505,10 +529,23 @@ async fn foreign_keys_in_a_tenant_are_scanned_and_purged() {
         .await
         .unwrap();
     assert_eq!(exists, 0, "no foreign key is left");
-    assert!(acme.dev().scan_all("*").try_collect::<Vec<String>>().await.unwrap().is_empty());
+    assert!(
+        acme.dev()
+            .scan_all("*")
+            .try_collect::<Vec<String>>()
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // The other tenant is whole.
     assert_eq!(
-        other.dev().scan_all("*").try_collect::<Vec<String>>().await.unwrap().len(),
+        other
+            .dev()
+            .scan_all("*")
+            .try_collect::<Vec<String>>()
+            .await
+            .unwrap()
+            .len(),
         50
     );
 

@@ -27,7 +27,6 @@ use super::{
 };
 use crate::error::{ErrorCode, StoreError, StoreResult};
 
-
 /// The store on Redis Cluster, through the `redis` crate's `cluster-async`.
 ///
 /// Every operation works as on one server, and no `CROSSSLOT` error ever

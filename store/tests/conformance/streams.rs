@@ -518,7 +518,10 @@ pub async fn streams_worker_recovers_when_its_group_is_gone(h: H) {
         // The worker is blocked in a read (or about to be) when its stream,
         // and so its group, goes.
         tokio::time::sleep(Duration::from_millis(150)).await;
-        assert!(s.purge().await.unwrap() >= 1, "round {round}: the stream was purged");
+        assert!(
+            s.purge().await.unwrap() >= 1,
+            "round {round}: the stream was purged"
+        );
         assert_eq!(st.len::<u32, _>("jobs").await.unwrap(), 0);
         st.append("jobs", &round).await.unwrap();
         assert_eq!(next(&mut seen).await, Ok(round), "round {round}");

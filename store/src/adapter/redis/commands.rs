@@ -147,9 +147,7 @@ pub(crate) async fn delete(
     for key in keys {
         cmd.arg(key.as_ref());
     }
-    cmd.query_async(con)
-        .await
-        .map_err(map_error)
+    cmd.query_async(con).await.map_err(map_error)
 }
 
 pub(crate) async fn exists(con: &mut impl Conn, key: impl KeyArg) -> StoreResult<bool> {

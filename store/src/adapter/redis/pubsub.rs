@@ -121,6 +121,13 @@ pub(crate) enum Control {
 /// A connection that can (un)subscribe, its messages arriving as RESP3
 /// pushes.
 pub(crate) trait PubSubConn: Send + 'static {
+    /// Whether the connection itself restores its subscriptions on the
+    /// right node however long an outage lasts, so that the worker must not
+    /// subscribe again (a cluster connection would then route the repeated
+    /// `SUBSCRIBE` to another node while the slot's owner is down, and
+    /// every message would arrive twice).
+    const RESTORES_ITSELF: bool;
+
     /// `SUBSCRIBE` or `PSUBSCRIBE`.
     fn join(
         &mut self,
@@ -136,8 +143,10 @@ pub(crate) trait PubSubConn: Send + 'static {
 }
 
 macro_rules! pubsub_conn {
-    ($t:ty) => {
+    ($t:ty, $restores:expr) => {
         impl PubSubConn for $t {
+            const RESTORES_ITSELF: bool = $restores;
+
             async fn join(&mut self, kind: TopicKind, topic: &str) -> redis::RedisResult<()> {
                 match kind {
                     TopicKind::Channel => self.subscribe(topic).await,
@@ -155,9 +164,11 @@ macro_rules! pubsub_conn {
     };
 }
 
-pubsub_conn!(ConnectionManager);
+// A `ConnectionManager` stops reconnecting after its retry budget (a few
+// seconds): past that, only a new command makes it try again.
+pubsub_conn!(ConnectionManager, false);
 #[cfg(feature = "cluster")]
-pubsub_conn!(redis::cluster_async::ClusterConnection);
+pubsub_conn!(redis::cluster_async::ClusterConnection, true);
 
 /// How long the worker waits before it tries again to restore the
 /// subscriptions after a disconnection: doubling from the first to the last,
@@ -257,9 +268,11 @@ async fn resynchronize<C: PubSubConn>(
     joined: &mut HashSet<(TopicKind, String)>,
 ) -> redis::RedisResult<()> {
     let wanted: HashSet<(TopicKind, String)> = fanout.topics().into_iter().collect();
-    for (kind, topic) in &wanted {
-        con.join(*kind, topic).await?;
-        joined.insert((*kind, topic.clone()));
+    if !C::RESTORES_ITSELF {
+        for (kind, topic) in &wanted {
+            con.join(*kind, topic).await?;
+            joined.insert((*kind, topic.clone()));
+        }
     }
     let unwanted: Vec<(TopicKind, String)> = joined.difference(&wanted).cloned().collect();
     for (kind, topic) in unwanted {
