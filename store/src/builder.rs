@@ -121,6 +121,17 @@ impl<Ad, Sv, S, A, Z> StoreBuilder<Ad, Sv, S, A, Z> {
 
     /// The key prefix, `igniter:store` by default. Segments are separated by
     /// `:`; each follows the service name's rules.
+    ///
+    /// A store's keys are everything under `<prefix>:<service>:`. `build`
+    /// refuses (`STORE_CONFIGURATION_INVALID`) a prefix and service that put
+    /// the store inside the key space of a store of the default layout
+    /// (`igniter:store:<service>:`), or that put every such store inside
+    /// this one's: a prefix other than `igniter:store` whose
+    /// `<prefix>:<service>:` starts with `igniter:store:` (such as
+    /// `igniter:store:billing`), or one whose `<prefix>:<service>:` is a
+    /// start of `igniter:store:` (prefix `igniter` with service `store`).
+    /// Between custom prefixes the same rule is the operator's to keep: no
+    /// store's `<prefix>:<service>:` may start another's.
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.settings.prefix = prefix.into();
         self
@@ -214,7 +225,8 @@ impl<S: StoreScopes, A: StoreActors, Z: Serializer>
     ///
     /// Errors: `STORE_SERVICE_REQUIRED` (empty service),
     /// `STORE_CONFIGURATION_INVALID` (service or prefix breaking the name
-    /// rules, zero timeout), `STORE_INVALID_SCOPE_KEY` /
+    /// rules, a prefix and service inside the default layout's key space or
+    /// holding it, see [`prefix`](Self::prefix), zero timeout), `STORE_INVALID_SCOPE_KEY` /
     /// `STORE_DUPLICATE_SCOPE` (a hand-written scope set breaking the rules
     /// the derive enforces at compile time).
     pub fn build(self) -> StoreResult<Store<S, A, Z>> {
@@ -238,6 +250,7 @@ impl<S: StoreScopes, A: StoreActors, Z: Serializer>
                 )
             })?;
         }
+        check_key_space(&self.settings.prefix, &self.service)?;
         if self.settings.timeout.is_some_and(|t| t.is_zero()) {
             return Err(StoreError::new(
                 ErrorCode::ConfigurationInvalid,
@@ -262,6 +275,44 @@ impl<S: StoreScopes, A: StoreActors, Z: Serializer>
         };
         Ok(Store::from_parts(shared, Chain::root(base)))
     }
+}
+
+/// Refuses a prefix and service whose key space overlaps the default
+/// layout's stores other than as one of them (issue 13, item 8). A store owns
+/// every key under `<prefix>:<service>:`: its root purge deletes them, and an
+/// ACL key pattern `~<prefix>:<service>:*` is what confines its credential.
+/// If that space held another store's keys (prefix `igniter:store:billing`:
+/// inside service `billing`; prefix `igniter:store:billing:organization`
+/// with service `acme`: tenant `acme` of `billing`), the purge, the scans and
+/// the ACL would reach them. Segments are already checked (no empty one, no
+/// glob characters), so comparing the strings with a trailing `:` is
+/// comparing whole segments.
+fn check_key_space(prefix: &str, service: &str) -> StoreResult<()> {
+    let default_root = format!("{DEFAULT_PREFIX}:");
+    let base = format!("{prefix}:{service}:");
+    if prefix != DEFAULT_PREFIX && base.starts_with(&default_root) {
+        return Err(StoreError::new(
+            ErrorCode::ConfigurationInvalid,
+            format!(
+                "the key prefix `{prefix}` with service `{service}` puts the store's keys \
+                 (`{base}*`) inside the key space of a store of the default layout \
+                 (`{default_root}<service>:*`): a prefix under `{DEFAULT_PREFIX}` is only \
+                 allowed as exactly `{DEFAULT_PREFIX}`"
+            ),
+        ));
+    }
+    if default_root.starts_with(&base) {
+        return Err(StoreError::new(
+            ErrorCode::ConfigurationInvalid,
+            format!(
+                "the key prefix `{prefix}` with service `{service}` gives the store the key \
+                 space `{base}*`, which holds every store of the default layout \
+                 (`{default_root}*`): choose a prefix and service whose `<prefix>:<service>:` \
+                 is not a start of `{default_root}`"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn validate_actors(actors: &[ActorDef]) -> StoreResult<()> {

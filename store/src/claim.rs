@@ -28,6 +28,22 @@ use crate::telemetry::{ms, op};
 ///   it refuse writes with a smaller token than it has seen: a holder that
 ///   paused past its TTL cannot then overwrite its successor's work.
 ///
+/// # Fencing tokens
+///
+/// A token is not a small counter: it is `max(previous token + 1, the
+/// backend's clock in microseconds since the Unix epoch)` (Redis's `TIME`;
+/// the wall clock for the memory adapter), computed atomically with the
+/// acquire. The counter alone would start again at 1 once its key is gone
+/// (a purge of the tenant, a restart of Redis without AOF), and a holder
+/// from before would then beat the new ones. With the clock as a floor,
+/// tokens of a key grow across releases, expiries, purges and restarts
+/// (with or without persistence), as long as the server's clock does not go
+/// back. The caveat: a clock set back by more than the gap between the last
+/// token and the clock (usually the time since the last acquire), on a
+/// server that also lost the counter, can give a token that is not greater.
+/// Tokens stay below 2^53 (a JavaScript number reads them exactly) until the
+/// year 2255; a counter someone pushed there is `STORE_COUNTER_OVERFLOW`.
+///
 /// Dropping a [`Claim`] does not release it: it expires with its TTL. Release
 /// it explicitly when the work is done.
 ///
@@ -164,7 +180,11 @@ impl<Z> fmt::Debug for Claim<Z> {
 
 impl<Z: Serializer> Claim<Z> {
     /// The fencing token: strictly greater than the token of every earlier
-    /// acquire of the same key (releases and expiries included).
+    /// acquire of the same key (releases, expiries, purges of the tenant and
+    /// restarts of the server included, as long as the server's clock does
+    /// not go back). Not a small counter: at least the server's clock in
+    /// microseconds since the Unix epoch; see [the claims
+    /// documentation](Claims#fencing-tokens).
     pub fn token(&self) -> u64 {
         self.fence
     }
@@ -210,7 +230,8 @@ impl<Z: Serializer> Claim<Z> {
 }
 
 /// A value unique to one acquire, so that two holders of the same fencing
-/// number (after a purge reset the counter) are still told apart.
+/// number (possible only if a server's clock went back after it lost the
+/// counter) are still told apart.
 fn nonce() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let mut hasher = std::hash::RandomState::new().build_hasher();

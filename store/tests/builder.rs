@@ -54,6 +54,69 @@ fn prefixes_and_timeouts_are_checked() {
     assert_eq!(code(zero), ErrorCode::ConfigurationInvalid);
 }
 
+/// Issue 13, item 8: a custom prefix must not place a store inside another
+/// store's key space, nor hold other stores in its own, at least for the
+/// default layout `igniter:store:<service>:`.
+#[test]
+fn a_prefix_cannot_alias_another_stores_keys() {
+    let build = |prefix: &str, service: &str| {
+        Store::builder()
+            .adapter(MemoryAdapter::new())
+            .service(service)
+            .prefix(prefix)
+            .build()
+    };
+    for (prefix, service) in [
+        // service `api` inside service `billing`'s keys: `billing`'s root
+        // purge would delete them
+        ("igniter:store:billing", "api"),
+        // reads tenant `acme` of `billing`
+        ("igniter:store:billing:organization", "acme"),
+        // deeper, or a service that exists only under this layout
+        ("igniter:store:x:y:z", "api"),
+        // a key space holding every store of the default layout
+        ("igniter", "store"),
+    ] {
+        let err = build(prefix, service).unwrap_err();
+        assert_eq!(
+            err.code(),
+            ErrorCode::ConfigurationInvalid,
+            "{prefix:?} + {service:?}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains(prefix) && message.contains("default layout"),
+            "the message says what is wrong: {message}"
+        );
+    }
+    for (prefix, service, key) in [
+        ("igniter:store", "billing", "igniter:store:billing:kv:k"),
+        ("igniter:store", "igniter", "igniter:store:igniter:kv:k"),
+        ("acme:store", "billing", "acme:store:billing:kv:k"),
+        ("acme:store", "store", "acme:store:store:kv:k"),
+        ("igniter", "storex", "igniter:storex:kv:k"),
+        ("igniter", "api", "igniter:api:kv:k"),
+        ("igniter:stores", "api", "igniter:stores:api:kv:k"),
+        // Redis keys are case-sensitive: another key space
+        (
+            "Igniter:store:billing",
+            "api",
+            "Igniter:store:billing:api:kv:k",
+        ),
+    ] {
+        let store = build(prefix, service)
+            .unwrap_or_else(|e| panic!("{prefix:?} + {service:?} is allowed: {e}"));
+        assert_eq!(store.kv().key("k").unwrap(), key);
+    }
+    // the default prefix, with any service
+    let store = Store::builder()
+        .adapter(MemoryAdapter::new())
+        .service("billing")
+        .build()
+        .unwrap();
+    assert_eq!(store.kv().key("k").unwrap(), "igniter:store:billing:kv:k");
+}
+
 struct Twice;
 impl StoreScopes for Twice {
     const SCOPES: &'static [ScopeDef] = &[ScopeDef::new("org", false), ScopeDef::new("org", true)];

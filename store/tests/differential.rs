@@ -10,8 +10,10 @@
 //! the same service name and scope chains, so both use exactly the same full
 //! keys. After every operation the two results must be equal:
 //!
-//! - values, existence, counter values, booleans, fencing tokens and error
-//!   codes exactly;
+//! - values, existence, counter values, booleans and error codes exactly;
+//! - fencing tokens by whether each is above every earlier token of its key
+//!   on its side (tokens are clock-based and differ between the two), which
+//!   must always hold;
 //! - remaining TTLs both missing, both persistent, or both expiring within
 //!   [`TTL_TOLERANCE`] of each other;
 //! - scan results as sets (every page of a paged scan, followed to the end);
@@ -555,7 +557,9 @@ enum Obs {
     Values(Vec<Option<Value>>),
     Ttl(KeyTtl),
     Keys(BTreeSet<String>),
-    Token(Option<u64>),
+    /// An acquire: `None` when the claim was held, else whether the token is
+    /// above every earlier token of the key on this side.
+    Token(Option<bool>),
     /// A stream entry: the ordinal of the append that made it, and its
     /// message.
     Entries(Vec<(Option<usize>, Result<Value, ErrorCode>)>),
@@ -592,6 +596,9 @@ fn code<T>(r: StoreResult<T>, f: impl FnOnce(T) -> Obs) -> Out {
 struct Side {
     handles: Vec<Store<Tenant>>,
     claims: Vec<(Claim, String)>,
+    /// The largest fencing token seen for each claim key (by full key), kept
+    /// across purges: tokens must grow across them too.
+    tokens: HashMap<String, u64>,
     /// The ids appended to each stream (by full key), in order.
     streams: HashMap<String, Vec<String>>,
     /// (full key, id) -> the ordinal of the append that made it.
@@ -607,6 +614,7 @@ impl Side {
         Side {
             handles: handles(root),
             claims: Vec::new(),
+            tokens: HashMap::new(),
             streams: HashMap::new(),
             ordinals: HashMap::new(),
             next_ordinal: 0,
@@ -768,8 +776,11 @@ async fn apply(side: &mut Side, op: &Op) -> Out {
                 Ok(Some(claim)) => {
                     let token = claim.token();
                     let full = s.claim().key(key).unwrap();
+                    let last = side.tokens.entry(full.clone()).or_insert(0);
+                    let grew = token > *last;
+                    *last = (*last).max(token);
                     side.claims.push((claim, full));
-                    Ok(Obs::Token(Some(token)))
+                    Ok(Obs::Token(Some(grew)))
                 }
                 Ok(None) => Ok(Obs::Token(None)),
                 Err(e) => Err(e.code()),
@@ -1250,14 +1261,19 @@ async fn dump(adapter: &dyn StoreAdapter, service: &str) -> BTreeMap<String, Str
             Ok(KeyTtl::Missing) => "missing",
             Err(_) => "error",
         };
-        // a claim holds `<fencing token>:<random nonce>`: the nonce differs
+        // a claim holds `<fencing token>:<random nonce>` and a fencing key
+        // its last token: the nonce differs, and so does the token, which
+        // is clock-based (each side's clock, at its own instant)
         let value = match value.split_once(':') {
             Some((token, nonce))
                 if key.contains(":claim:")
                     && nonce.len() == 17
                     && token.trim_start_matches('"').parse::<u64>().is_ok() =>
             {
-                format!("{token}:<nonce>")
+                "\"<token>:<nonce>".to_owned()
+            }
+            _ if key.contains(":fence:{") && value.trim_matches('"').parse::<u64>().is_ok() => {
+                "<token>".to_owned()
             }
             _ => value,
         };
@@ -1297,6 +1313,12 @@ fn run_case(hx: &Harness, ops: &[Op], tolerate: bool) -> Result<(), TestCaseErro
                 *at = (*at).max(started + ttl);
             }
             let explained = tolerate && known_bug(op, &a, &b).is_some();
+            if [&a, &b].contains(&&Ok(Obs::Token(Some(false)))) {
+                result = Err(TestCaseError::fail(format!(
+                    "operation #{i} {op:?}: a fencing token did not grow\n  memory: {a:?}\n  redis:  {b:?}"
+                )));
+                break;
+            }
             if !same(&a, &b) && !explained {
                 result = Err(TestCaseError::fail(format!(
                     "operation #{i} {op:?}\n  memory: {a:?}\n  redis:  {b:?}"

@@ -122,7 +122,7 @@ async fn main() -> Result<(), StoreError> {
     println!("counter    seats: acme {}, globex {}", seats.0, seats.1);
     assert_eq!(seats, (40, 3));
     // A claim of one organization does not block the same claim in another,
-    // and fencing tokens count per organization.
+    // and each organization's claim has its own fencing token.
     let acme_export = acme.claim().acquire("nightly-export", ttl()).await?;
     let globex_export = globex.claim().acquire("nightly-export", ttl()).await?;
     let tokens = (

@@ -237,10 +237,14 @@ pub trait StoreAdapter: Send + Sync + 'static {
     /// Writes every entry, each with its own TTL, atomically: all or none.
     async fn mset(&self, entries: Vec<MsetEntry>) -> StoreResult<()>;
 
-    /// Acquires the claim at `key` if it is free: increments the fencing
-    /// counter at `fence_key` (which never expires) to `n` and sets `key` to
-    /// `"<n>:<nonce>"` with `ttl`, atomically. Returns `n`, or `None` when the
-    /// claim is held.
+    /// Acquires the claim at `key` if it is free, atomically: increments the
+    /// fencing counter at `fence_key` (which never expires), raises it to the
+    /// backend's clock in microseconds since the Unix epoch if it is lower,
+    /// calls the result `n`, and sets `key` to `"<n>:<nonce>"` with `ttl`.
+    /// Returns `n`, or `None` when the claim is held. The clock is what keeps
+    /// `n` growing when the counter is lost (a purge, a restart without
+    /// persistence). A counter that would reach 2^53 is
+    /// `STORE_COUNTER_OVERFLOW`, and the claim is not taken.
     async fn claim_acquire(
         &self,
         key: &str,

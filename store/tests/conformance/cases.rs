@@ -351,7 +351,9 @@ pub async fn claim_fencing_increases(h: H) {
             past(SHORT).await; // expires instead of being released
         }
     }
-    // another scope's claim of the same key has its own sequence
+    // another scope's claim of the same key is its own: held at once, with a
+    // valid token (tokens are clock-based, so no particular number), and it
+    // does not disturb the first scope's sequence
     let other = org(h, "o2")
         .await
         .claim()
@@ -359,7 +361,90 @@ pub async fn claim_fencing_increases(h: H) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(other.token(), 1);
+    assert!(other.token() > 0);
+    let again = s.claim().acquire("res", LONG).await.unwrap().unwrap();
+    assert!(again.token() > last, "{} after {last}", again.token());
+}
+
+/// Tokens of a key never go back: not after a release, an expiry, nor a
+/// purge of the tenant, which deletes the fencing counter with everything
+/// else (issue 13, item 7: it started again at 1).
+pub async fn claim_fencing_survives_purge(h: H) {
+    let s = org(h, "o1").await;
+    let mut seen = Vec::new();
+    let mut check = |token: u64, what: &str| {
+        assert!(
+            seen.iter().all(|&t| token > t),
+            "{what}: token {token} is not above every earlier one {seen:?}"
+        );
+        seen.push(token);
+    };
+    let first = s.claim().acquire("job", LONG).await.unwrap().unwrap();
+    check(first.token(), "first acquire");
+    assert!(first.release().await.unwrap());
+    let released = s.claim().acquire("job", SHORT).await.unwrap().unwrap();
+    check(released.token(), "after a release");
+    past(SHORT).await;
+    let expired = s.claim().acquire("job", LONG).await.unwrap().unwrap();
+    check(expired.token(), "after an expiry");
+    assert!(s.purge().await.unwrap() >= 2, "the claim and its fence");
+    assert!(
+        !expired.release().await.unwrap(),
+        "the purge removed the claim"
+    );
+    let purged = s.claim().acquire("job", LONG).await.unwrap().unwrap();
+    check(purged.token(), "after a purge");
+    // twice in a row, with nothing in between but the purge
+    assert!(s.purge().await.unwrap() >= 2);
+    let again = s.claim().acquire("job", LONG).await.unwrap().unwrap();
+    check(again.token(), "after a second purge");
+    // tokens stay exact for JavaScript readers
+    assert!(again.token() < 1 << 53);
+}
+
+/// The fencing counter's edges, written through the adapter: a small
+/// counter (as the store wrote before tokens had the clock as a floor) is
+/// raised to the clock, and one that would reach 2^53 (past what JavaScript
+/// reads exactly) is refused without taking the claim.
+pub async fn claim_fencing_counter_edges(h: H) {
+    let s = org(h, "o1").await;
+    let claim = s.claim().key("job").unwrap();
+    let fence = s
+        .full_key(Namespace::Fence, &format!("{{{claim}}}"))
+        .unwrap();
+    s.adapter()
+        .set(&fence, "5".into(), SetOptions::default())
+        .await
+        .unwrap();
+    let c = s.claim().acquire("job", LONG).await.unwrap().unwrap();
+    // the clock in µs since the epoch: past 2020-01-01, below 2^53
+    assert!(
+        (1_577_836_800_000_000..1 << 53).contains(&c.token()),
+        "{}",
+        c.token()
+    );
+    assert_eq!(
+        &s.adapter().get(&fence).await.unwrap().unwrap()[..],
+        c.token().to_string().as_bytes(),
+        "the counter holds the token, as a plain integer"
+    );
+    assert!(c.release().await.unwrap());
+    s.adapter()
+        .set(
+            &fence,
+            ((1u64 << 53) - 1).to_string().into(),
+            SetOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        code(s.claim().acquire("job", LONG).await),
+        ErrorCode::CounterOverflow
+    );
+    assert!(
+        !s.adapter().exists(&claim).await.unwrap(),
+        "a refused acquire does not take the claim"
+    );
 }
 
 pub async fn claim_extend(h: H) {

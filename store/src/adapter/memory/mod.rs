@@ -27,6 +27,20 @@ mod streams;
 
 use db::{Db, Entry, Value, closed, deadline, literal_prefix, ttl_of};
 
+/// Fencing tokens stay below 2^53, so that JavaScript readers (whose numbers
+/// are doubles) read them exactly, as the Redis script does.
+const MAX_FENCE: i64 = 1 << 53;
+
+/// The wall clock in microseconds since the Unix epoch, the floor of every
+/// fencing token, like the Redis server's `TIME`. The system clock, not
+/// tokio's: tokio's paused clock would stand still (and does not count from
+/// the epoch), and tokens must not fall below those of an earlier process.
+fn wall_clock_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
 /// An in-process store with the semantics of Redis, the store's embedded
 /// default: no server, nothing to configure.
 ///
@@ -318,7 +332,9 @@ impl StoreAdapter for MemoryAdapter {
         if db.live(key).is_some() {
             return Ok(None);
         }
-        let fence = db
+        // As the Redis script: INCR, refuse 2^53 and past (after the
+        // increment, as Redis does), then raise the counter to the clock.
+        let incremented = db
             .integer(fence_key)?
             .unwrap_or(0)
             .checked_add(1)
@@ -329,6 +345,18 @@ impl StoreAdapter for MemoryAdapter {
                 )
             })?;
         let keep = db.live(fence_key).and_then(|e| e.expires_at);
+        if incremented >= MAX_FENCE {
+            db.insert(
+                fence_key,
+                Value::Str(Bytes::from(incremented.to_string())),
+                keep,
+            );
+            return Err(StoreError::new(
+                ErrorCode::CounterOverflow,
+                "the fencing token would overflow 2^53",
+            ));
+        }
+        let fence = incremented.max(wall_clock_micros());
         db.insert(fence_key, Value::Str(Bytes::from(fence.to_string())), keep);
         let token = format!("{fence}:{nonce}");
         db.insert(
@@ -336,7 +364,8 @@ impl StoreAdapter for MemoryAdapter {
             Value::Str(Bytes::from(token)),
             Some(deadline(now, ttl)),
         );
-        Ok(Some(fence as u64))
+        // `fence` is at least the clock, which is never negative.
+        Ok(Some(fence.unsigned_abs()))
     }
 
     async fn compare_and_delete(&self, key: &str, expected: &[u8]) -> StoreResult<bool> {

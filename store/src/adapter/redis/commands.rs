@@ -57,9 +57,24 @@ redis.call('INCRBY', KEYS[1], ARGV[1])
 if existed == 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return redis.call('GET', KEYS[1])",
     ),
+    // The fencing token is max(previous + 1, the server's clock in µs): the
+    // counter then grows even when it is lost (a purge of the tenant, a
+    // restart without AOF), as long as the clock does not go back. The clock
+    // in µs (about 1.7e15) is exact in Lua's doubles and below 2^53, so
+    // JavaScript readers stay exact too; it is written with `%.0f` because
+    // `tostring` would give `1.7e+15`. A counter someone pushed to 2^53 or
+    // past is refused ("overflow" maps to STORE_COUNTER_OVERFLOW) before the
+    // claim is taken. TIME after a write is fine: scripts replicate their
+    // effects (the default since Redis 5, the only mode since 7).
     claim_acquire: Script::new(
         r"if redis.call('EXISTS', KEYS[1]) == 1 then return false end
-redis.call('INCR', KEYS[2])
+local n = redis.call('INCR', KEYS[2])
+if n >= 9007199254740992 then
+  return redis.error_reply('ERR the fencing token would overflow 2^53')
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+if n < now then redis.call('SET', KEYS[2], string.format('%.0f', now), 'KEEPTTL') end
 local fence = redis.call('GET', KEYS[2])
 redis.call('SET', KEYS[1], fence .. ':' .. ARGV[1], 'PX', ARGV[2])
 return fence",
