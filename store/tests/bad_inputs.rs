@@ -6,13 +6,13 @@
 //! | empty key, stream name, group, consumer, pattern, identifier | `STORE_KEY_REQUIRED`, `STORE_STREAM_NAME_REQUIRED`, `STORE_STREAM_GROUP_REQUIRED`, `STORE_STREAM_CONSUMER_REQUIRED`, `STORE_SCAN_PATTERN_REQUIRED`, `STORE_SCOPE_IDENTIFIER_REQUIRED`, `STORE_ACTOR_IDENTIFIER_REQUIRED`; nothing reaches the backend |
 //! | a key or identifier with control characters | accepted: keys are binary-safe, stored and read back exactly, isolated |
 //! | a 1 MB key or identifier | accepted on both adapters (Redis allows 512 MB) |
-//! | NaN, ±infinity | today written as JSON `null` (and then unreadable as a float); refusing them with `STORE_SERIALIZATION_FAILED` is the ignored `nan_and_infinities_are_refused` |
+//! | NaN, ±infinity | `STORE_SERIALIZATION_FAILED` (JSON has no NaN; `null` would not read back); nothing written |
 //! | a map with non-string keys, a value whose `Serialize` fails | `STORE_SERIALIZATION_FAILED`; nothing written (a batch: no entry) |
-//! | a value over a configured size limit | missing: the ignored `values_over_the_size_limit_are_refused` (assumed API in its docs) |
+//! | a value over the configured size limit (`max_value_size`) | `STORE_VALUE_TOO_LARGE` before any I/O |
 //! | counter overflow past `i64` | `STORE_COUNTER_OVERFLOW`, the counter unchanged |
 //! | TTL zero, over 100 years, `Duration::MAX` | `STORE_TTL_INVALID` for every operation that takes a TTL; 1 ns is 1 ms |
-//! | a blocking read of `Duration::MAX` | bug: panics; the ignored `a_blocking_read_of_duration_max_does_not_panic` |
-//! | a reclaim with a `min_idle` over `i64::MAX` ms | bug: Redis refuses it (`STORE_STREAM_READ_FAILED`), memory claims nothing; the ignored `reclaim_with_min_idle_duration_max_claims_nothing` |
+//! | a blocking read of `Duration::MAX` | blocks for at most a year (no overflow of the clock) |
+//! | a reclaim with a `min_idle` over `i64::MAX` ms | claims nothing, on both adapters (sent capped at `i64::MAX` ms) |
 //! | a counter key holding a non-integer | `STORE_VALUE_NOT_INTEGER`, the value unchanged |
 //! | a stream entry that does not decode | an entry with its id and raw bytes, `message` = `STORE_DESERIALIZATION_FAILED`; it can be acked; the next entry decodes |
 //! | a stream id that does not parse | `STORE_STREAM_ID_INVALID` |
