@@ -195,3 +195,60 @@ async fn the_scope_hash_tag_keeps_a_tenant_in_one_slot() {
         "100 entries and the fencing counter"
     );
 }
+
+/// Keys under a tenant that the store did not write (not UTF-8, other
+/// types), spread over the primaries: scans skip what they cannot name
+/// without failing, and a purge of the tenant removes every one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreign_keys_in_a_tenant_are_purged() {
+    let Some(store) = store(false).await else {
+        return;
+    };
+    let acme = store.scope(Tenant::Organization, "acme").unwrap();
+    let other = store.scope(Tenant::Organization, "other").unwrap();
+    for i in 0..20u32 {
+        acme.kv().set(&format!("k{i}"), &i).await.unwrap();
+        other.kv().set(&format!("k{i}"), &i).await.unwrap();
+    }
+    let base = acme.kv().key("x").unwrap();
+    let base = base.strip_suffix(":kv:x").unwrap().to_owned();
+    let adapter = store.adapter_as::<RedisClusterAdapter>().unwrap();
+    let mut con = adapter.connection().unwrap();
+    let mut foreign = Vec::new();
+    for i in 0..10u8 {
+        let key = [format!("{base}:kv:").as_bytes(), &[0xff, i]].concat();
+        let _: () = redis::cmd("SET")
+            .arg(&key)
+            .arg(1)
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        foreign.push(key);
+        let key = format!("{base}:kv:h{i}");
+        let _: () = redis::cmd("HSET")
+            .arg(&key)
+            .arg("f")
+            .arg("v")
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        foreign.push(key.into_bytes());
+    }
+    let scanned: Vec<String> = acme.dev().scan_all("*").try_collect().await.unwrap();
+    assert_eq!(
+        scanned.len(),
+        30,
+        "20 own keys and 10 hashes; no UTF-8, no name"
+    );
+    assert_eq!(acme.purge().await.unwrap(), 40);
+    for key in &foreign {
+        let exists: u64 = redis::cmd("EXISTS")
+            .arg(key)
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        assert_eq!(exists, 0);
+    }
+    let left: Vec<String> = other.dev().scan_all("*").try_collect().await.unwrap();
+    assert_eq!(left.len(), 20, "the other tenant is whole");
+}
