@@ -550,7 +550,7 @@ async fn foreign_keys_in_a_tenant_are_scanned_and_purged() {
     );
 
     // A root purge meets a foreign key of its own and removes it too.
-    let root_foreign = [format!("igniter:store:outages:").as_bytes(), b"\xc0"].concat();
+    let root_foreign = [&b"igniter:store:outages:"[..], b"\xc0"].concat();
     let _: () = redis::cmd("SET")
         .arg(&root_foreign)
         .arg(1)
