@@ -22,7 +22,7 @@ use bytes::Bytes;
 use tokio::time::Instant;
 
 use super::MemoryAdapter;
-use super::db::{Db, Entry, Value, wrong_type};
+use super::db::{Db, Entry, Now, Value, wrong_type};
 use crate::adapter::{
     AutoClaim, GroupRead, MaxLen, PendingEntry, PendingSummary, RangeQuery, RawEntry, ceil_millis,
 };
@@ -208,8 +208,8 @@ fn as_stream(value: &mut Value) -> StoreResult<&mut StreamData> {
 }
 
 impl Db {
-    fn stream(&self, key: &str) -> StoreResult<Option<&StreamData>> {
-        match self.live(key) {
+    fn stream(&self, key: &str, now: Now) -> StoreResult<Option<&StreamData>> {
+        match self.live(key, now) {
             None => Ok(None),
             Some(Entry {
                 value: Value::Stream(stream),
@@ -219,27 +219,26 @@ impl Db {
         }
     }
 
-    fn stream_mut(&mut self, key: &str) -> StoreResult<Option<&mut StreamData>> {
-        self.map
-            .get_mut(key)
+    fn stream_mut(&mut self, key: &str, now: Now) -> StoreResult<Option<&mut StreamData>> {
+        self.live_mut(key, now)
             .map(|entry| as_stream(&mut entry.value))
             .transpose()
     }
 
-    /// The stream at `key`, created empty (without a TTL) when missing.
-    fn stream_or_create(&mut self, key: &str) -> StoreResult<&mut StreamData> {
-        if self.map.contains_key(key) {
-            return self.stream_mut(key)?.ok_or_else(wrong_type);
+    /// The stream at `key`, created empty (without a TTL) when missing or
+    /// expired: a new stream, with a new identity.
+    fn stream_or_create(&mut self, key: &str, now: Now) -> StoreResult<&mut StreamData> {
+        if self.live(key, now).is_none() {
+            self.streams_created += 1;
+            let stream = StreamData::new(self.streams_created);
+            self.insert(key, Value::Stream(stream), None, now);
         }
-        self.streams_created += 1;
-        let stream = StreamData::new(self.streams_created);
-        self.insert(key, Value::Stream(stream), None);
-        self.stream_mut(key)?.ok_or_else(wrong_type)
+        self.stream_mut(key, now)?.ok_or_else(wrong_type)
     }
 
     /// The group of the stream at `key`, or `NOGROUP`.
-    fn group(&self, key: &str, group: &str) -> StoreResult<&Group> {
-        self.stream(key)?
+    fn group(&self, key: &str, group: &str, now: Now) -> StoreResult<&Group> {
+        self.stream(key, now)?
             .and_then(|stream| stream.groups.get(group))
             .ok_or_else(no_group)
     }
@@ -252,8 +251,8 @@ impl MemoryAdapter {
         payload: Bytes,
         max_len: Option<MaxLen>,
     ) -> StoreResult<String> {
-        let (mut db, _) = self.open()?;
-        let stream = db.stream_or_create(key)?;
+        let (mut db, now) = self.open_live()?;
+        let stream = db.stream_or_create(key, now)?;
         let id = stream.next_id(wall_clock_ms())?;
         stream.entries.insert(id, Some(payload));
         stream.last_id = id;
@@ -266,8 +265,8 @@ impl MemoryAdapter {
 
     pub(super) fn stream_range(&self, key: &str, query: &RangeQuery) -> StoreResult<Vec<RawEntry>> {
         let bounds = interval(&query.start, &query.end)?;
-        let (db, _) = self.open()?;
-        let (Some(stream), Some((low, high))) = (db.stream(key)?, bounds) else {
+        let (db, now) = self.open_live()?;
+        let (Some(stream), Some((low, high))) = (db.stream(key, now)?, bounds) else {
             return Ok(Vec::new());
         };
         let count = query.count.unwrap_or(usize::MAX);
@@ -281,24 +280,24 @@ impl MemoryAdapter {
     }
 
     pub(super) fn stream_len(&self, key: &str) -> StoreResult<u64> {
-        let (db, _) = self.open()?;
-        Ok(db.stream(key)?.map_or(0, |s| s.entries.len() as u64))
+        let (db, now) = self.open_live()?;
+        Ok(db.stream(key, now)?.map_or(0, |s| s.entries.len() as u64))
     }
 
     pub(super) fn stream_trim(&self, key: &str, max_len: MaxLen) -> StoreResult<u64> {
-        let (mut db, _) = self.open()?;
-        Ok(db.stream_mut(key)?.map_or(0, |s| s.trim(max_len)))
+        let (mut db, now) = self.open_live()?;
+        Ok(db.stream_mut(key, now)?.map_or(0, |s| s.trim(max_len)))
     }
 
     pub(super) fn group_create(&self, key: &str, group: &str, start_id: &str) -> StoreResult<bool> {
-        let (mut db, _) = self.open()?;
+        let (mut db, now) = self.open_live()?;
         // The type is checked before the id, the id before the stream is made.
-        let existing = db.stream(key)?;
+        let existing = db.stream(key, now)?;
         let start = match start_id {
             "$" => existing.map_or(StreamId::MIN, |s| s.last_id),
             id => parse_strict(id)?,
         };
-        let stream = db.stream_or_create(key)?;
+        let stream = db.stream_or_create(key, now)?;
         if stream.groups.contains_key(group) {
             return Ok(false);
         }
@@ -312,9 +311,9 @@ impl MemoryAdapter {
         group: &str,
         consumer: &str,
     ) -> StoreResult<u64> {
-        let (mut db, _) = self.open()?;
+        let (mut db, now) = self.open_live()?;
         // Redis: "ERR The XGROUP subcommand requires the key to exist".
-        let stream = db.stream_mut(key)?.ok_or_else(|| {
+        let stream = db.stream_mut(key, now)?.ok_or_else(|| {
             StoreError::new(ErrorCode::StreamGroupNotFound, "the stream does not exist")
         })?;
         let group = stream.groups.get_mut(group).ok_or_else(no_group)?;
@@ -331,9 +330,12 @@ impl MemoryAdapter {
         if ids.is_empty() {
             return Ok(0);
         }
-        let (mut db, _) = self.open()?;
+        let (mut db, now) = self.open_live()?;
         // No key or no group: nothing to acknowledge, ids unchecked.
-        let Some(group) = db.stream_mut(key)?.and_then(|s| s.groups.get_mut(group)) else {
+        let Some(group) = db
+            .stream_mut(key, now)?
+            .and_then(|s| s.groups.get_mut(group))
+        else {
             return Ok(0);
         };
         // All or nothing: every id is checked first.
@@ -345,8 +347,8 @@ impl MemoryAdapter {
     }
 
     pub(super) fn pending_summary(&self, key: &str, group: &str) -> StoreResult<PendingSummary> {
-        let (db, _) = self.open()?;
-        let group = db.group(key, group)?;
+        let (db, now) = self.open_live()?;
+        let group = db.group(key, group, now)?;
         Ok(PendingSummary {
             count: group.pel.len() as u64,
             min_id: group.pel.first_key_value().map(|(id, _)| id.to_string()),
@@ -371,8 +373,8 @@ impl MemoryAdapter {
         consumer: Option<&str>,
     ) -> StoreResult<Vec<PendingEntry>> {
         let bounds = interval(&query.start, &query.end)?;
-        let (db, now) = self.open()?;
-        let group = db.group(key, group)?;
+        let (db, at, now) = self.open()?;
+        let group = db.group(key, group, now)?;
         let Some((low, high)) = bounds else {
             return Ok(Vec::new());
         };
@@ -396,7 +398,7 @@ impl MemoryAdapter {
                 Some(PendingEntry::new(
                     id.to_string(),
                     p.consumer.clone(),
-                    Duration::from_millis(idle_ms(p.delivered_at, now)),
+                    Duration::from_millis(idle_ms(p.delivered_at, at)),
                     p.deliveries,
                 ))
             })
@@ -427,8 +429,8 @@ impl MemoryAdapter {
             Some(n) => n,
         };
         let min_idle = ceil_millis(min_idle);
-        let (mut db, now) = self.open()?;
-        let stream = db.stream_mut(key)?.ok_or_else(no_group)?;
+        let (mut db, now, live_at) = self.open()?;
+        let stream = db.stream_mut(key, live_at)?.ok_or_else(no_group)?;
         let StreamData {
             entries, groups, ..
         } = stream;

@@ -71,8 +71,8 @@ impl MemoryAdapter {
     /// One look of `XREADGROUP ... >`; `blocked_on` is the stream the read
     /// blocked on, if it did.
     fn read_new(&self, key: &str, read: &GroupRead, blocked_on: Option<u64>) -> StoreResult<Read> {
-        let (mut db, now) = self.open()?;
-        let (stream, expires_at) = match db.map.get_mut(key) {
+        let (mut db, now, live_at) = self.open()?;
+        let (stream, expires_at) = match db.live_mut(key, live_at) {
             Some(Entry {
                 value: Value::Stream(stream),
                 expires_at,

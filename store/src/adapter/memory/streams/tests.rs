@@ -24,7 +24,8 @@ const IDS: [(u64, u64); 5] = [(5, 1), (5, 2), (5, 3), (6, 0), (7, 5)];
 /// A stream with entries at fixed ids, created as `XADD key <id> data d<id>`.
 fn seed(a: &MemoryAdapter, key: &str, ids: &[(u64, u64)]) {
     let mut db = a.db();
-    let stream = db.stream_or_create(key).unwrap();
+    let now = db.begin(Instant::now);
+    let stream = db.stream_or_create(key, now).unwrap();
     for &(ms, seq) in ids {
         let id = StreamId::new(ms, seq);
         stream.entries.insert(id, Some(b(&format!("d{id}"))));
