@@ -127,10 +127,13 @@ impl<'a, Z: Serializer> Batch<'a, Z> {
                     Prepared::Entries(entries) => {
                         // A cluster that wrote some slots and not others names
                         // the keys: hand them back as the caller's keys.
-                        let strip = core.chain.base.len() + ":kv:".len();
+                        let space = &core.chain.space;
                         core.adapter().mset(entries).await.map_err(|e| {
                             e.map_detail_strings(&["written", "notWritten", "unknown"], |k| {
-                                k.get(strip..).unwrap_or(k).to_owned()
+                                space
+                                    .relative(Namespace::Kv, k.as_bytes())
+                                    .unwrap_or(k)
+                                    .to_owned()
                             })
                         })
                     }

@@ -12,6 +12,7 @@ use crate::adapter::StoreAdapter;
 use crate::direct::Direct;
 use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::events::EventRegistry;
+use crate::key::KeySpace;
 use crate::scope::{Chain, NoScopes, StoreScopes, validate_scopes};
 use crate::serializer::{JsonSerializer, Serializer};
 use crate::store::{Shared, Store};
@@ -260,7 +261,7 @@ impl<S: StoreScopes, A: StoreActors, Z: Serializer>
         let required = validate_scopes(S::SCOPES)?;
         validate_actors(A::ACTORS)?;
         validate_registries(&self.settings.events)?;
-        let base = format!("{}:{}", self.settings.prefix, self.service);
+        let root = Chain::root(KeySpace::root(&self.settings.prefix, &self.service));
         let shared = Shared {
             direct: Direct::of(&*self.adapter),
             adapter: self.adapter,
@@ -273,7 +274,7 @@ impl<S: StoreScopes, A: StoreActors, Z: Serializer>
             scope_hash_tag: self.settings.scope_hash_tag,
             max_value_size: self.settings.max_value_size,
         };
-        Ok(Store::from_parts(shared, Chain::root(base)))
+        Ok(Store::from_parts(shared, root))
     }
 }
 

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::adapter::{SetCondition, SetOptions};
 use crate::error::{ErrorCode, StoreResult};
-use crate::key::{self, Namespace};
+use crate::key::Namespace;
 use crate::serializer::{JsonSerializer, Serializer};
 use crate::store::{Core, check_ttl};
 use crate::telemetry::{ms, op};
@@ -139,7 +139,7 @@ impl<'a, Z: Serializer> Claims<'a, Z> {
             async {
                 let full = core.key(Namespace::Claim, key)?;
                 let ttl = check_ttl(ttl)?;
-                let fence_key = key::fence_key(&core.chain.base, &full);
+                let fence_key = core.chain.space.fence_key(&full);
                 let nonce = nonce();
                 let fence = core
                     .adapter()

@@ -8,7 +8,7 @@ use futures::Stream;
 
 use crate::adapter::ScanCursor;
 use crate::error::{ErrorCode, StoreError, StoreResult};
-use crate::key::{self, Namespace};
+use crate::key::Namespace;
 use crate::kv::StoreFuture;
 use crate::serializer::Serializer;
 use crate::store::Core;
@@ -174,9 +174,8 @@ async fn scan_page<Z: Serializer>(
                     "a scan pattern must not be empty",
                 ));
             }
-            let full_pattern = key::pattern(&core.chain.base, Namespace::Kv, pattern);
+            let full_pattern = core.chain.space.pattern(Namespace::Kv, pattern);
             let reply = core.adapter().scan(cursor, &full_pattern, count).await?;
-            let strip = core.chain.base.len() + ":kv:".len();
             Ok(ScanPage {
                 // A key that is not UTF-8 was not written by the store and
                 // cannot be named through its `&str` API: it is skipped, not
@@ -184,7 +183,7 @@ async fn scan_page<Z: Serializer>(
                 keys: reply
                     .keys
                     .iter()
-                    .filter_map(|k| std::str::from_utf8(k.get(strip..)?).ok())
+                    .filter_map(|k| core.chain.space.relative(Namespace::Kv, k))
                     .map(str::to_owned)
                     .collect(),
                 cursor: (!reply.cursor.is_done()).then_some(reply.cursor),
@@ -197,7 +196,7 @@ async fn scan_page<Z: Serializer>(
 pub(crate) async fn purge<Z: Serializer>(core: &Core<Z>) -> StoreResult<u64> {
     op!(unbounded core, "*", "dev", "purge", ErrorCode::PurgeFailed, async {
         core.check_required()?;
-        let pattern = key::subtree_pattern(&core.chain.base);
+        let pattern = core.chain.space.subtree_pattern();
         let mut cursor = ScanCursor::start();
         let mut removed = 0;
         loop {

@@ -27,9 +27,9 @@ use crate::adapter::{MaxLen, SetCondition, SetOptions};
 use crate::error::StoreResult;
 use crate::key::Namespace;
 use crate::serializer::Serializer;
-use crate::store::{Core, check_ttl};
 #[cfg(feature = "redis")]
-use crate::store::{check_key, namespace_infix};
+use crate::store::check_key;
+use crate::store::{Core, check_ttl};
 
 /// How the store reaches its adapter for the commands of this module.
 pub(crate) enum Direct {
@@ -85,43 +85,14 @@ pub(crate) enum SetCommand<'a> {
 
 #[cfg(feature = "redis")]
 pub(crate) mod redis_path {
-    use bytes::BufMut as _;
-    use redis::{RedisWrite, ToRedisArgs};
-
     use super::Direct;
     use crate::adapter::redis::commands::KeyArg;
     use crate::error::StoreResult;
-    use crate::key::Namespace;
-    use crate::store::namespace_infix;
+    use crate::key::RedisKey;
 
-    /// A full key written into a command piece by piece: no string built.
-    pub(crate) struct FullKey<'a> {
-        pub(crate) base: &'a str,
-        pub(crate) ns: Namespace,
-        pub(crate) key: &'a str,
-    }
-
-    impl FullKey<'_> {
-        fn len(&self) -> usize {
-            self.base.len() + namespace_infix(self.ns).len() + self.key.len()
-        }
-    }
-
-    impl KeyArg for FullKey<'_> {
+    impl KeyArg for RedisKey<'_> {
         fn byte_len(&self) -> usize {
             self.len()
-        }
-    }
-
-    impl ToRedisArgs for FullKey<'_> {
-        fn write_redis_args<W>(&self, out: &mut W)
-        where
-            W: ?Sized + RedisWrite,
-        {
-            let mut arg = out.bufmut_for_next_arg(self.len());
-            arg.put_slice(self.base.as_bytes());
-            arg.put_slice(namespace_infix(self.ns).as_bytes());
-            arg.put_slice(self.key.as_bytes());
         }
     }
 
@@ -216,13 +187,9 @@ impl<Z: Serializer> Core<Z> {
         &'k self,
         ns: Namespace,
         key: &'k str,
-    ) -> StoreResult<redis_path::FullKey<'k>> {
+    ) -> StoreResult<crate::key::RedisKey<'k>> {
         self.check(key)?;
-        Ok(redis_path::FullKey {
-            base: &self.chain.base,
-            ns,
-            key,
-        })
+        Ok(self.chain.space.redis_key(ns, key))
     }
 
     /// `GET` of `key` in `ns`, read by `read`.
@@ -277,11 +244,7 @@ impl<Z: Serializer> Core<Z> {
         let options = SetOptions::new(ttl.map(check_ttl).transpose()?, SetCondition::Always);
         #[cfg(feature = "redis")]
         if let Some(target) = self.shared.direct.redis() {
-            let full = redis_path::FullKey {
-                base: &self.chain.base,
-                ns,
-                key,
-            };
+            let full = self.chain.space.redis_key(ns, key);
             let cmd = self.with_encoded(value, |bytes| {
                 crate::adapter::redis::commands::set_command(full, bytes, options)
             })?;
@@ -355,9 +318,7 @@ impl<Z: Serializer> Core<Z> {
             // Each full key is assembled after the shared prefix in one
             // string and copied into the command as one argument: cheaper,
             // over many keys, than writing each in three pieces.
-            let mut full = String::with_capacity(self.chain.base.len() + 32);
-            full.push_str(&self.chain.base);
-            full.push_str(namespace_infix(ns));
+            let mut full = self.chain.space.namespace_prefix(ns);
             let prefix = full.len();
             let data = keys.iter().map(|k| prefix + k.as_ref().len()).sum();
             let mut cmd = commands::command("MGET", keys.len(), data);

@@ -126,47 +126,206 @@ pub fn escape_glob(fixed: &str) -> String {
     out
 }
 
-/// `<base>:<ns>:<key>`.
-pub(crate) fn full_key(base: &str, ns: Namespace, key: &str) -> String {
-    let ns = ns.as_str();
-    let mut out = String::with_capacity(base.len() + ns.len() + key.len() + 2);
-    out.push_str(base);
-    out.push(':');
-    out.push_str(ns);
-    out.push(':');
-    out.push_str(key);
-    out
+/// The key space of one scope chain, `<prefix>:<service>[:<scopeKey>:<id>]*`:
+/// the one writer and reader of the store's key layout. Every key, pattern,
+/// channel and fencing key is written here, and every key read back from a
+/// backend is taken apart here; no other module spells a namespace segment.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct KeySpace {
+    base: String,
 }
 
-/// The fencing key of a claim key: `<base>:fence:{<claim key>}`. The braces
-/// make Redis Cluster hash it like the claim key itself (when the claim key
-/// holds no `}`), so a script can touch both.
-pub(crate) fn fence_key(base: &str, claim_key: &str) -> String {
-    let mut out = String::with_capacity(base.len() + claim_key.len() + 9);
-    out.push_str(base);
-    out.push_str(":fence:{");
-    out.push_str(claim_key);
-    out.push('}');
-    out
+impl fmt::Debug for KeySpace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The base holds tenant identifiers: never printed.
+        f.debug_struct("KeySpace").finish_non_exhaustive()
+    }
 }
 
-/// The SCAN pattern of `user_pattern` in namespace `ns` under `base`.
-pub(crate) fn pattern(base: &str, ns: Namespace, user_pattern: &str) -> String {
-    let mut out = String::with_capacity(base.len() + user_pattern.len() + 16);
-    escape_glob_into(base, &mut out);
-    out.push(':');
-    out.push_str(ns.as_str());
-    out.push(':');
-    out.push_str(user_pattern);
-    out
+impl KeySpace {
+    /// The space of a service: `<prefix>:<service>`.
+    pub(crate) fn root(prefix: &str, service: &str) -> Self {
+        let mut base = String::with_capacity(prefix.len() + service.len() + 1);
+        base.push_str(prefix);
+        base.push(':');
+        base.push_str(service);
+        KeySpace { base }
+    }
+
+    /// The space of a child scope: `<base>:<scope key>:<escaped id>`. With
+    /// `hash_tag`, the link is written `{<scope key>:<escaped id>}`, a Redis
+    /// Cluster hash tag that puts every key under it in one slot (braces in
+    /// the identifier are escaped, so none can change the tag).
+    pub(crate) fn child(&self, scope_key: &str, id: &str, hash_tag: bool) -> Self {
+        let mut base = String::with_capacity(self.base.len() + scope_key.len() + id.len() + 4);
+        base.push_str(&self.base);
+        base.push(':');
+        if hash_tag {
+            base.push('{');
+        }
+        base.push_str(scope_key);
+        base.push(':');
+        escape_identifier_into(id, &mut base);
+        if hash_tag {
+            base.push('}');
+        }
+        KeySpace { base }
+    }
+
+    /// The length of the full key of `key` in `ns`.
+    pub(crate) fn key_len(&self, ns: Namespace, key: &str) -> usize {
+        self.base.len() + infix(ns).len() + key.len()
+    }
+
+    /// Appends the full key of `key` in `ns`, `<base>:<ns>:<key>`, to `out`.
+    pub(crate) fn push_key(&self, ns: Namespace, key: &str, out: &mut String) {
+        out.reserve(self.key_len(ns, key));
+        out.push_str(&self.base);
+        out.push_str(infix(ns));
+        out.push_str(key);
+    }
+
+    /// The full key of `key` in `ns`.
+    pub(crate) fn key(&self, ns: Namespace, key: &str) -> String {
+        let mut out = String::new();
+        self.push_key(ns, key, &mut out);
+        out
+    }
+
+    /// The full key of `key` in `ns` as one Redis argument, written into
+    /// the command in pieces: no string is built.
+    #[cfg(feature = "redis")]
+    pub(crate) fn redis_key<'a>(&'a self, ns: Namespace, key: &'a str) -> RedisKey<'a> {
+        RedisKey {
+            space: self,
+            ns,
+            key,
+        }
+    }
+
+    /// The keys of a namespace as one string, `<base>:<ns>:`, for a command
+    /// that writes many keys after the same prefix.
+    pub(crate) fn namespace_prefix(&self, ns: Namespace) -> String {
+        let mut out = String::with_capacity(self.base.len() + infix(ns).len() + 32);
+        out.push_str(&self.base);
+        out.push_str(infix(ns));
+        out
+    }
+
+    /// The key relative to this space of a full key of namespace `ns`, or
+    /// `None` when `full` is not one (or, read back from a backend, is not
+    /// UTF-8: the store cannot name it).
+    pub(crate) fn relative<'k>(&self, ns: Namespace, full: &'k [u8]) -> Option<&'k str> {
+        let rest = full.strip_prefix(self.base.as_bytes())?;
+        let rest = rest.strip_prefix(infix(ns).as_bytes())?;
+        std::str::from_utf8(rest).ok()
+    }
+
+    /// The fencing key of a claim's full key: `<base>:fence:{<claim key>}`.
+    /// The braces make Redis Cluster hash it like the claim key itself (when
+    /// the claim key holds no `}`), so one script can touch both.
+    pub(crate) fn fence_key(&self, claim_key: &str) -> String {
+        let mut out = String::with_capacity(self.base.len() + claim_key.len() + 9);
+        out.push_str(&self.base);
+        out.push_str(infix(Namespace::Fence));
+        out.push('{');
+        out.push_str(claim_key);
+        out.push('}');
+        out
+    }
+
+    /// The SCAN pattern of `user_pattern` in namespace `ns`: the fixed part
+    /// glob-escaped, so only the user's pattern is a pattern.
+    pub(crate) fn pattern(&self, ns: Namespace, user_pattern: &str) -> String {
+        let mut out = String::with_capacity(self.base.len() + user_pattern.len() + 16);
+        escape_glob_into(&self.base, &mut out);
+        out.push_str(infix(ns));
+        out.push_str(user_pattern);
+        out
+    }
+
+    /// The pattern of every key of this space and the spaces under it.
+    pub(crate) fn subtree_pattern(&self) -> String {
+        let mut out = String::with_capacity(self.base.len() + 4);
+        escape_glob_into(&self.base, &mut out);
+        out.push_str(":*");
+        out
+    }
+
+    /// The channel of `event` (`<namespace>:<group>*:<event>`):
+    /// `<base>:events:<event>`.
+    pub(crate) fn channel(&self, event: &str) -> String {
+        let mut out = String::with_capacity(self.base.len() + EVENTS_INFIX.len() + event.len());
+        out.push_str(&self.base);
+        out.push_str(EVENTS_INFIX);
+        out.push_str(event);
+        out
+    }
+
+    /// The pattern of every channel of event namespace `namespace`, the
+    /// fixed part glob-escaped: `<base>:events:<namespace>:*`.
+    pub(crate) fn channel_pattern(&self, namespace: &str) -> String {
+        let mut out = String::with_capacity(self.base.len() + namespace.len() + 12);
+        escape_glob_into(&self.base, &mut out);
+        out.push_str(EVENTS_INFIX);
+        escape_glob_into(namespace, &mut out);
+        out.push_str(":*");
+        out
+    }
+
+    /// The event name (`<namespace>:<group>*:<event>`) of a channel of this
+    /// space, or `None` when the channel is not one.
+    pub(crate) fn event<'c>(&self, channel: &'c str) -> Option<&'c str> {
+        channel
+            .strip_prefix(self.base.as_str())?
+            .strip_prefix(EVENTS_INFIX)
+    }
 }
 
-/// The pattern of every key of the chain `base` and the chains under it.
-pub(crate) fn subtree_pattern(base: &str) -> String {
-    let mut out = String::with_capacity(base.len() + 4);
-    escape_glob_into(base, &mut out);
-    out.push_str(":*");
-    out
+/// A full key written into a Redis command piece by piece; see
+/// [`KeySpace::redis_key`].
+#[cfg(feature = "redis")]
+#[derive(Clone, Copy)]
+pub(crate) struct RedisKey<'a> {
+    space: &'a KeySpace,
+    ns: Namespace,
+    key: &'a str,
+}
+
+#[cfg(feature = "redis")]
+impl RedisKey<'_> {
+    /// Its length in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.space.key_len(self.ns, self.key)
+    }
+}
+
+#[cfg(feature = "redis")]
+impl redis::ToRedisArgs for RedisKey<'_> {
+    fn write_redis_args<W>(&self, out: &mut W)
+    where
+        W: ?Sized + redis::RedisWrite,
+    {
+        use bytes::BufMut as _;
+        let mut arg = out.bufmut_for_next_arg(self.len());
+        arg.put_slice(self.space.base.as_bytes());
+        arg.put_slice(infix(self.ns).as_bytes());
+        arg.put_slice(self.key.as_bytes());
+    }
+}
+
+/// The segment between a chain and an event name in a channel.
+const EVENTS_INFIX: &str = ":events:";
+
+/// A namespace with its colons, `:kv:`, to copy in one piece.
+const fn infix(ns: Namespace) -> &'static str {
+    match ns {
+        Namespace::Kv => ":kv:",
+        Namespace::Counter => ":counter:",
+        Namespace::Claim => ":claim:",
+        Namespace::Fence => ":fence:",
+        Namespace::Streams => ":streams:",
+    }
 }
 
 #[cfg(test)]
@@ -188,18 +347,36 @@ mod tests {
 
     #[test]
     fn keys() {
+        let api = KeySpace::root("igniter:store", "api");
         assert_eq!(
-            full_key("igniter:store:api", Namespace::Kv, "user:1"),
+            api.key(Namespace::Kv, "user:1"),
             "igniter:store:api:kv:user:1"
         );
         assert_eq!(
-            fence_key("igniter:store:api", "igniter:store:api:claim:job"),
+            api.fence_key("igniter:store:api:claim:job"),
             "igniter:store:api:fence:{igniter:store:api:claim:job}"
         );
+        let odd = KeySpace::root("p", "s").child("o", "a*b", false);
+        assert_eq!(odd.pattern(Namespace::Kv, "u*"), r"p:s:o:a\*b:kv:u*");
+        let tenant = KeySpace::root("p", "s").child("o", "[x]", false);
+        assert_eq!(tenant.subtree_pattern(), r"p:s:o:\[x\]:*");
+        let tagged = KeySpace::root("p", "s").child("org", "a:{b}", true);
+        assert_eq!(tagged.key(Namespace::Kv, "k"), "p:s:{org:a%3A%7Bb%7D}:kv:k");
         assert_eq!(
-            pattern("p:s:o:a*b", Namespace::Kv, "u*"),
-            r"p:s:o:a\*b:kv:u*"
+            tenant.relative(Namespace::Kv, b"p:s:o:[x]:kv:a:b"),
+            Some("a:b")
         );
-        assert_eq!(subtree_pattern("p:s:o:[x]"), r"p:s:o:\[x\]:*");
+        assert_eq!(tenant.relative(Namespace::Kv, b"p:s:o:[x]:counter:a"), None);
+        assert_eq!(tenant.relative(Namespace::Kv, b"p:s:o:[x]:kv:\xff"), None);
+        assert_eq!(
+            api.channel("user:created"),
+            "igniter:store:api:events:user:created"
+        );
+        assert_eq!(
+            api.event("igniter:store:api:events:user:created"),
+            Some("user:created")
+        );
+        assert_eq!(api.event("igniter:store:apix:events:user:created"), None);
+        assert_eq!(odd.channel_pattern("us*r"), r"p:s:o:a\*b:events:us\*r:*");
     }
 }

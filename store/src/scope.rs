@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::error::{ErrorCode, StoreError, StoreResult};
-use crate::key;
+use crate::key::KeySpace;
 
 /// One declared scope: its key segment and whether every operation needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,15 +139,15 @@ pub(crate) struct Chain {
     /// Bit `i` set when scope `i` is in the chain.
     pub(crate) present: u64,
     /// `<prefix>:<service>[:<scopeKey>:<escaped id>]*`
-    pub(crate) base: String,
+    pub(crate) space: KeySpace,
 }
 
 impl Chain {
-    pub(crate) fn root(base: String) -> Self {
+    pub(crate) fn root(space: KeySpace) -> Self {
         Chain {
             links: Vec::new(),
             present: 0,
-            base,
+            space,
         }
     }
 
@@ -169,18 +169,7 @@ impl Chain {
             .with_detail("scopeKey", def.key));
         }
         let tag = hash_tag && self.links.is_empty();
-        let mut base = String::with_capacity(self.base.len() + def.key.len() + id.len() + 4);
-        base.push_str(&self.base);
-        base.push(':');
-        if tag {
-            base.push('{');
-        }
-        base.push_str(def.key);
-        base.push(':');
-        key::escape_identifier_into(id, &mut base);
-        if tag {
-            base.push('}');
-        }
+        let space = self.space.child(def.key, id, tag);
         let mut links = self.links.clone();
         links.push(ScopeLink {
             index,
@@ -190,7 +179,7 @@ impl Chain {
         Ok(Chain {
             links,
             present: self.present | (1 << index),
-            base,
+            space,
         })
     }
 

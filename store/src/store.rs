@@ -17,7 +17,7 @@ use crate::builder::{Missing, StoreBuilder};
 use crate::direct::Direct;
 use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::events::{EventRegistry, Events};
-use crate::key::{self, Namespace};
+use crate::key::Namespace;
 use crate::scope::{Chain, NoScopes, ScopeDef, StoreScopes};
 use crate::serializer::{JsonSerializer, Serializer};
 use crate::streams::Streams;
@@ -220,7 +220,7 @@ impl<Z: Serializer> Core<Z> {
     /// The full key of `key` in `ns`, after the checks every operation makes.
     pub(crate) fn key(&self, ns: Namespace, key: &str) -> StoreResult<String> {
         self.check(key)?;
-        Ok(key::full_key(&self.chain.base, ns, key))
+        Ok(self.chain.space.key(ns, key))
     }
 
     /// [`Core::key`] in a string taken from a pool of the thread (and given
@@ -229,7 +229,7 @@ impl<Z: Serializer> Core<Z> {
     pub(crate) fn pooled_key(&self, ns: Namespace, key: &str) -> StoreResult<PooledKey> {
         self.check(key)?;
         let mut full = PooledKey::take();
-        push_full_key(&self.chain.base, ns, key, &mut full.0);
+        self.chain.space.push_key(ns, key, &mut full.0);
         Ok(full)
     }
 
@@ -265,7 +265,7 @@ impl<Z: Serializer> Core<Z> {
             .and_then(Result::ok)
             .unwrap_or_default();
         full.clear();
-        push_full_key(&self.chain.base, ns, key, &mut full);
+        self.chain.space.push_key(ns, key, &mut full);
         let result = f(&full);
         if full.capacity() <= POOLED_KEY_CAPACITY {
             let _ = KEY.try_with(|buffer| {
@@ -289,7 +289,7 @@ impl<Z: Serializer> Core<Z> {
         for k in keys {
             let k = k.as_ref();
             check_key(k)?;
-            full.push(key::full_key(&self.chain.base, ns, k));
+            full.push(self.chain.space.key(ns, k));
         }
         Ok(full)
     }
@@ -395,26 +395,6 @@ impl Drop for PooledKey {
                 pool.push(full);
             }
         });
-    }
-}
-
-/// Appends `<base>:<ns>:<key>` to `out` (the key of [`key::full_key`]).
-fn push_full_key(base: &str, ns: Namespace, key: &str, out: &mut String) {
-    let ns = namespace_infix(ns);
-    out.reserve(base.len() + ns.len() + key.len());
-    out.push_str(base);
-    out.push_str(ns);
-    out.push_str(key);
-}
-
-/// The namespace with its colons, `:kv:`, to copy in one piece.
-pub(crate) fn namespace_infix(ns: Namespace) -> &'static str {
-    match ns {
-        Namespace::Kv => ":kv:",
-        Namespace::Counter => ":counter:",
-        Namespace::Claim => ":claim:",
-        Namespace::Fence => ":fence:",
-        Namespace::Streams => ":streams:",
     }
 }
 

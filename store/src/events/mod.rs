@@ -20,7 +20,6 @@ pub use envelope::{EventActor, EventContext, EventScope};
 
 use crate::adapter::{RawMessage, RawSubscription, RecvError, TopicKind};
 use crate::error::{ErrorCode, StoreError, StoreResult};
-use crate::key;
 use crate::serializer::Serializer;
 use crate::store::Core;
 use crate::telemetry::op;
@@ -61,7 +60,7 @@ impl<'a, Z: Serializer> Events<'a, Z> {
     /// The full channel of `channel` in this scope, for a raw client.
     pub fn channel_name<T>(&self, channel: &Channel<T>) -> StoreResult<String> {
         self.core.check_required()?;
-        Ok(channel_key(&self.core.chain.base, channel.name()))
+        Ok(self.core.chain.space.channel(channel.name()))
     }
 
     /// Publishes `payload` on `channel` in this scope, in the envelope
@@ -108,7 +107,7 @@ impl<'a, Z: Serializer> Events<'a, Z> {
                 check(payload)?;
                 let bytes = encode_envelope(core, name, payload)?;
                 core.adapter()
-                    .publish(&channel_key(&core.chain.base, name), bytes)
+                    .publish(&core.chain.space.channel(name), bytes)
                     .await
             },
             |v| events.channel = name,
@@ -132,7 +131,7 @@ impl<'a, Z: Serializer> Events<'a, Z> {
             ErrorCode::SubscribeFailed,
             async {
                 core.check_required()?;
-                let topic = channel_key(&core.chain.base, name);
+                let topic = core.chain.space.channel(name);
                 let raw = core.adapter().subscribe(TopicKind::Channel, &topic).await?;
                 let decode = move |message: &RawMessage| -> Decoded<T> {
                     decode_message(message.payload(), name, |raw| {
@@ -164,19 +163,14 @@ impl<'a, Z: Serializer> Events<'a, Z> {
             ErrorCode::SubscribeFailed,
             async {
                 core.check_required()?;
-                let prefix = channel_key(&core.chain.base, "");
-                let mut pattern = key::escape_glob(&prefix);
-                key::escape_glob_into(namespace, &mut pattern);
-                pattern.push_str(":*");
+                let pattern = core.chain.space.channel_pattern(namespace);
+                let space = core.chain.space.clone();
                 let raw = core
                     .adapter()
                     .subscribe(TopicKind::Pattern, &pattern)
                     .await?;
                 let decode = move |message: &RawMessage| -> Decoded<E> {
-                    let event = message
-                        .channel()
-                        .strip_prefix(prefix.as_str())
-                        .unwrap_or_default();
+                    let event = space.event(message.channel()).unwrap_or_default();
                     if !E::REGISTRY.channels().iter().any(|c| c.name() == event) {
                         return Err(Failure::UnknownChannel);
                     }
@@ -198,14 +192,6 @@ impl<'a, Z: Serializer> Events<'a, Z> {
             events.wildcard = true
         )
     }
-}
-
-fn channel_key(base: &str, event: &str) -> String {
-    let mut out = String::with_capacity(base.len() + event.len() + 8);
-    out.push_str(base);
-    out.push_str(":events:");
-    out.push_str(event);
-    out
 }
 
 fn encode_envelope<Z: Serializer, T: Serialize>(
