@@ -11,7 +11,7 @@ use crate::adapter::MsetEntry;
 #[cfg(feature = "redis")]
 use crate::adapter::redis::commands;
 #[cfg(feature = "redis")]
-use crate::direct::Direct;
+use crate::backend::Backend;
 use crate::error::{ErrorCode, StoreResult};
 use crate::key::Namespace;
 use crate::serializer::Serializer;
@@ -162,7 +162,7 @@ where
     Z: Serializer,
 {
     #[cfg(feature = "redis")]
-    if let Direct::Redis(redis) = &core.shared.direct {
+    if let Backend::Redis(redis) = &core.shared.backend {
         let mut pipe = None;
         let len = entries.size_hint().0;
         for e in entries {
@@ -206,7 +206,7 @@ where
             ttl: e.ttl.map(check_ttl).transpose()?,
         });
     }
-    let copies_values = matches!(core.adapter().name(), "redis" | "redis-cluster");
+    let copies_values = core.shared.backend.copies_values();
     let shared = copies_values.then(|| Bytes::from(std::mem::take(&mut buffer)));
     let mut start = 0;
     for (entry, end) in prepared.iter_mut().zip(ends) {

@@ -8,8 +8,7 @@ use std::time::Duration;
 use igniter_store_names::{NameKind, check};
 
 use crate::actor::{ActorDef, NoActors, StoreActors};
-use crate::adapter::StoreAdapter;
-use crate::direct::Direct;
+use crate::adapter::{Backend, StoreAdapter};
 use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::events::EventRegistry;
 use crate::key::KeySpace;
@@ -98,10 +97,7 @@ impl StoreBuilder<Missing, Missing> {
 impl<Ad, Sv, S, A, Z> StoreBuilder<Ad, Sv, S, A, Z> {
     /// The backend: [`MemoryAdapter`](crate::MemoryAdapter) or another
     /// [`StoreAdapter`].
-    pub fn adapter(
-        self,
-        adapter: impl StoreAdapter,
-    ) -> StoreBuilder<Arc<dyn StoreAdapter>, Sv, S, A, Z> {
+    pub fn adapter(self, adapter: impl StoreAdapter) -> StoreBuilder<Backend, Sv, S, A, Z> {
         self.shared_adapter(Arc::new(adapter))
     }
 
@@ -109,8 +105,9 @@ impl<Ad, Sv, S, A, Z> StoreBuilder<Ad, Sv, S, A, Z> {
     pub fn shared_adapter(
         self,
         adapter: Arc<dyn StoreAdapter>,
-    ) -> StoreBuilder<Arc<dyn StoreAdapter>, Sv, S, A, Z> {
-        self_with(self.settings, adapter, self.service, self.serializer)
+    ) -> StoreBuilder<Backend, Sv, S, A, Z> {
+        let backend = adapter.dispatch(adapter.clone());
+        self_with(self.settings, backend, self.service, self.serializer)
     }
 
     /// The service name, the key segment after the prefix. It must follow the
@@ -219,9 +216,7 @@ fn self_with<Ad, Sv, S, A, Z>(
     }
 }
 
-impl<S: StoreScopes, A: StoreActors, Z: Serializer>
-    StoreBuilder<Arc<dyn StoreAdapter>, String, S, A, Z>
-{
+impl<S: StoreScopes, A: StoreActors, Z: Serializer> StoreBuilder<Backend, String, S, A, Z> {
     /// Checks the configuration and builds the store.
     ///
     /// Errors: `STORE_SERVICE_REQUIRED` (empty service),
@@ -263,8 +258,7 @@ impl<S: StoreScopes, A: StoreActors, Z: Serializer>
         validate_registries(&self.settings.events)?;
         let root = Chain::root(KeySpace::root(&self.settings.prefix, &self.service));
         let shared = Shared {
-            direct: Direct::of(&*self.adapter),
-            adapter: self.adapter,
+            backend: self.adapter,
             service: self.service.into_boxed_str(),
             serializer: self.serializer,
             timeout: self.settings.timeout,

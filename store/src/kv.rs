@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 
 use crate::adapter::memory::MemoryAdapter;
 use crate::adapter::{KeyTtl, SetOptions};
-use crate::direct::SetCommand;
+use crate::backend::SetCommand;
 use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::key::Namespace;
 use crate::serializer::Serializer;

@@ -323,12 +323,12 @@
 
 mod actor;
 pub mod adapter;
+mod backend;
 mod batch;
 mod builder;
 mod claim;
 mod counter;
 mod dev;
-mod direct;
 mod error;
 mod events;
 mod finite;

@@ -13,8 +13,8 @@ use tokio::time::Sleep;
 
 use crate::actor::{NoActors, StoreActors};
 use crate::adapter::StoreAdapter;
+use crate::backend::Backend;
 use crate::builder::{Missing, StoreBuilder};
-use crate::direct::Direct;
 use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::events::{EventRegistry, Events};
 use crate::key::Namespace;
@@ -26,9 +26,8 @@ use crate::{Batch, Claims, Counter, Dev, Kv};
 
 /// What every handle of one store shares.
 pub(crate) struct Shared<Z> {
-    pub(crate) adapter: Arc<dyn StoreAdapter>,
-    /// The direct path to a built-in adapter.
-    pub(crate) direct: Direct,
+    /// The adapter, and how the store calls it.
+    pub(crate) backend: Backend,
     pub(crate) service: Box<str>,
     pub(crate) serializer: Z,
     pub(crate) timeout: Option<Duration>,
@@ -78,7 +77,7 @@ impl<Z> fmt::Debug for Core<Z> {
 
 impl<Z: Serializer> Core<Z> {
     pub(crate) fn adapter(&self) -> &dyn StoreAdapter {
-        &*self.shared.adapter
+        self.shared.backend.adapter()
     }
 
     pub(crate) fn serializer(&self) -> &Z {
@@ -479,7 +478,7 @@ impl<S, A, Z> fmt::Debug for Store<S, A, Z> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Store")
             .field("service", &self.core.shared.service)
-            .field("adapter", &self.core.shared.adapter.name())
+            .field("adapter", &self.core.shared.backend.adapter().name())
             .field("scope_depth", &self.core.chain.depth())
             .finish_non_exhaustive()
     }
@@ -611,13 +610,19 @@ impl<S: StoreScopes, A: StoreActors, Z: Serializer> Store<S, A, Z> {
     /// The adapter, to run what the store does not wrap. See also
     /// [`Store::adapter_as`] and the `key` methods of each namespace
     /// (for example [`Kv::key`]).
-    pub fn adapter(&self) -> &Arc<dyn StoreAdapter> {
-        &self.core.shared.adapter
+    pub fn adapter(&self) -> &dyn StoreAdapter {
+        self.core.adapter()
+    }
+
+    /// The adapter as the store calls it; cheap to clone, to hand the
+    /// adapter to code that outlives this handle.
+    pub fn backend(&self) -> &Backend {
+        &self.core.shared.backend
     }
 
     /// The adapter as its concrete type, e.g. `store.adapter_as::<MemoryAdapter>()`.
     pub fn adapter_as<T: StoreAdapter>(&self) -> Option<&T> {
-        self.core.shared.adapter.as_any().downcast_ref()
+        self.core.shared.backend.adapter_as()
     }
 
     /// The full key the store uses for `key` in namespace `ns`, so a command
@@ -637,6 +642,6 @@ impl<S: StoreScopes, A: StoreActors, Z: Serializer> Store<S, A, Z> {
 
     /// Closes the adapter for every handle of this store.
     pub async fn close(&self) -> StoreResult<()> {
-        self.core.shared.adapter.close().await
+        self.core.adapter().close().await
     }
 }

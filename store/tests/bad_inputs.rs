@@ -784,8 +784,9 @@ async fn a_message_outside_the_declared_channels_is_reported_not_fatal() {
         let charged = s.events().channel_name(&Billing::CHARGED).unwrap();
         let prefix = charged.strip_suffix("billing:charged").unwrap().to_owned();
         let publish = |event: String| {
-            let (adapter, channel) = (Arc::clone(s.adapter()), format!("{prefix}{event}"));
+            let (backend, channel) = (s.backend().clone(), format!("{prefix}{event}"));
             async move {
+                let adapter = backend.adapter();
                 let envelope = serde_json::json!({
                     "type": event, "data": {"cents": 1}, "timestamp": "2026-01-01T00:00:00.000Z",
                 });

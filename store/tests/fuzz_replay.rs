@@ -995,7 +995,7 @@ async fn publish_and_receive(
     suffix: &str,
     wait: Duration,
 ) -> Result<(bool, bool), TestCaseError> {
-    let adapter = Arc::clone(subs.store.adapter());
+    let adapter = subs.store.adapter();
     let decoding = [ErrorCode::DeserializationFailed];
     let mut outcomes = (false, false);
     for event in ["fz:any", "fz:strict", "fz:deep:leaf"] {

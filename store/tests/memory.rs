@@ -104,9 +104,6 @@ async fn deadline_applies_to_every_operation() {
         fn name(&self) -> &'static str {
             "stuck"
         }
-        fn as_any(&self) -> &dyn std::any::Any {
-            self
-        }
         async fn get(&self, _: &str) -> igniter_store::StoreResult<Option<bytes::Bytes>> {
             std::future::pending().await
         }

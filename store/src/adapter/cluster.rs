@@ -1,6 +1,6 @@
 //! [`RedisClusterAdapter`]: the store on Redis Cluster (feature `cluster`).
 
-use std::any::Any;
+use crate::backend::Backend;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, RwLock};
@@ -369,8 +369,8 @@ impl StoreAdapter for RedisClusterAdapter {
         "redis-cluster"
     }
 
-    fn as_any(&self) -> &dyn Any {
-        self
+    fn dispatch(&self, _: Arc<dyn StoreAdapter>) -> Backend {
+        Backend::Cluster(self.clone())
     }
 
     async fn get(&self, key: &str) -> StoreResult<Option<Bytes>> {

@@ -9,11 +9,13 @@
 //! The store calls the built-in adapters ([`memory::MemoryAdapter`], and with
 //! their features the Redis and Redis Cluster adapters) directly for its
 //! hottest commands, without this trait's boxed futures; any other adapter,
-//! including one that wraps a built-in adapter (and returns itself from
-//! [`StoreAdapter::as_any`]), is called through the trait.
+//! including one that wraps a built-in adapter, is called through the trait.
+//! Each adapter says which it is ([`StoreAdapter::dispatch`], a
+//! [`Backend`]); nothing is downcast.
 
 use std::any::Any;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -30,6 +32,7 @@ pub mod pubsub;
 pub mod redis;
 pub mod streams;
 
+pub use crate::backend::Backend;
 pub use pubsub::{RawMessage, RawSubscription, RecvError, TopicKind};
 pub use streams::{
     AutoClaim, DATA_FIELD, GroupRead, MaxLen, PendingEntry, PendingSummary, RangeQuery, RawEntry,
@@ -187,17 +190,23 @@ pub struct ScanReply {
 ///
 /// The trait grows with the store; every adapter of this crate implements all
 /// of it.
+///
+/// `Any` is a supertrait so that `Store::adapter_as` can hand out the
+/// concrete adapter (and through it the backend's client).
 #[async_trait]
-pub trait StoreAdapter: Send + Sync + 'static {
+pub trait StoreAdapter: Any + Send + Sync {
     /// A short name for logs and telemetry, e.g. `"memory"`.
     fn name(&self) -> &'static str;
 
-    /// The adapter as `Any`, so the store can hand out the concrete adapter
-    /// (and through it the backend's client) to code that needs a command the
-    /// store does not wrap. Return `self`: the store calls a built-in adapter
-    /// that `as_any` returns directly for its hottest commands, so a wrapper
-    /// that returned the adapter it wraps would be bypassed for them.
-    fn as_any(&self) -> &dyn Any;
+    /// How the store calls this adapter, given the adapter itself as
+    /// `shared`. Keep the default, [`Backend::Custom`]: the store then calls
+    /// every operation through this trait. The built-in adapters return their
+    /// own variant, which the store calls directly, without boxed futures;
+    /// a wrapper that returned the variant of the adapter it wraps would be
+    /// bypassed.
+    fn dispatch(&self, shared: Arc<dyn StoreAdapter>) -> Backend {
+        Backend::Custom(shared)
+    }
 
     /// `GET key`.
     async fn get(&self, key: &str) -> StoreResult<Option<Bytes>>;

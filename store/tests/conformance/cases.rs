@@ -860,9 +860,6 @@ impl StoreAdapter for CountingAdapter {
     fn name(&self) -> &'static str {
         "counting"
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
     async fn get(&self, key: &str) -> StoreResult<Option<bytes::Bytes>> {
         self.count().get(key).await
     }

@@ -158,7 +158,7 @@ pub async fn events_raw_payload_is_wrapped(h: H) {
 
 pub async fn events_fanout_shares_one_subscription(h: H) {
     let s = org(h, "o").await;
-    let adapter = s.adapter().clone();
+    let adapter = s.adapter();
     let before = adapter.active_subscriptions();
     let mut subs = Vec::new();
     for _ in 0..3 {

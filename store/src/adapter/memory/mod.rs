@@ -3,7 +3,7 @@
 //! This file holds the adapter and its commands on keys and strings; the
 //! keyspace is in `db`, the stream commands in `streams`.
 
-use std::any::Any;
+use crate::backend::Backend;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -254,8 +254,8 @@ impl StoreAdapter for MemoryAdapter {
         "memory"
     }
 
-    fn as_any(&self) -> &dyn Any {
-        self
+    fn dispatch(&self, _: Arc<dyn StoreAdapter>) -> Backend {
+        Backend::Memory(self.clone())
     }
 
     async fn get(&self, key: &str) -> StoreResult<Option<Bytes>> {

@@ -1,6 +1,6 @@
 //! [`RedisAdapter`]: the store on one Redis server (feature `redis`).
 
-use std::any::Any;
+use crate::backend::Backend;
 use std::fmt;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -330,8 +330,8 @@ impl StoreAdapter for RedisAdapter {
         "redis"
     }
 
-    fn as_any(&self) -> &dyn Any {
-        self
+    fn dispatch(&self, _: Arc<dyn StoreAdapter>) -> Backend {
+        Backend::Redis(self.clone())
     }
 
     async fn get(&self, key: &str) -> StoreResult<Option<Bytes>> {

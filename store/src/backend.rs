@@ -1,7 +1,11 @@
-//! The store's hottest commands on the built-in adapters, called directly
-//! rather than through [`StoreAdapter`]'s boxed futures: kv get, set and
-//! exists, counter increments and reads, stream appends, and on one Redis
-//! server batch get and set (`batch.rs`).
+//! The one place that picks an adapter: [`Backend`], and the store's
+//! operations that call the built-in adapters directly.
+//!
+//! The store holds its adapter as a [`Backend`]: one of the built-in
+//! adapters, called without a boxed future, or a custom one, called through
+//! [`StoreAdapter`]. The adapter itself says which it is
+//! ([`StoreAdapter::dispatch`]), so nothing is downcast, and a wrapper
+//! adapter (metrics, say) is a custom one and never bypassed.
 //!
 //! - The memory adapter's commands never wait: the store calls them
 //!   synchronously, with the key built in a buffer of the thread that is
@@ -11,11 +15,13 @@
 //!   built at its final size, and awaits the command functions the adapters'
 //!   trait methods run too, unboxed.
 //!
-//! Any other adapter goes through the trait. The behaviour is the same on
-//! every path: the conformance suite runs on each built-in adapter (the
-//! direct paths) and on the memory and Redis adapters behind a forwarding
-//! adapter (the trait's path, `tests/trait_path*.rs`).
+//! The behaviour is the same on every path: the conformance suite runs on
+//! each built-in adapter and on the memory and Redis adapters behind a
+//! forwarding adapter (the trait's path, `tests/trait_path*.rs`).
 
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -31,8 +37,12 @@ use crate::serializer::Serializer;
 use crate::store::check_key;
 use crate::store::{Core, check_ttl};
 
-/// How the store reaches its adapter for the commands of this module.
-pub(crate) enum Direct {
+/// The adapter a store runs on, as the store calls it: a built-in adapter
+/// directly, any other through [`StoreAdapter`]. An adapter makes its own
+/// with [`StoreAdapter::dispatch`].
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum Backend {
     /// The memory adapter, called synchronously.
     Memory(MemoryAdapter),
     /// One Redis server.
@@ -41,26 +51,47 @@ pub(crate) enum Direct {
     /// A Redis Cluster.
     #[cfg(feature = "cluster")]
     Cluster(crate::RedisClusterAdapter),
-    /// Any other adapter, through [`StoreAdapter`].
-    Other,
+    /// Any other adapter, called through [`StoreAdapter`].
+    Custom(Arc<dyn StoreAdapter>),
 }
 
-impl Direct {
-    /// The direct path to `adapter`, if it is a built-in one.
-    pub(crate) fn of(adapter: &dyn StoreAdapter) -> Direct {
-        let any = adapter.as_any();
-        if let Some(memory) = any.downcast_ref::<MemoryAdapter>() {
-            return Direct::Memory(memory.clone());
+impl fmt::Debug for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Backend")
+            .field(&self.adapter().name())
+            .finish()
+    }
+}
+
+impl Backend {
+    /// The adapter, for the operations the store runs through the trait.
+    pub fn adapter(&self) -> &dyn StoreAdapter {
+        match self {
+            Backend::Memory(memory) => memory,
+            #[cfg(feature = "redis")]
+            Backend::Redis(redis) => redis,
+            #[cfg(feature = "cluster")]
+            Backend::Cluster(cluster) => cluster,
+            Backend::Custom(custom) => &**custom,
         }
-        #[cfg(feature = "redis")]
-        if let Some(redis) = any.downcast_ref::<crate::RedisAdapter>() {
-            return Direct::Redis(redis.clone());
+    }
+
+    /// The adapter as its concrete type `T`, if it is one.
+    pub fn adapter_as<T: StoreAdapter>(&self) -> Option<&T> {
+        let any: &dyn Any = self.adapter();
+        any.downcast_ref()
+    }
+
+    /// Whether the adapter copies values into its commands (the Redis
+    /// adapters), so that a batch can encode them in a buffer it reuses.
+    pub(crate) fn copies_values(&self) -> bool {
+        match self {
+            #[cfg(feature = "redis")]
+            Backend::Redis(_) => true,
+            #[cfg(feature = "cluster")]
+            Backend::Cluster(_) => true,
+            _ => false,
         }
-        #[cfg(feature = "cluster")]
-        if let Some(cluster) = any.downcast_ref::<crate::RedisClusterAdapter>() {
-            return Direct::Cluster(cluster.clone());
-        }
-        Direct::Other
     }
 }
 
@@ -85,7 +116,7 @@ pub(crate) enum SetCommand<'a> {
 
 #[cfg(feature = "redis")]
 pub(crate) mod redis_path {
-    use super::Direct;
+    use super::Backend;
     use crate::adapter::redis::commands::KeyArg;
     use crate::error::StoreResult;
     use crate::key::RedisKey;
@@ -157,13 +188,13 @@ pub(crate) mod redis_path {
         }
     }
 
-    impl Direct {
+    impl Backend {
         /// The adapter when it is one of the Redis adapters.
         pub(crate) fn redis(&self) -> Option<RedisTarget<'_>> {
             match self {
-                Direct::Redis(redis) => Some(RedisTarget::Single(redis)),
+                Backend::Redis(redis) => Some(RedisTarget::Single(redis)),
                 #[cfg(feature = "cluster")]
-                Direct::Cluster(cluster) => Some(RedisTarget::Cluster(cluster)),
+                Backend::Cluster(cluster) => Some(RedisTarget::Cluster(cluster)),
                 _ => None,
             }
         }
@@ -174,8 +205,8 @@ impl<Z: Serializer> Core<Z> {
     /// The memory adapter, when the store runs on it: its commands complete
     /// at once, so an operation on it can run on its first poll, unboxed.
     pub(crate) fn memory(&self) -> Option<&MemoryAdapter> {
-        match &self.shared.direct {
-            Direct::Memory(memory) => Some(memory),
+        match &self.shared.backend {
+            Backend::Memory(memory) => Some(memory),
             _ => None,
         }
     }
@@ -199,12 +230,12 @@ impl<Z: Serializer> Core<Z> {
         key: &str,
         read: impl FnOnce(&[u8]) -> StoreResult<R>,
     ) -> StoreResult<Option<R>> {
-        if let Direct::Memory(memory) = &self.shared.direct {
+        if let Backend::Memory(memory) = &self.shared.backend {
             let found = self.with_key(ns, key, |full| memory.get_now(full))?;
             return found.map(|bytes| read(&bytes)).transpose();
         }
         #[cfg(feature = "redis")]
-        if let Some(target) = self.shared.direct.redis() {
+        if let Some(target) = self.shared.backend.redis() {
             let full = self.redis_key(ns, key)?;
             let found = crate::adapter::redis::commands::get(&mut target.open()?, full).await?;
             return found.map(|bytes| read(&bytes)).transpose();
@@ -216,11 +247,11 @@ impl<Z: Serializer> Core<Z> {
 
     /// `EXISTS` of `key` in `ns`.
     pub(crate) async fn exists_key(&self, ns: Namespace, key: &str) -> StoreResult<bool> {
-        if let Direct::Memory(memory) = &self.shared.direct {
+        if let Backend::Memory(memory) = &self.shared.backend {
             return self.with_key(ns, key, |full| memory.exists_now(full));
         }
         #[cfg(feature = "redis")]
-        if let Some(target) = self.shared.direct.redis() {
+        if let Some(target) = self.shared.backend.redis() {
             let full = self.redis_key(ns, key)?;
             return crate::adapter::redis::commands::exists(&mut target.open()?, full).await;
         }
@@ -243,7 +274,7 @@ impl<Z: Serializer> Core<Z> {
         self.check(key)?;
         let options = SetOptions::new(ttl.map(check_ttl).transpose()?, SetCondition::Always);
         #[cfg(feature = "redis")]
-        if let Some(target) = self.shared.direct.redis() {
+        if let Some(target) = self.shared.backend.redis() {
             let full = self.chain.space.redis_key(ns, key);
             let cmd = self.with_encoded(value, |bytes| {
                 crate::adapter::redis::commands::set_command(full, bytes, options)
@@ -306,7 +337,7 @@ impl<Z: Serializer> Core<Z> {
             Ok(values)
         }
         #[cfg(feature = "redis")]
-        if let Direct::Redis(redis) = &self.shared.direct {
+        if let Backend::Redis(redis) = &self.shared.backend {
             use crate::adapter::redis::commands;
             self.check_required()?;
             for key in keys {
@@ -346,7 +377,7 @@ impl<Z: Serializer> Core<Z> {
         max_len: Option<MaxLen>,
     ) -> StoreResult<String> {
         #[cfg(feature = "redis")]
-        if let Some(target) = self.shared.direct.redis() {
+        if let Some(target) = self.shared.backend.redis() {
             let full = self.redis_key(Namespace::Streams, name)?;
             let payload = payload?;
             return crate::adapter::redis::streams::xadd(
@@ -370,11 +401,11 @@ impl<Z: Serializer> Core<Z> {
         delta: i64,
         ttl: Option<Duration>,
     ) -> StoreResult<i64> {
-        if let Direct::Memory(memory) = &self.shared.direct {
+        if let Backend::Memory(memory) = &self.shared.backend {
             return self.with_key(ns, key, |full| memory.incr_by_now(full, delta, ttl));
         }
         #[cfg(feature = "redis")]
-        if let Some(target) = self.shared.direct.redis() {
+        if let Some(target) = self.shared.backend.redis() {
             let full = self.redis_key(ns, key)?;
             return crate::adapter::redis::commands::incr_by(&mut target.open()?, full, delta, ttl)
                 .await;
