@@ -7,15 +7,15 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+#[cfg(feature = "redis")]
+use crate::adapter::Backend;
 use crate::adapter::MsetEntry;
 #[cfg(feature = "redis")]
 use crate::adapter::redis::commands;
-#[cfg(feature = "redis")]
-use crate::backend::Backend;
+use crate::engine::{Core, check_ttl};
 use crate::error::{ErrorCode, StoreResult};
 use crate::key::Namespace;
 use crate::serializer::Serializer;
-use crate::store::{Core, check_ttl};
 use crate::telemetry::op;
 
 /// Batches over the `kv` namespace of one scope chain; from

@@ -9,12 +9,13 @@ use igniter_store_names::{NameKind, check};
 
 use crate::actor::{ActorDef, NoActors, StoreActors};
 use crate::adapter::{Backend, StoreAdapter};
+use crate::engine::Shared;
 use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::events::EventRegistry;
 use crate::key::KeySpace;
 use crate::scope::{Chain, NoScopes, StoreScopes, validate_scopes};
 use crate::serializer::{JsonSerializer, Serializer};
-use crate::store::{Shared, Store};
+use crate::store::Store;
 
 /// The key prefix a store uses unless told otherwise, as in the TypeScript
 /// package.

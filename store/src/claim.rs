@@ -8,10 +8,10 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::adapter::{SetCondition, SetOptions};
+use crate::engine::{Core, check_ttl};
 use crate::error::{ErrorCode, StoreResult};
 use crate::key::Namespace;
 use crate::serializer::{JsonSerializer, Serializer};
-use crate::store::{Core, check_ttl};
 use crate::telemetry::{ms, op};
 
 /// Claims in the `claim` namespace of one scope chain; from

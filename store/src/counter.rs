@@ -4,11 +4,11 @@ use std::future::IntoFuture;
 use std::time::Duration;
 
 use crate::adapter::parse_integer;
+use crate::engine::StoreFuture;
+use crate::engine::{Core, check_ttl};
 use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::key::Namespace;
-use crate::kv::StoreFuture;
 use crate::serializer::Serializer;
-use crate::store::{Core, check_ttl};
 use crate::telemetry::{ms, op};
 
 /// Atomic counters in the `counter` namespace of one scope chain (so `kv`

@@ -7,11 +7,11 @@ use std::pin::pin;
 use futures::Stream;
 
 use crate::adapter::ScanCursor;
+use crate::engine::Core;
+use crate::engine::StoreFuture;
 use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::key::Namespace;
-use crate::kv::StoreFuture;
 use crate::serializer::Serializer;
-use crate::store::Core;
 use crate::telemetry::op;
 
 /// Page size of [`Dev::scan`] unless told otherwise, as Redis's SCAN.

@@ -13,15 +13,14 @@ use serde::de::DeserializeOwned;
 
 use crate::adapter::memory::MemoryAdapter;
 use crate::adapter::{KeyTtl, SetOptions};
-use crate::backend::SetCommand;
+use crate::engine::SetCommand;
+use crate::engine::{Core, check_ttl};
 use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::key::Namespace;
 use crate::serializer::Serializer;
-use crate::store::{Core, check_ttl};
 use crate::telemetry::{ms, op};
 
-/// A boxed future of the store, returned by the awaitable builders.
-pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = StoreResult<T>> + Send + 'a>>;
+pub use crate::engine::StoreFuture;
 
 /// Key-value entries in the `kv` namespace of one scope chain; from
 /// [`Store::kv`](crate::Store::kv).

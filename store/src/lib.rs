@@ -323,12 +323,13 @@
 
 mod actor;
 pub mod adapter;
-mod backend;
 mod batch;
 mod builder;
+mod channel;
 mod claim;
 mod counter;
 mod dev;
+mod engine;
 mod error;
 mod events;
 mod finite;

@@ -1,6 +1,6 @@
 //! [`RedisClusterAdapter`]: the store on Redis Cluster (feature `cluster`).
 
-use crate::backend::Backend;
+use crate::adapter::Backend;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, RwLock};

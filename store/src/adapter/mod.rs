@@ -32,7 +32,9 @@ pub mod pubsub;
 pub mod redis;
 pub mod streams;
 
-pub use crate::backend::Backend;
+mod backend;
+pub use backend::Backend;
+
 pub use pubsub::{RawMessage, RawSubscription, RecvError, TopicKind};
 pub use streams::{
     AutoClaim, DATA_FIELD, GroupRead, MaxLen, PendingEntry, PendingSummary, RangeQuery, RawEntry,

@@ -1,6 +1,5 @@
 //! Typed events: channels, envelopes, publishing and subscriptions.
 
-mod channel;
 mod envelope;
 #[cfg(feature = "garde")]
 mod validation;
@@ -15,13 +14,13 @@ use futures::stream::BoxStream;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub use channel::{Channel, ChannelDef, EventRegistry, StoreEvents};
+pub use crate::channel::{Channel, ChannelDef, EventRegistry, StoreEvents};
 pub use envelope::{EventActor, EventContext, EventScope};
 
 use crate::adapter::{RawMessage, RawSubscription, RecvError, TopicKind};
+use crate::engine::Core;
 use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::serializer::Serializer;
-use crate::store::Core;
 use crate::telemetry::op;
 use envelope::{OutEnvelope, ScopeOut, decode_message, now_iso8601};
 

@@ -11,10 +11,10 @@ use tokio::time::Instant;
 
 use super::{StreamEntry, StreamName, decode_entry, pooled_stream_key, stream_key};
 use crate::adapter::streams::{GroupRead, PendingEntry, PendingSummary, RangeQuery};
+use crate::engine::Core;
+use crate::engine::StoreFuture;
 use crate::error::{ErrorCode, StoreError, StoreResult};
-use crate::kv::StoreFuture;
 use crate::serializer::Serializer;
-use crate::store::Core;
 use crate::telemetry::op;
 
 /// One consumer of one consumer group; from

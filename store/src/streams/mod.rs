@@ -16,12 +16,12 @@ pub use worker::{Delivery, Worker, WorkerBuilder};
 
 use crate::adapter::streams::{MaxLen, RangeQuery, RawEntry};
 pub use crate::adapter::streams::{PendingEntry, PendingSummary};
+use crate::engine::StoreFuture;
+use crate::engine::{Core, PooledKey};
 use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::events::Channel;
 use crate::key::Namespace;
-use crate::kv::StoreFuture;
 use crate::serializer::Serializer;
-use crate::store::{Core, PooledKey};
 use crate::telemetry::op;
 
 /// Something that names a stream carrying `T`: a [`Channel<T>`] from

@@ -16,9 +16,9 @@ use tokio::time::Instant;
 use super::group::{read_group, reclaim};
 use super::{decode_entry, stream_key};
 use crate::adapter::streams::{GroupRead, RangeQuery, RawEntry};
+use crate::engine::Core;
 use crate::error::{ErrorCode, StoreResult};
 use crate::serializer::{JsonSerializer, Serializer};
-use crate::store::Core;
 use crate::telemetry::op;
 
 /// One entry handed to a worker: acknowledge it with [`Delivery::ack`] once

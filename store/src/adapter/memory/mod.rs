@@ -3,7 +3,7 @@
 //! This file holds the adapter and its commands on keys and strings; the
 //! keyspace is in `db`, the stream commands in `streams`.
 
-use crate::backend::Backend;
+use crate::adapter::Backend;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -1,6 +1,6 @@
 //! [`RedisAdapter`]: the store on one Redis server (feature `redis`).
 
-use crate::backend::Backend;
+use crate::adapter::Backend;
 use std::fmt;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;

@@ -1,99 +1,33 @@
-//! The one place that picks an adapter: [`Backend`], and the store's
-//! operations that call the built-in adapters directly.
+//! The one place that picks how an operation reaches the adapter: for the
+//! built-in adapters, their commands called directly; for any other, the
+//! [`StoreAdapter`] trait. Every operation that has a direct path goes
+//! through here.
 //!
-//! The store holds its adapter as a [`Backend`]: one of the built-in
-//! adapters, called without a boxed future, or a custom one, called through
-//! [`StoreAdapter`]. The adapter itself says which it is
-//! ([`StoreAdapter::dispatch`]), so nothing is downcast, and a wrapper
-//! adapter (metrics, say) is a custom one and never bypassed.
-//!
-//! - The memory adapter's commands never wait: the store calls them
+//! - The memory adapter's commands never wait: the engine calls them
 //!   synchronously, with the key built in a buffer of the thread that is
 //!   reused (stream appends and batches on memory go through the trait).
-//! - On Redis and Redis Cluster the store writes the key piece by piece, and
-//!   a value from a buffer of the thread, straight into a `redis` command
-//!   built at its final size, and awaits the command functions the adapters'
-//!   trait methods run too, unboxed.
+//! - On Redis and Redis Cluster the key is written piece by piece, and a
+//!   value from a buffer of the thread, straight into a `redis` command built
+//!   at its final size, and the command functions the adapters' trait
+//!   methods run too are awaited unboxed.
 //!
 //! The behaviour is the same on every path: the conformance suite runs on
 //! each built-in adapter and on the memory and Redis adapters behind a
-//! forwarding adapter (the trait's path, `tests/trait_path*.rs`).
+//! forwarding adapter (the trait's path).
 
-use std::any::Any;
-use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use serde::Serialize;
 
-use crate::adapter::StoreAdapter;
+#[cfg(feature = "redis")]
+use super::check_key;
+use super::{Core, check_ttl};
 use crate::adapter::memory::MemoryAdapter;
-use crate::adapter::{MaxLen, SetCondition, SetOptions};
+use crate::adapter::{Backend, MaxLen, SetCondition, SetOptions};
 use crate::error::StoreResult;
 use crate::key::Namespace;
 use crate::serializer::Serializer;
-#[cfg(feature = "redis")]
-use crate::store::check_key;
-use crate::store::{Core, check_ttl};
-
-/// The adapter a store runs on, as the store calls it: a built-in adapter
-/// directly, any other through [`StoreAdapter`]. An adapter makes its own
-/// with [`StoreAdapter::dispatch`].
-#[derive(Clone)]
-#[non_exhaustive]
-pub enum Backend {
-    /// The memory adapter, called synchronously.
-    Memory(MemoryAdapter),
-    /// One Redis server.
-    #[cfg(feature = "redis")]
-    Redis(crate::RedisAdapter),
-    /// A Redis Cluster.
-    #[cfg(feature = "cluster")]
-    Cluster(crate::RedisClusterAdapter),
-    /// Any other adapter, called through [`StoreAdapter`].
-    Custom(Arc<dyn StoreAdapter>),
-}
-
-impl fmt::Debug for Backend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Backend")
-            .field(&self.adapter().name())
-            .finish()
-    }
-}
-
-impl Backend {
-    /// The adapter, for the operations the store runs through the trait.
-    pub fn adapter(&self) -> &dyn StoreAdapter {
-        match self {
-            Backend::Memory(memory) => memory,
-            #[cfg(feature = "redis")]
-            Backend::Redis(redis) => redis,
-            #[cfg(feature = "cluster")]
-            Backend::Cluster(cluster) => cluster,
-            Backend::Custom(custom) => &**custom,
-        }
-    }
-
-    /// The adapter as its concrete type `T`, if it is one.
-    pub fn adapter_as<T: StoreAdapter>(&self) -> Option<&T> {
-        let any: &dyn Any = self.adapter();
-        any.downcast_ref()
-    }
-
-    /// Whether the adapter copies values into its commands (the Redis
-    /// adapters), so that a batch can encode them in a buffer it reuses.
-    pub(crate) fn copies_values(&self) -> bool {
-        match self {
-            #[cfg(feature = "redis")]
-            Backend::Redis(_) => true,
-            #[cfg(feature = "cluster")]
-            Backend::Cluster(_) => true,
-            _ => false,
-        }
-    }
-}
 
 /// A `SET` ready to run; from [`Core::set_command`].
 pub(crate) enum SetCommand<'a> {
