@@ -98,6 +98,7 @@ async fn expired_memory_is_reclaimed_without_reads() {
 #[tokio::test]
 async fn deadline_applies_to_every_operation() {
     // an adapter that never answers
+    use igniter_store::adapter;
     struct Stuck;
     #[async_trait::async_trait]
     impl StoreAdapter for Stuck {
@@ -176,6 +177,91 @@ async fn deadline_applies_to_every_operation() {
             _: &str,
             _: usize,
         ) -> igniter_store::StoreResult<igniter_store::adapter::ScanReply> {
+            std::future::pending().await
+        }
+        async fn publish(&self, _: &str, _: bytes::Bytes) -> igniter_store::StoreResult<u64> {
+            std::future::pending().await
+        }
+        async fn subscribe(
+            &self,
+            _: adapter::TopicKind,
+            _: &str,
+        ) -> igniter_store::StoreResult<adapter::RawSubscription> {
+            std::future::pending().await
+        }
+        fn active_subscriptions(&self) -> (usize, usize) {
+            (0, 0)
+        }
+        async fn xadd(
+            &self,
+            _: &str,
+            _: bytes::Bytes,
+            _: Option<adapter::MaxLen>,
+        ) -> igniter_store::StoreResult<String> {
+            std::future::pending().await
+        }
+        async fn xrange(
+            &self,
+            _: &str,
+            _: &adapter::RangeQuery,
+        ) -> igniter_store::StoreResult<Vec<adapter::RawEntry>> {
+            std::future::pending().await
+        }
+        async fn xlen(&self, _: &str) -> igniter_store::StoreResult<u64> {
+            std::future::pending().await
+        }
+        async fn xtrim(&self, _: &str, _: adapter::MaxLen) -> igniter_store::StoreResult<u64> {
+            std::future::pending().await
+        }
+        async fn xgroup_create(
+            &self,
+            _: &str,
+            _: &str,
+            _: &str,
+        ) -> igniter_store::StoreResult<bool> {
+            std::future::pending().await
+        }
+        async fn xgroup_delconsumer(
+            &self,
+            _: &str,
+            _: &str,
+            _: &str,
+        ) -> igniter_store::StoreResult<u64> {
+            std::future::pending().await
+        }
+        async fn xreadgroup(
+            &self,
+            _: &str,
+            _: &adapter::GroupRead,
+        ) -> igniter_store::StoreResult<Vec<adapter::RawEntry>> {
+            std::future::pending().await
+        }
+        async fn xack(&self, _: &str, _: &str, _: &[String]) -> igniter_store::StoreResult<u64> {
+            std::future::pending().await
+        }
+        async fn xpending_summary(
+            &self,
+            _: &str,
+            _: &str,
+        ) -> igniter_store::StoreResult<adapter::PendingSummary> {
+            std::future::pending().await
+        }
+        async fn xpending(
+            &self,
+            _: &str,
+            _: &str,
+            _: &adapter::RangeQuery,
+            _: Option<&str>,
+        ) -> igniter_store::StoreResult<Vec<adapter::PendingEntry>> {
+            std::future::pending().await
+        }
+        async fn xautoclaim(
+            &self,
+            _: &str,
+            _: &adapter::GroupRead,
+            _: Duration,
+            _: &str,
+        ) -> igniter_store::StoreResult<adapter::AutoClaim> {
             std::future::pending().await
         }
         async fn close(&self) -> igniter_store::StoreResult<()> {

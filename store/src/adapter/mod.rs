@@ -65,13 +65,6 @@ pub(crate) fn parse_integer(bytes: &[u8]) -> StoreResult<i64> {
     })
 }
 
-fn unsupported(what: &str) -> crate::StoreError {
-    crate::StoreError::new(
-        crate::ErrorCode::OperationFailed,
-        format!("this adapter does not support {what}"),
-    )
-}
-
 /// `d` in whole milliseconds, rounded up, as TTLs travel (`PX`, `PTTL`).
 pub(crate) fn ceil_millis(d: Duration) -> u64 {
     let ms = d.as_millis() + u128::from(!d.subsec_nanos().is_multiple_of(1_000_000));
@@ -190,8 +183,11 @@ pub struct ScanReply {
 /// [`ErrorCode::OperationFailed`](crate::ErrorCode::OperationFailed), which the
 /// store turns into the failing operation's code.
 ///
-/// The trait grows with the store; every adapter of this crate implements all
-/// of it.
+/// Every operation is required (only [`dispatch`](Self::dispatch) and
+/// [`unlink`](Self::unlink) have defaults), so what an adapter does is fixed
+/// when it compiles: there is no "unsupported" answer waiting for the first
+/// call in production. An adapter that cannot do something (a backend
+/// without streams, say) says so in its own code, with the error it chooses.
 ///
 /// `Any` is a supertrait so that `Store::adapter_as` can hand out the
 /// concrete adapter (and through it the backend's client).
@@ -288,25 +284,17 @@ pub trait StoreAdapter: Any + Send + Sync {
     /// `PUBLISH channel payload`: how many backend subscriptions received
     /// it. On Redis that counts subscribed connections (one per process and
     /// channel or pattern), not local subscribers.
-    async fn publish(&self, channel: &str, payload: Bytes) -> StoreResult<u64> {
-        let _ = (channel, payload);
-        Err(unsupported("publish"))
-    }
+    async fn publish(&self, channel: &str, payload: Bytes) -> StoreResult<u64>;
 
     /// Subscribes to a channel or a pattern (`SUBSCRIBE` / `PSUBSCRIBE`),
     /// sharing one backend subscription among every local subscriber of the
     /// same topic. Returns once the subscription is active: a message
     /// published after it returns is received.
-    async fn subscribe(&self, kind: TopicKind, topic: &str) -> StoreResult<RawSubscription> {
-        let _ = (kind, topic);
-        Err(unsupported("subscribe"))
-    }
+    async fn subscribe(&self, kind: TopicKind, topic: &str) -> StoreResult<RawSubscription>;
 
     /// The backend subscriptions held for local subscribers: `(channels,
     /// patterns)`.
-    fn active_subscriptions(&self) -> (usize, usize) {
-        (0, 0)
-    }
+    fn active_subscriptions(&self) -> (usize, usize);
 
     /// Removes `keys` (`UNLINK`); how many existed.
     async fn unlink(&self, keys: &[Bytes]) -> StoreResult<u64> {
@@ -314,68 +302,37 @@ pub trait StoreAdapter: Any + Send + Sync {
     }
 
     /// `XADD key [MAXLEN [~] n] * data <payload>`: the new entry's id.
-    async fn xadd(
-        &self,
-        key: &str,
-        payload: Bytes,
-        max_len: Option<MaxLen>,
-    ) -> StoreResult<String> {
-        let _ = (key, payload, max_len);
-        Err(unsupported("streams"))
-    }
+    async fn xadd(&self, key: &str, payload: Bytes, max_len: Option<MaxLen>)
+    -> StoreResult<String>;
 
     /// `XRANGE` / `XREVRANGE`.
-    async fn xrange(&self, key: &str, query: &RangeQuery) -> StoreResult<Vec<RawEntry>> {
-        let _ = (key, query);
-        Err(unsupported("streams"))
-    }
+    async fn xrange(&self, key: &str, query: &RangeQuery) -> StoreResult<Vec<RawEntry>>;
 
     /// `XLEN key`.
-    async fn xlen(&self, key: &str) -> StoreResult<u64> {
-        let _ = key;
-        Err(unsupported("streams"))
-    }
+    async fn xlen(&self, key: &str) -> StoreResult<u64>;
 
     /// `XTRIM key MAXLEN [~] n`: how many entries were removed.
-    async fn xtrim(&self, key: &str, max_len: MaxLen) -> StoreResult<u64> {
-        let _ = (key, max_len);
-        Err(unsupported("streams"))
-    }
+    async fn xtrim(&self, key: &str, max_len: MaxLen) -> StoreResult<u64>;
 
     /// `XGROUP CREATE key group start_id MKSTREAM`: whether the group was
     /// created (`false` when it existed: `BUSYGROUP` is not an error).
-    async fn xgroup_create(&self, key: &str, group: &str, start_id: &str) -> StoreResult<bool> {
-        let _ = (key, group, start_id);
-        Err(unsupported("streams"))
-    }
+    async fn xgroup_create(&self, key: &str, group: &str, start_id: &str) -> StoreResult<bool>;
 
     /// `XGROUP DELCONSUMER key group consumer`: how many pending entries the
     /// consumer had (they are no longer pending).
-    async fn xgroup_delconsumer(&self, key: &str, group: &str, consumer: &str) -> StoreResult<u64> {
-        let _ = (key, group, consumer);
-        Err(unsupported("streams"))
-    }
+    async fn xgroup_delconsumer(&self, key: &str, group: &str, consumer: &str) -> StoreResult<u64>;
 
     /// `XREADGROUP ... STREAMS key >`: new entries for the consumer, now
     /// pending. A blocking read must not hold up other operations (Redis:
     /// a connection of its own). A missing group fails with
     /// `STORE_STREAM_GROUP_NOT_FOUND`.
-    async fn xreadgroup(&self, key: &str, read: &GroupRead) -> StoreResult<Vec<RawEntry>> {
-        let _ = (key, read);
-        Err(unsupported("streams"))
-    }
+    async fn xreadgroup(&self, key: &str, read: &GroupRead) -> StoreResult<Vec<RawEntry>>;
 
     /// `XACK key group ids...`: how many were pending.
-    async fn xack(&self, key: &str, group: &str, ids: &[String]) -> StoreResult<u64> {
-        let _ = (key, group, ids);
-        Err(unsupported("streams"))
-    }
+    async fn xack(&self, key: &str, group: &str, ids: &[String]) -> StoreResult<u64>;
 
     /// `XPENDING key group`.
-    async fn xpending_summary(&self, key: &str, group: &str) -> StoreResult<PendingSummary> {
-        let _ = (key, group);
-        Err(unsupported("streams"))
-    }
+    async fn xpending_summary(&self, key: &str, group: &str) -> StoreResult<PendingSummary>;
 
     /// `XPENDING key group start end count [consumer]`.
     async fn xpending(
@@ -384,10 +341,7 @@ pub trait StoreAdapter: Any + Send + Sync {
         group: &str,
         query: &RangeQuery,
         consumer: Option<&str>,
-    ) -> StoreResult<Vec<PendingEntry>> {
-        let _ = (key, group, query, consumer);
-        Err(unsupported("streams"))
-    }
+    ) -> StoreResult<Vec<PendingEntry>>;
 
     /// `XAUTOCLAIM key group consumer min_idle start COUNT count`.
     async fn xautoclaim(
@@ -396,10 +350,7 @@ pub trait StoreAdapter: Any + Send + Sync {
         read: &GroupRead,
         min_idle: Duration,
         start: &str,
-    ) -> StoreResult<AutoClaim> {
-        let _ = (key, read, min_idle, start);
-        Err(unsupported("streams"))
-    }
+    ) -> StoreResult<AutoClaim>;
 
     /// Closes the adapter; operations after it fail with
     /// [`ErrorCode::NotConnected`](crate::ErrorCode::NotConnected).
