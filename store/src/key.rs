@@ -115,6 +115,20 @@ pub(crate) fn escape_glob_into(fixed: &str, out: &mut String) {
     }
 }
 
+/// Whether `subject` matches the Redis glob `pattern` (`SCAN MATCH`,
+/// `PSUBSCRIBE`), byte for byte as Redis's `stringmatchlen`: what the memory
+/// adapter uses, and what a pattern built with [`escape_glob`] matches.
+///
+/// ```
+/// use igniter_store::key::glob_matches;
+/// assert!(glob_matches(b"user:[0-9]*", b"user:42"));
+/// assert!(!glob_matches(b"user:[^0-9]*", b"user:42"));
+/// assert!(glob_matches(br"a\*", b"a*"));
+/// ```
+pub fn glob_matches(pattern: &[u8], subject: &[u8]) -> bool {
+    crate::adapter::glob::matches(pattern, subject)
+}
+
 /// `fixed` with every glob character escaped.
 ///
 /// ```

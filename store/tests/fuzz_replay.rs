@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | identifier escaping | `unescape(escape(id)) == id`; `unescape(t) == Some(u)` implies `escape(u) == t`; escaped ids hold no `:`, `{`, `}` | itself |
 //! | scope chains → keys | every full key parses back, from the left, into exactly its (chain, namespace, key): no two distinct ones share a key; with the scope hash tag the Redis hash tag is the outermost scope, whatever the identifiers and the key | a parser written here |
-//! | glob matcher | `adapter::glob::matches` answers what Redis's `KEYS` and `SCAN MATCH` answer | a real `redis-server` |
+//! | glob matcher | `key::glob_matches` answers what Redis's `KEYS` and `SCAN MATCH` answer | a real `redis-server` |
 //! | envelope decoding | arbitrary bytes on a channel (typed, raw-lenient, and a namespace pattern) never panic: each message gives one `Ok` or one coded `Err`, and the subscription goes on | the subscription |
 //! | name rules | the builder refuses exactly the names `igniter_store_names::check` refuses, with the documented code | `check` |
 //!
@@ -43,7 +43,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use igniter_store::adapter::glob::matches;
+use igniter_store::key::glob_matches as matches;
 use igniter_store::key::{escape_identifier, unescape_identifier};
 use igniter_store::{
     ActorDef, ChannelDef, ErrorCode, EventRegistry, MemoryAdapter, Namespace, NoActors, NoScopes,

@@ -6,15 +6,9 @@
 //! outside brackets. An unclosed `[` matches as if closed at the end of the
 //! pattern. Bytes compare as C's signed `char`, as Redis does on x86-64.
 
-/// Whether `subject` matches the Redis glob `pattern`.
-///
-/// ```
-/// use igniter_store::adapter::glob::matches;
-/// assert!(matches(b"user:[0-9]*", b"user:42"));
-/// assert!(!matches(b"user:[^0-9]*", b"user:42"));
-/// assert!(matches(br"a\*", b"a*"));
-/// ```
-pub fn matches(pattern: &[u8], subject: &[u8]) -> bool {
+/// Whether `subject` matches the Redis glob `pattern`; public as
+/// [`crate::key::glob_matches`].
+pub(crate) fn matches(pattern: &[u8], subject: &[u8]) -> bool {
     // SCAN, KEYS and PSUBSCRIBE treat a lone `*` as "everything", the empty
     // name included, without running the matcher (which would refuse "").
     if pattern == b"*" {

@@ -25,7 +25,7 @@ use crate::error::StoreResult;
 
 #[cfg(feature = "cluster")]
 pub mod cluster;
-pub mod glob;
+pub(crate) mod glob;
 pub mod memory;
 pub mod pubsub;
 #[cfg(feature = "redis")]

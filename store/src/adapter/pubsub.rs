@@ -1,7 +1,8 @@
 //! The pub/sub side of the adapter contract: messages as adapters receive
-//! them, subscriptions as adapters hand them out, and [`Fanout`], the
-//! in-process sharing of one backend subscription among every local
-//! subscriber.
+//! them and subscriptions as adapters hand them out (a `tokio` broadcast
+//! receiver). The built-in adapters share one backend subscription among
+//! every local subscriber through a fanout of their own, private to this
+//! crate.
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
@@ -163,12 +164,12 @@ pub enum TopicKind {
 
 /// Called when the last local subscriber of a topic goes: the adapter ends
 /// the backend subscription there (Redis: `UNSUBSCRIBE` / `PUNSUBSCRIBE`).
-pub type OnLastDrop = Arc<dyn Fn(TopicKind, &str) + Send + Sync>;
+pub(crate) type OnLastDrop = Arc<dyn Fn(TopicKind, &str) + Send + Sync>;
 
 /// Shares one backend subscription per channel and per pattern among every
 /// local subscriber of a process, and fans each message out to them.
 #[derive(Clone)]
-pub struct Fanout {
+pub(crate) struct Fanout {
     state: Arc<Mutex<FanoutState>>,
     capacity: usize,
     on_last_drop: Option<OnLastDrop>,
@@ -222,19 +223,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// What [`Fanout::join`] did.
-#[derive(Debug)]
-pub struct Joined {
-    /// The local subscription.
-    pub subscription: RawSubscription,
-    /// Whether this join created the topic, so the backend subscription must
-    /// be made now.
-    pub created: bool,
-}
-
 impl Fanout {
     /// A fanout whose subscribers may fall `capacity` messages behind.
-    pub fn new(capacity: usize, on_last_drop: Option<OnLastDrop>) -> Self {
+    pub(crate) fn new(capacity: usize, on_last_drop: Option<OnLastDrop>) -> Self {
         Fanout {
             state: Arc::default(),
             capacity: capacity.max(1),
@@ -242,9 +233,9 @@ impl Fanout {
         }
     }
 
-    /// Joins the topic, creating it when it has no subscriber. `None` once
-    /// the fanout is closed.
-    pub fn join(&self, kind: TopicKind, name: &str) -> Option<Joined> {
+    /// Joins the topic, creating it when it has no subscriber: the new local
+    /// subscription. `None` once the fanout is closed.
+    pub(crate) fn join(&self, kind: TopicKind, name: &str) -> Option<RawSubscription> {
         let mut state = lock(&self.state);
         if state.closed {
             return None;
@@ -252,10 +243,7 @@ impl Fanout {
         let key = (kind, name.to_owned());
         if let Some(topic) = state.topics.get(&key).and_then(Weak::upgrade) {
             let receiver = lock(&topic.sender).as_ref()?.subscribe();
-            return Some(Joined {
-                subscription: RawSubscription::new(receiver, topic),
-                created: false,
-            });
+            return Some(RawSubscription::new(receiver, topic));
         }
         let (sender, receiver) = broadcast::channel(self.capacity);
         let topic = Arc::new(Topic {
@@ -266,16 +254,13 @@ impl Fanout {
             on_last_drop: self.on_last_drop.clone(),
         });
         state.topics.insert(key, Arc::downgrade(&topic));
-        Some(Joined {
-            subscription: RawSubscription::new(receiver, topic),
-            created: true,
-        })
+        Some(RawSubscription::new(receiver, topic))
     }
 
     /// Delivers a message published on `channel` to the subscribers of the
     /// channel and of every matching pattern, as an in-process server does.
     /// Returns how many topics received it.
-    pub fn publish_local(&self, channel: &str, payload: &Bytes) -> u64 {
+    pub(crate) fn publish_local(&self, channel: &str, payload: &Bytes) -> u64 {
         let topics: Vec<Arc<Topic>> = {
             let state = lock(&self.state);
             state
@@ -298,7 +283,7 @@ impl Fanout {
 
     /// Delivers a message the backend sent for the topic `(kind, name)`.
     /// Returns whether a local subscriber was there to receive it.
-    pub fn deliver(&self, kind: TopicKind, name: &str, message: RawMessage) -> bool {
+    pub(crate) fn deliver(&self, kind: TopicKind, name: &str, message: RawMessage) -> bool {
         let topic = {
             let state = lock(&self.state);
             state
@@ -311,7 +296,7 @@ impl Fanout {
 
     /// Tells every subscriber that messages may have been lost (the
     /// connection dropped); see [`RawMessage::gap`].
-    pub fn broadcast_gap(&self) {
+    pub(crate) fn broadcast_gap(&self) {
         let topics: Vec<Arc<Topic>> = {
             let state = lock(&self.state);
             state.topics.values().filter_map(Weak::upgrade).collect()
@@ -322,7 +307,7 @@ impl Fanout {
     }
 
     /// The topics with local subscribers: `(channels, patterns)`.
-    pub fn active(&self) -> (usize, usize) {
+    pub(crate) fn active(&self) -> (usize, usize) {
         let state = lock(&self.state);
         let live = |k| {
             state
@@ -336,7 +321,7 @@ impl Fanout {
 
     /// Every topic with local subscribers, to subscribe again after a
     /// reconnect.
-    pub fn topics(&self) -> Vec<(TopicKind, String)> {
+    pub(crate) fn topics(&self) -> Vec<(TopicKind, String)> {
         let state = lock(&self.state);
         state
             .topics
@@ -348,7 +333,7 @@ impl Fanout {
 
     /// Ends every subscription: their streams end after the messages they
     /// already hold. Later joins fail.
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         let topics: Vec<Arc<Topic>> = {
             let mut state = lock(&self.state);
             state.closed = true;

@@ -466,11 +466,7 @@ impl StoreAdapter for MemoryAdapter {
 
     async fn subscribe(&self, kind: TopicKind, topic: &str) -> StoreResult<RawSubscription> {
         drop(self.open_live()?);
-        self.inner
-            .fanout
-            .join(kind, topic)
-            .map(|joined| joined.subscription)
-            .ok_or_else(closed)
+        self.inner.fanout.join(kind, topic).ok_or_else(closed)
     }
 
     fn active_subscriptions(&self) -> (usize, usize) {

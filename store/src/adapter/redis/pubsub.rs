@@ -83,7 +83,7 @@ impl PubSub {
         // The worker (and its connection) lives while the adapter or any
         // subscription does.
         let keep_alive: Arc<dyn Any + Send + Sync> = Arc::new(self.control.clone());
-        Ok(joined.subscription.keep_alive(keep_alive))
+        Ok(joined.keep_alive(keep_alive))
     }
 
     /// The topics with local subscribers: `(channels, patterns)`.
