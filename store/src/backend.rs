@@ -17,7 +17,8 @@
 //!
 //! The behaviour is the same on every path: the conformance suite runs on
 //! each built-in adapter and on the memory and Redis adapters behind a
-//! forwarding adapter (the trait's path, `tests/trait_path*.rs`).
+//! forwarding adapter (the trait's path), all in one test binary,
+//! `tests/conformance_suite.rs`.
 
 use std::any::Any;
 use std::fmt;
