@@ -1,68 +1,21 @@
-//! The conformance suite on [`RedisClusterAdapter`], against a 3-primary
-//! Redis Cluster this test binary starts for itself, and what only a cluster
-//! asks of the store.
+//! What only a cluster asks of the store, on [`RedisClusterAdapter`] against
+//! a 3-primary Redis Cluster this test binary starts for itself. The
+//! conformance suite on it runs in `conformance_suite.rs`.
 
 mod conformance;
 mod support;
 
 use std::collections::HashSet;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
-use conformance::{Harness, Tenant};
+use conformance::Tenant;
 use futures::TryStreamExt;
-use igniter_store::{BatchEntry, RedisClusterAdapter, Store, StoreAdapter};
+use igniter_store::{BatchEntry, RedisClusterAdapter, Store};
 
 fn cluster() -> &'static support::RedisCluster {
     static CLUSTER: OnceLock<support::RedisCluster> = OnceLock::new();
     CLUSTER.get_or_init(|| support::RedisCluster::start(3, 0))
 }
-
-struct Cluster {
-    seeds: Vec<String>,
-}
-
-impl Harness for Cluster {
-    fn adapter(&self) -> futures::future::BoxFuture<'static, Arc<dyn StoreAdapter>> {
-        let seeds = self.seeds.clone();
-        Box::pin(async move {
-            let adapter = RedisClusterAdapter::connect(&seeds)
-                .await
-                .expect("connect to the test cluster");
-            Arc::new(adapter) as Arc<dyn StoreAdapter>
-        })
-    }
-
-    fn adapter_with_capacity(
-        &self,
-        capacity: usize,
-    ) -> futures::future::BoxFuture<'static, Arc<dyn StoreAdapter>> {
-        let seeds = self.seeds.clone();
-        Box::pin(async move {
-            let adapter = RedisClusterAdapter::builder(&seeds)
-                .subscriber_capacity(capacity)
-                .connect()
-                .await
-                .expect("connect to the test cluster");
-            Arc::new(adapter) as Arc<dyn StoreAdapter>
-        })
-    }
-
-    fn exact_publish_counts(&self) -> bool {
-        false
-    }
-}
-
-fn redis_cluster() -> Option<&'static dyn Harness> {
-    if support::skip_redis() {
-        return None;
-    }
-    static H: OnceLock<Cluster> = OnceLock::new();
-    Some(H.get_or_init(|| Cluster {
-        seeds: cluster().seed_urls(),
-    }))
-}
-
-conformance_suite!(redis_cluster);
 
 async fn store(hash_tag: bool) -> Option<Store<Tenant>> {
     if support::skip_redis() {

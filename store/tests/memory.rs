@@ -1,39 +1,13 @@
-//! The conformance suite on [`MemoryAdapter`], and what only the memory
-//! adapter promises (tokio's clock).
+//! What only [`MemoryAdapter`] promises (tokio's clock); the conformance
+//! suite on it runs in `conformance_suite.rs`.
 
 mod conformance;
 
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use conformance::{Harness, Tenant};
+use conformance::Tenant;
 use futures::TryStreamExt;
 use igniter_store::{BatchEntry, KeyTtl, MemoryAdapter, Store, StoreAdapter};
-
-struct Memory(MemoryAdapter);
-
-impl Harness for Memory {
-    fn adapter(&self) -> futures::future::BoxFuture<'static, Arc<dyn StoreAdapter>> {
-        let adapter: Arc<dyn StoreAdapter> = Arc::new(self.0.clone());
-        Box::pin(async move { adapter })
-    }
-
-    fn adapter_with_capacity(
-        &self,
-        capacity: usize,
-    ) -> futures::future::BoxFuture<'static, Arc<dyn StoreAdapter>> {
-        let adapter: Arc<dyn StoreAdapter> =
-            Arc::new(MemoryAdapter::with_subscriber_capacity(capacity));
-        Box::pin(async move { adapter })
-    }
-}
-
-fn memory() -> Option<&'static dyn Harness> {
-    static H: OnceLock<Memory> = OnceLock::new();
-    Some(H.get_or_init(|| Memory(MemoryAdapter::new())))
-}
-
-conformance_suite!(memory);
 
 fn paused_store() -> (MemoryAdapter, Store<Tenant>) {
     let adapter = MemoryAdapter::new();

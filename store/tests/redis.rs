@@ -1,61 +1,16 @@
-//! The conformance suite on [`RedisAdapter`], against a `redis-server` this
-//! test binary starts for itself (one per binary; cases isolate themselves
-//! by service name), and what only the Redis adapter promises.
+//! What only [`RedisAdapter`] promises, against a `redis-server` this test
+//! binary starts for itself (one per binary; tests isolate themselves by
+//! service name). The conformance suite on it runs in `conformance_suite.rs`.
 
 mod conformance;
 mod support;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use conformance::{Harness, Tenant, UserCreated, user};
+use conformance::{Tenant, UserCreated, user};
 use futures::StreamExt;
 use igniter_store::{ErrorCode, RedisAdapter, Store, StoreAdapter};
-
-struct Redis {
-    url: String,
-}
-
-impl Harness for Redis {
-    fn adapter(&self) -> futures::future::BoxFuture<'static, Arc<dyn StoreAdapter>> {
-        // One adapter per case: each case runs on its own tokio runtime, and
-        // a connection belongs to the runtime that made it.
-        let url = self.url.clone();
-        Box::pin(async move {
-            let adapter = RedisAdapter::connect(&url)
-                .await
-                .expect("connect to the test server");
-            Arc::new(adapter) as Arc<dyn StoreAdapter>
-        })
-    }
-
-    fn adapter_with_capacity(
-        &self,
-        capacity: usize,
-    ) -> futures::future::BoxFuture<'static, Arc<dyn StoreAdapter>> {
-        let url = self.url.clone();
-        Box::pin(async move {
-            let adapter = RedisAdapter::builder(&url)
-                .subscriber_capacity(capacity)
-                .connect()
-                .await
-                .expect("connect to the test server");
-            Arc::new(adapter) as Arc<dyn StoreAdapter>
-        })
-    }
-}
-
-fn redis() -> Option<&'static dyn Harness> {
-    if support::skip_redis() {
-        return None;
-    }
-    static H: OnceLock<Redis> = OnceLock::new();
-    Some(H.get_or_init(|| Redis {
-        url: support::shared().url(),
-    }))
-}
-
-conformance_suite!(redis);
 
 async fn store() -> Option<Store<Tenant>> {
     if support::skip_redis() {

@@ -13,7 +13,8 @@
 //!
 //! The behaviour is the same on every path: the conformance suite runs on
 //! each built-in adapter and on the memory and Redis adapters behind a
-//! forwarding adapter (the trait's path).
+//! forwarding adapter (the trait's path), all in one test binary,
+//! `tests/conformance_suite.rs`.
 
 use std::time::Duration;
 

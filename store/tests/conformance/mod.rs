@@ -1,5 +1,7 @@
 //! The conformance suite: every behaviour of the store, written once against
-//! [`Harness`], and instantiated for each adapter with [`conformance_suite!`].
+//! [`Harness`], and instantiated for each adapter with [`conformance_suite!`]
+//! in one test binary, `store/tests/conformance_suite.rs`. Other test
+//! binaries include this module for its helpers and its event and scope types.
 //!
 //! Each case builds its stores on a fresh service name, so cases sharing one
 //! backend (one Redis server per test binary) never see each other's keys.
@@ -83,13 +85,33 @@ pub async fn store(h: &dyn Harness) -> TestStore {
 pub const SHORT: Duration = Duration::from_millis(50);
 pub const LONG: Duration = Duration::from_secs(60);
 
-/// Instantiates every case of the suite as a `#[tokio::test]` over the
-/// harness that the function `$make()` returns: `Some(&'static dyn Harness)`, or `None` to
-/// skip the suite (Redis tests with `IGNITER_STORE_SKIP_REDIS_TESTS=1`).
+/// The suite, instantiated once per backend in one test binary
+/// (`store/tests/conformance_suite.rs`), each instance a module of
+/// `#[tokio::test]`s, one per case:
+///
+/// ```ignore
+/// conformance_suite! {
+///     memory => memory_harness,
+///     redis => redis_harness,
+/// }
+/// ```
+///
+/// `$make()` returns `Some(&'static dyn Harness)`, or `None` to skip the
+/// instance (Redis with `IGNITER_STORE_SKIP_REDIS_TESTS=1`; the binary must
+/// have `mod support;`). Each instance also gets a test `runs_every_case`:
+/// the cases it instantiated must be [`CASES`], name for name (see
+/// [`check_instance`]).
+///
+/// The list of cases is written once, in the `@list` arm: it makes both
+/// [`CASES`] and every instance, so a case added to it runs everywhere.
 #[macro_export]
 macro_rules! conformance_suite {
-    ($make:ident) => {
-        $crate::conformance_suite!(@cases $make;
+    ($($instance:ident => $make:ident),+ $(,)?) => {
+        $( $crate::conformance_suite!(@list instance $instance, $make); )+
+    };
+    // The one list of cases: passed on to `@with`, after what asked for it.
+    (@list $($what:tt)*) => {
+        $crate::conformance_suite!(@with [$($what)*];
             kv_round_trip, kv_missing_and_remove, kv_ttl_expire_persist, kv_set_clears_ttl,
             kv_raw_string_value, kv_decode_error, expiry_everywhere,
             counter_arithmetic, counter_not_integer, counter_overflow, counter_rate_limiter,
@@ -112,10 +134,16 @@ macro_rules! conformance_suite {
             events_lagging_subscriber_is_told_what_it_lost, events_publish_counts_backend_subscriptions,
             events_envelope_with_bad_data_is_an_error);
     };
-    (@cases $make:ident; $($case:ident),* $(,)?) => {
-        /// The conformance suite: `.ci/run` counts the `suite::` tests of each
-        /// adapter's binary and requires the same count everywhere.
-        mod suite {
+    (@with [names]; $($case:ident),* $(,)?) => {
+        /// Every case of the suite, in the order of the list.
+        pub const CASES: &[&str] = &[$(stringify!($case)),*];
+    };
+    (@with [instance $instance:ident, $make:ident]; $($case:ident),* $(,)?) => {
+        $crate::conformance_suite!(@instance $instance, $make; $($case),*);
+    };
+    // One instance, over the cases given.
+    (@instance $instance:ident, $make:ident; $($case:ident),* $(,)?) => {
+        mod $instance {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
@@ -125,8 +153,65 @@ macro_rules! conformance_suite {
                     }
                 }
             )*
+
+            /// The test functions of this instance, by name.
+            const INSTANTIATED: &[(&str, fn())] = &[$((stringify!($case), $case as fn())),*];
+
+            #[test]
+            fn runs_every_case() {
+                let names: Vec<&str> = INSTANTIATED.iter().map(|(name, _)| *name).collect();
+                let harness: Option<&'static dyn $crate::conformance::Harness> = super::$make();
+                $crate::conformance::check_instance(
+                    stringify!($instance),
+                    &names,
+                    harness.is_some(),
+                    $crate::support::skip_redis(),
+                );
+            }
         }
     };
+}
+
+conformance_suite!(@list names);
+
+/// What `runs_every_case` holds of one instance: its test functions are the
+/// cases of [`CASES`], each once, in the list's order (so the same count on
+/// every instance), and its harness exists unless the Redis tests are
+/// skipped (an instance whose harness is missing would pass every case
+/// without running it).
+pub fn check_instance(instance: &str, instantiated: &[&str], has_harness: bool, skip: bool) {
+    let missing: Vec<&str> = CASES
+        .iter()
+        .copied()
+        .filter(|case| !instantiated.contains(case))
+        .collect();
+    let extra: Vec<&str> = instantiated
+        .iter()
+        .copied()
+        .filter(|case| !CASES.contains(case))
+        .collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "the {instance} instance of the conformance suite does not run the suite's cases: \
+         missing {missing:?}, not in the suite {extra:?}"
+    );
+    assert_eq!(
+        instantiated.len(),
+        CASES.len(),
+        "the {instance} instance has {} cases, the suite {}",
+        instantiated.len(),
+        CASES.len()
+    );
+    assert_eq!(instantiated, CASES, "the {instance} instance's cases");
+    assert!(
+        has_harness || skip,
+        "the {instance} instance has no harness: its cases would pass without running"
+    );
+    println!(
+        "conformance suite on {instance}: {} cases{}",
+        instantiated.len(),
+        if has_harness { "" } else { " (skipped)" }
+    );
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
