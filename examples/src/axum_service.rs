@@ -9,14 +9,14 @@
 //! | `GET /tenants/{id}/events` | `text/event-stream`: one `event: orders:created` + `data: <the order as JSON>` per order created in the tenant |
 //!
 //! - **Rate limit**: every `POST` increments the tenant's counter
-//!   `rate:orders` with [`ttl_on_create`](igniter_store::Increment::ttl_on_create):
+//!   `rate:orders` with [`ttl_on_create`](igniter_store::counter::Increment::ttl_on_create):
 //!   the first request of a window creates the counter with the window as its
 //!   TTL, so the window is fixed and resets by itself. Past
 //!   [`Config::rate_limit`] requests in a window: `429 Too Many Requests`.
 //!   Each tenant has its own counter: one tenant at its limit never slows
 //!   another.
 //! - **Idempotency**: a `POST` with an `Idempotency-Key` header claims the
-//!   key with [`once`](igniter_store::Claims::once) for
+//!   key with [`once`](igniter_store::claim::Claims::once) for
 //!   [`Config::in_flight_ttl`]. The request that wins creates the order and
 //!   stores its response under the key for [`Config::idempotency_ttl`]; a
 //!   repeated request gets the stored response (`200`,

@@ -47,7 +47,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::StreamExt;
-use igniter_store::{BatchEntry, MemoryAdapter, RedisAdapter, Store, StoreScopes};
+use igniter_store::{MemoryAdapter, RedisAdapter, Store, StoreScopes, batch::BatchEntry};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::streams::StreamReadReply;
 use redis::{Client, IntoConnectionInfo, ProtocolVersion, PushInfo, PushKind, Value};

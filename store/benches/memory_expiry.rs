@@ -17,7 +17,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use igniter_store::{BatchEntry, MemoryAdapter, Store, StoreScopes};
+use igniter_store::{MemoryAdapter, Store, StoreScopes, batch::BatchEntry};
 
 #[derive(StoreScopes, Clone, Copy, Debug)]
 enum Tenant {

@@ -23,7 +23,7 @@ use crate::telemetry::op;
 ///
 /// ```
 /// use std::time::Duration;
-/// use igniter_store::{BatchEntry, MemoryAdapter, Store};
+/// use igniter_store::{batch::BatchEntry, MemoryAdapter, Store};
 ///
 /// # async fn run() -> Result<(), igniter_store::StoreError> {
 /// let store = Store::builder().adapter(MemoryAdapter::new()).service("api").build()?;

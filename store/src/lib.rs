@@ -18,7 +18,7 @@
 //! ```
 //! use std::time::Duration;
 //! use futures::TryStreamExt;
-//! use igniter_store::{BatchEntry, MemoryAdapter, Store, StoreScopes};
+//! use igniter_store::{batch::BatchEntry, MemoryAdapter, Store, StoreScopes};
 //!
 //! #[derive(StoreScopes, Clone, Copy, Debug)]
 //! enum Tenant {
@@ -200,7 +200,7 @@
 //! Work queues and event logs that survive a crash: Redis Streams with
 //! consumer groups, scoped like keys and typed by a [`Channel<T>`] (or a
 //! name with a type). Delivery is at least once: an entry stays pending
-//! until acknowledged, and [`Group::reclaim`] or a [`Worker`] hands the
+//! until acknowledged, and [`Group::reclaim`](streams::Group::reclaim) or a [`Worker`](streams::Worker) hands the
 //! entries of a dead consumer to another.
 //!
 //! ```
@@ -312,62 +312,50 @@
 //!   `STORE_TIMEOUT` on a write means "unknown", so retry only what is
 //!   idempotent (a `set`), and re-read a counter rather than increment twice;
 //! - a dropped `acquire` may have taken the claim without returning the
-//!   [`Claim`]: it then expires with its TTL. Dropping a [`Claim`] does not
+//!   [`Claim`](claim::Claim): it then expires with its TTL. Dropping a [`Claim`](claim::Claim) does not
 //!   release it either: release it, or it expires;
-//! - dropping a [`Subscription`] unsubscribes (the backend subscription goes
+//! - dropping a [`Subscription`](events::Subscription) unsubscribes (the backend subscription goes
 //!   with the last local subscriber);
 //! - a dropped stream **read** may leave its entries pending under its
 //!   consumer: they are reclaimed like a dead consumer's, never lost.
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod actor;
+pub mod actor;
 pub mod adapter;
-mod batch;
-mod builder;
+pub mod batch;
+pub mod builder;
 mod channel;
-mod claim;
-mod counter;
-mod dev;
+pub mod claim;
+pub mod counter;
+pub mod dev;
 mod engine;
-mod error;
-mod events;
+pub mod error;
+pub mod events;
 mod finite;
 pub mod key;
-mod kv;
-mod scope;
-mod serializer;
+pub mod kv;
+pub mod scope;
+pub mod serializer;
 mod store;
-mod streams;
+pub mod streams;
 pub mod telemetry;
 
-pub use actor::{ActorDef, NoActors, StoreActors};
+pub use actor::StoreActors;
+pub use adapter::StoreAdapter;
 #[cfg(feature = "cluster")]
-pub use adapter::cluster::{RedisClusterAdapter, RedisClusterAdapterBuilder};
+pub use adapter::cluster::RedisClusterAdapter;
 pub use adapter::memory::MemoryAdapter;
 #[cfg(feature = "redis")]
-pub use adapter::redis::{RedisAdapter, RedisAdapterBuilder};
-pub use adapter::{KeyTtl, ScanCursor, StoreAdapter};
-pub use batch::{Batch, BatchEntry};
-pub use builder::{DEFAULT_PREFIX, DEFAULT_TIMEOUT, Missing, StoreBuilder};
-pub use claim::{Claim, Claims};
-pub use counter::{Counter, Increment};
-pub use dev::{DEFAULT_SCAN_COUNT, Dev, Scan, ScanPage};
-pub use error::{BoxError, ErrorCode, StoreError, StoreResult};
-pub use events::{
-    Channel, ChannelDef, EventActor, EventContext, EventRegistry, EventScope, Events, StoreEvents,
-    Subscription,
-};
+pub use adapter::redis::RedisAdapter;
+pub use builder::StoreBuilder;
+pub use channel::Channel;
+pub use error::{ErrorCode, StoreError, StoreResult};
+pub use events::StoreEvents;
 pub use igniter_store_macros::{StoreActors, StoreEvents, StoreScopes, events};
-pub use key::Namespace;
-pub use kv::{Kv, KvSet, KvSetFuture, StoreFuture};
-pub use scope::{NoScopes, ScopeDef, StoreScopes};
+pub use scope::StoreScopes;
 pub use serializer::{JsonSerializer, Serializer};
 pub use store::Store;
-pub use streams::{
-    Append, Delivery, Ensure, Group, PendingEntry, PendingQuery, PendingSummary, Range, Read,
-    Reclaim, StreamEntry, StreamName, Streams, Worker, WorkerBuilder,
-};
 
 /// Items used by the code the derive macros generate. Not public API: it may
 /// change in any release, which is why the macro crate is pinned to this

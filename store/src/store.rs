@@ -14,7 +14,7 @@ use crate::key::Namespace;
 use crate::scope::{Chain, NoScopes, StoreScopes};
 use crate::serializer::{JsonSerializer, Serializer};
 use crate::streams::Streams;
-use crate::{Batch, Claims, Counter, Dev, Kv};
+use crate::{batch::Batch, claim::Claims, counter::Counter, dev::Dev, kv::Kv};
 
 /// A handle on one service's data, at one point of its scope chain.
 ///

@@ -31,8 +31,8 @@ use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use igniter_store::adapter::{KeyTtl, SetOptions};
 use igniter_store::{
-    BatchEntry, ErrorCode, MemoryAdapter, RedisAdapter, Store, StoreActors, StoreAdapter,
-    StoreResult, StoreScopes, Subscription,
+    ErrorCode, MemoryAdapter, RedisAdapter, Store, StoreActors, StoreAdapter, StoreResult,
+    StoreScopes, batch::BatchEntry, events::Subscription,
 };
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -108,7 +108,7 @@ async fn keys_of(s: &S) -> Vec<String> {
         "igniter:store:{}:*",
         igniter_store::key::escape_glob(s.service())
     );
-    let mut cursor = igniter_store::ScanCursor::start();
+    let mut cursor = igniter_store::adapter::ScanCursor::start();
     let mut keys = Vec::new();
     loop {
         let page = s.adapter().scan(&cursor, &pattern, 1000).await.unwrap();
@@ -737,7 +737,9 @@ async fn stream_ids_that_do_not_parse_are_stream_id_invalid() {
 
 // ------------------------------------------------------------------- events
 
-async fn next<T>(sub: &mut Subscription<T>) -> StoreResult<Arc<igniter_store::EventContext<T>>> {
+async fn next<T>(
+    sub: &mut Subscription<T>,
+) -> StoreResult<Arc<igniter_store::events::EventContext<T>>> {
     tokio::time::timeout(Duration::from_secs(5), sub.next())
         .await
         .expect("an item within 5 s")

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use igniter_store::{
-    ActorDef, ErrorCode, MemoryAdapter, NoScopes, ScopeDef, Store, StoreActors, StoreScopes,
+    ErrorCode, MemoryAdapter, Store, StoreActors, StoreScopes, actor::ActorDef, scope::NoScopes,
+    scope::ScopeDef,
 };
 
 fn code<T: std::fmt::Debug>(r: Result<T, igniter_store::StoreError>) -> ErrorCode {

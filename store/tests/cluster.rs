@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 use conformance::Tenant;
 use futures::TryStreamExt;
-use igniter_store::{BatchEntry, RedisClusterAdapter, Store};
+use igniter_store::{RedisClusterAdapter, Store, batch::BatchEntry};
 
 fn cluster() -> &'static support::RedisCluster {
     static CLUSTER: OnceLock<support::RedisCluster> = OnceLock::new();

@@ -216,7 +216,7 @@ async fn a_batch_failing_in_one_slot_is_reported_partial() {
         .batch()
         .set(
             keys.iter()
-                .map(|k| igniter_store::BatchEntry::new(k.as_str(), &1u8)),
+                .map(|k| igniter_store::batch::BatchEntry::new(k.as_str(), &1u8)),
         )
         .await;
     cluster.node(stopped).resume();
@@ -322,7 +322,7 @@ async fn pubsub_survives_a_node_restart() {
     };
     // Publishes until `sub` yields an event; returns the gap errors first.
     async fn receives<T>(
-        sub: &mut igniter_store::Subscription<T>,
+        sub: &mut igniter_store::events::Subscription<T>,
         publish: impl AsyncFn(u32),
     ) -> usize {
         let until = Instant::now() + Duration::from_secs(30);

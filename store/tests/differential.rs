@@ -55,8 +55,8 @@ use bytes::Bytes;
 use futures::TryStreamExt;
 use igniter_store::adapter::{KeyTtl, ScanCursor, SetOptions};
 use igniter_store::{
-    BatchEntry, Claim, ErrorCode, MemoryAdapter, RedisAdapter, Store, StoreAdapter, StoreResult,
-    StoreScopes,
+    ErrorCode, MemoryAdapter, RedisAdapter, Store, StoreAdapter, StoreResult, StoreScopes,
+    batch::BatchEntry, claim::Claim,
 };
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -662,7 +662,11 @@ impl Side {
     }
 
     /// Read or reclaimed entries, remembered for [`IdRef::LastRead`].
-    fn delivered(&mut self, key: &str, entries: Vec<igniter_store::StreamEntry<Value>>) -> Obs {
+    fn delivered(
+        &mut self,
+        key: &str,
+        entries: Vec<igniter_store::streams::StreamEntry<Value>>,
+    ) -> Obs {
         self.last_read.insert(
             key.to_owned(),
             entries.iter().map(|e| e.id.clone()).collect(),
@@ -670,7 +674,7 @@ impl Side {
         self.entries(key, entries)
     }
 
-    fn entries(&self, key: &str, entries: Vec<igniter_store::StreamEntry<Value>>) -> Obs {
+    fn entries(&self, key: &str, entries: Vec<igniter_store::streams::StreamEntry<Value>>) -> Obs {
         Obs::Entries(
             entries
                 .into_iter()

@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
-use igniter_store::{BatchEntry, ErrorCode, RedisAdapter, Store, StoreResult, StoreScopes};
+use igniter_store::{ErrorCode, RedisAdapter, Store, StoreResult, StoreScopes, batch::BatchEntry};
 use support::RedisServer;
 
 #[derive(StoreScopes, Clone, Copy, Debug)]
@@ -291,7 +291,7 @@ fn summary(outcomes: &[Outcome]) -> BTreeMap<String, usize> {
 /// subscription is alive. Returns how many gap errors it yielded first.
 async fn receives_again<T>(
     s: &Store<Tenant>,
-    sub: &mut igniter_store::Subscription<T>,
+    sub: &mut igniter_store::events::Subscription<T>,
     within: Duration,
 ) -> usize {
     let until = Instant::now() + within;
@@ -314,7 +314,7 @@ async fn receives_again<T>(
 }
 
 /// Takes what `sub` holds already, so that the next item is news.
-async fn drain<T>(sub: &mut igniter_store::Subscription<T>) {
+async fn drain<T>(sub: &mut igniter_store::events::Subscription<T>) {
     while let Ok(Some(item)) = tokio::time::timeout(Duration::from_millis(100), sub.next()).await {
         item.expect("only events before the fault");
     }

@@ -46,9 +46,9 @@ use futures::StreamExt;
 use igniter_store::key::glob_matches as matches;
 use igniter_store::key::{escape_identifier, unescape_identifier};
 use igniter_store::{
-    ActorDef, ChannelDef, ErrorCode, EventRegistry, MemoryAdapter, Namespace, NoActors, NoScopes,
-    RedisAdapter, ScopeDef, Store, StoreActors, StoreAdapter, StoreResult, StoreScopes,
-    Subscription,
+    ErrorCode, MemoryAdapter, RedisAdapter, Store, StoreActors, StoreAdapter, StoreResult,
+    StoreScopes, actor::ActorDef, actor::NoActors, events::ChannelDef, events::EventRegistry,
+    events::Subscription, key::Namespace, scope::NoScopes, scope::ScopeDef,
 };
 use igniter_store_names::{NameKind, check};
 use proptest::prelude::*;
@@ -972,7 +972,7 @@ async fn subscribers(adapter: Arc<dyn StoreAdapter>) -> Subscribers {
 async fn next_item<T>(
     sub: &mut Subscription<T>,
     wait: Duration,
-) -> Result<Arc<igniter_store::EventContext<T>>, ErrorCode> {
+) -> Result<Arc<igniter_store::events::EventContext<T>>, ErrorCode> {
     match tokio::time::timeout(wait, sub.next()).await {
         Ok(Some(Ok(ev))) => Ok(ev),
         Ok(Some(Err(e))) => Err(e.code()),

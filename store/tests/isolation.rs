@@ -25,7 +25,9 @@ use std::time::Duration;
 
 use futures::TryStreamExt;
 use igniter_store::adapter::KeyTtl;
-use igniter_store::{BatchEntry, Claim, ErrorCode, MemoryAdapter, Namespace, Store, StoreScopes};
+use igniter_store::{
+    ErrorCode, MemoryAdapter, Store, StoreScopes, batch::BatchEntry, claim::Claim, key::Namespace,
+};
 use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::{Config, TestCaseError, TestCaseResult, TestRunner};

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use conformance::Tenant;
 use futures::TryStreamExt;
-use igniter_store::{BatchEntry, KeyTtl, MemoryAdapter, Store, StoreAdapter};
+use igniter_store::{MemoryAdapter, Store, StoreAdapter, adapter::KeyTtl, batch::BatchEntry};
 
 fn paused_store() -> (MemoryAdapter, Store<Tenant>) {
     let adapter = MemoryAdapter::new();
@@ -147,7 +147,7 @@ async fn deadline_applies_to_every_operation() {
         }
         async fn scan(
             &self,
-            _: &igniter_store::ScanCursor,
+            _: &igniter_store::adapter::ScanCursor,
             _: &str,
             _: usize,
         ) -> igniter_store::StoreResult<igniter_store::adapter::ScanReply> {
@@ -335,7 +335,7 @@ mod events_memory {
 
     #[test]
     fn hand_written_registries_follow_the_rules() {
-        use igniter_store::{ChannelDef, EventRegistry};
+        use igniter_store::{events::ChannelDef, events::EventRegistry};
         const SPACE: &[ChannelDef] = &[ChannelDef::new("a:b c", "T")];
         const OTHER_NS: &[ChannelDef] = &[ChannelDef::new("b:c", "T")];
         const TWICE: &[ChannelDef] = &[ChannelDef::new("a:x", "T"), ChannelDef::new("a:x", "U")];
@@ -391,7 +391,7 @@ async fn scan_cursors_name_no_scope_and_foreign_ones_are_refused() {
     assert!(!cursor.as_str().contains("svc"), "{cursor:?}");
     let next = s.dev().scan("*").count(10).cursor(cursor).await.unwrap();
     assert!(next.keys.iter().all(|k| !page.keys.contains(k)));
-    let foreign = igniter_store::ScanCursor::from_string("17");
+    let foreign = igniter_store::adapter::ScanCursor::from_string("17");
     let err = s.dev().scan("*").cursor(foreign).await.unwrap_err();
     assert_eq!(err.code(), igniter_store::ErrorCode::ScanFailed);
 }

@@ -63,7 +63,7 @@ async fn eventually(within: Duration, what: &str, mut f: impl AsyncFnMut() -> bo
 /// many gap errors it yielded first. Never subscribes anew.
 async fn receives_again<T>(
     s: &Store<Tenant>,
-    sub: &mut igniter_store::Subscription<T>,
+    sub: &mut igniter_store::events::Subscription<T>,
     within: Duration,
 ) -> usize {
     let until = Instant::now() + within;
@@ -86,7 +86,7 @@ async fn receives_again<T>(
 }
 
 /// Takes what `sub` holds already, so that the next item is news.
-async fn drain<T>(sub: &mut igniter_store::Subscription<T>) {
+async fn drain<T>(sub: &mut igniter_store::events::Subscription<T>) {
     while let Ok(Some(item)) = tokio::time::timeout(Duration::from_millis(100), sub.next()).await {
         item.expect("only events before the outage");
     }

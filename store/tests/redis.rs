@@ -262,7 +262,7 @@ async fn batch_set_is_never_seen_half_applied() {
     for round in 0..200u32 {
         let entries: Vec<_> = keys
             .iter()
-            .map(|k| igniter_store::BatchEntry::new(k.as_str(), &round))
+            .map(|k| igniter_store::batch::BatchEntry::new(k.as_str(), &round))
             .collect();
         s.batch().set(entries).await.unwrap();
     }

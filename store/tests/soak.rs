@@ -40,7 +40,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use igniter_store::{BatchEntry, ErrorCode, RedisAdapter, Store, StoreResult, StoreScopes};
+use igniter_store::{ErrorCode, RedisAdapter, Store, StoreResult, StoreScopes, batch::BatchEntry};
 
 #[derive(StoreScopes, Clone, Copy, Debug)]
 enum Tenant {
@@ -188,9 +188,10 @@ async fn run_task(t: u64, shared: Arc<Shared>) -> TaskLog {
                     let found = match op {
                         "kv.get" => s.kv().get::<u64>(&key).await? == Some(value),
                         "kv.exists" => s.kv().exists(&key).await?,
-                        "kv.ttl" => {
-                            !matches!(s.kv().ttl(&key).await?, igniter_store::KeyTtl::Missing)
-                        }
+                        "kv.ttl" => !matches!(
+                            s.kv().ttl(&key).await?,
+                            igniter_store::adapter::KeyTtl::Missing
+                        ),
                         _ => s.kv().expire(&key, LONG).await?,
                     };
                     if !found {

@@ -23,7 +23,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::TryStreamExt;
 use igniter_store::adapter::{SetCondition, SetOptions};
-use igniter_store::{BatchEntry, KeyTtl, MemoryAdapter, Store, StoreError, StoreScopes};
+use igniter_store::{
+    MemoryAdapter, Store, StoreError, StoreScopes, adapter::KeyTtl, batch::BatchEntry,
+};
 use tracing::field::{Field, Visit};
 use tracing::subscriber::DefaultGuard;
 use tracing::{Event, Level, Subscriber};

@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
 use igniter_store::{
-    EventContext, MemoryAdapter, RedisAdapter, Store, StoreAdapter, StoreError, StoreResult,
-    StoreScopes, Subscription, events,
+    MemoryAdapter, RedisAdapter, Store, StoreAdapter, StoreError, StoreResult, StoreScopes, events,
+    events::EventContext, events::Subscription,
 };
 use serde::{Deserialize, Serialize};
 

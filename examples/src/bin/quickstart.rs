@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
 use igniter_store::{
-    BatchEntry, MemoryAdapter, RedisAdapter, Store, StoreActors, StoreAdapter, StoreError,
-    StoreScopes, events,
+    MemoryAdapter, RedisAdapter, Store, StoreActors, StoreAdapter, StoreError, StoreScopes,
+    batch::BatchEntry, events,
 };
 use serde::{Deserialize, Serialize};
 

@@ -11,7 +11,8 @@ use igniter_store::adapter::{
     RawSubscription, ScanReply, SetOptions, TopicKind,
 };
 use igniter_store::{
-    BatchEntry, ErrorCode, KeyTtl, Namespace, ScanCursor, Store, StoreAdapter, StoreResult,
+    ErrorCode, Store, StoreAdapter, StoreResult, adapter::KeyTtl, adapter::ScanCursor,
+    batch::BatchEntry, key::Namespace,
 };
 use serde::{Deserialize, Serialize};
 

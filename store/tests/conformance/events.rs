@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use igniter_store::adapter::TopicKind;
-use igniter_store::{ErrorCode, EventContext, StoreResult, Subscription};
+use igniter_store::{ErrorCode, StoreResult, events::EventContext, events::Subscription};
 
 use super::cases::{H, org};
 use super::{Actor, Billing, Charge, EmailSent, Refund, Tenant, UserCreated, store, user};

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use igniter_store::{ErrorCode, StreamEntry};
+use igniter_store::{ErrorCode, streams::StreamEntry};
 
 use super::cases::{H, org};
 use super::{UserCreated, user};

@@ -1,4 +1,4 @@
-use igniter_store::{ActorDef, StoreActors};
+use igniter_store::{actor::ActorDef, StoreActors};
 
 #[derive(StoreActors, Clone, Copy, Debug)]
 enum Actor {

@@ -1,4 +1,4 @@
-use igniter_store::{ChannelDef, StoreEvents, events};
+use igniter_store::{events::ChannelDef, StoreEvents, events};
 use serde::Deserialize;
 
 #[derive(Deserialize, Debug, PartialEq)]

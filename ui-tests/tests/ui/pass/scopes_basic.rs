@@ -1,4 +1,4 @@
-use igniter_store::{ScopeDef, StoreScopes};
+use igniter_store::{scope::ScopeDef, StoreScopes};
 
 #[derive(StoreScopes, Clone, Copy, Debug)]
 enum Tenant {

@@ -1,4 +1,4 @@
-use igniter_store::{ChannelDef, StoreEvents};
+use igniter_store::{events::ChannelDef, StoreEvents};
 use serde::Deserialize;
 
 #[derive(Deserialize, Debug, PartialEq)]
