@@ -24,9 +24,9 @@ use crate::error::{ErrorCode, StoreError, StoreResult};
 ///   shared by every local subscriber; the last one to go unsubscribes.
 /// - Rate-limiter increments and claims are single Lua scripts (`EVALSHA`,
 ///   falling back to `EVAL`); `batch.set` is one `MULTI`/`EXEC`.
-/// - [`StoreAdapter::close`] ends every subscription and drops the
-///   connections; so does dropping the last clone of the adapter and of the
-///   stores using it. No task outlives them.
+/// - [`StoreAdapter::close`](crate::StoreAdapter::close) ends every
+///   subscription and drops the connections; so does dropping the last clone
+///   of the adapter and of the stores using it. No task outlives them.
 ///
 /// ```no_run
 /// use igniter_store::{RedisAdapter, Store};
