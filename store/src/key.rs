@@ -219,6 +219,7 @@ impl KeySpace {
 
     /// The keys of a namespace as one string, `<base>:<ns>:`, for a command
     /// that writes many keys after the same prefix.
+    #[cfg(feature = "redis")]
     pub(crate) fn namespace_prefix(&self, ns: Namespace) -> String {
         let mut out = String::with_capacity(self.base.len() + infix(ns).len() + 32);
         out.push_str(&self.base);

@@ -1,12 +1,10 @@
 //! [`RedisClusterAdapter`]: the store on Redis Cluster (feature `cluster`).
 
-use crate::adapter::Backend;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use bytes::Bytes;
 use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::cluster_async::ClusterConnection;
@@ -14,17 +12,14 @@ use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo, Slot};
 use redis::io::tcp::TcpSettings;
 use redis::{ProtocolVersion, PushInfo, Value};
 
-use super::pubsub::{DEFAULT_SUBSCRIBER_CAPACITY, TopicKind};
-use super::redis::blocking::BlockingPool;
+use super::pubsub::DEFAULT_SUBSCRIBER_CAPACITY;
 use super::redis::pubsub::{PubSub, PushSink, deliver};
 use super::redis::{
-    DEFAULT_CONNECTION_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, IDLE_BLOCKING_CONNECTIONS, commands,
-    map_error, streams,
+    DEFAULT_CONNECTION_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, Redis, Topology, commands, map_error,
+    sealed,
 };
-use super::{
-    AutoClaim, GroupRead, KeyTtl, MaxLen, MsetEntry, PendingEntry, PendingSummary, RangeQuery,
-    RawEntry, RawSubscription, ScanCursor, ScanReply, SetOptions, StoreAdapter,
-};
+use super::{MsetEntry, ScanCursor, ScanReply};
+use crate::adapter::Backend;
 use crate::error::{ErrorCode, StoreError, StoreResult};
 
 /// The store on Redis Cluster, through the `redis` crate's `cluster-async`.
@@ -64,26 +59,20 @@ use crate::error::{ErrorCode, StoreError, StoreResult};
 /// let store = Store::builder().adapter(adapter).service("api").build()?;
 /// # Ok(()) }
 /// ```
-#[derive(Clone)]
-pub struct RedisClusterAdapter {
-    inner: Arc<Inner>,
-}
+pub type RedisClusterAdapter = Redis<Cluster>;
 
-struct Inner {
+/// The [`Topology`] of a Redis Cluster: what [`RedisClusterAdapter`] holds
+/// beyond what every Redis adapter holds (its clients), and the commands a
+/// cluster runs differently (split by slot, or on every primary).
+pub struct Cluster {
     client: ClusterClient,
-    /// `None` once closed.
-    commands: RwLock<Option<ClusterConnection>>,
     /// A client whose connections may block as long as a stream read asks.
     blocking_client: ClusterClient,
-    blocking: BlockingPool<ClusterConnection>,
-    pubsub: PubSub,
 }
 
-impl fmt::Debug for RedisClusterAdapter {
+impl fmt::Debug for Cluster {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisClusterAdapter")
-            .field("pubsub", &self.inner.pubsub)
-            .finish_non_exhaustive()
+        f.debug_struct("Cluster").finish_non_exhaustive()
     }
 }
 
@@ -191,15 +180,11 @@ impl RedisClusterAdapterBuilder {
                 client.get_async_connection().await.map_err(map_error)
             }
         });
-        Ok(RedisClusterAdapter {
-            inner: Arc::new(Inner {
-                client,
-                commands: RwLock::new(Some(commands)),
-                blocking_client,
-                blocking: BlockingPool::new(IDLE_BLOCKING_CONNECTIONS),
-                pubsub,
-            }),
-        })
+        let topology = Cluster {
+            client,
+            blocking_client,
+        };
+        Ok(Redis::start(topology, commands, pubsub))
     }
 }
 
@@ -232,7 +217,7 @@ impl RedisClusterAdapter {
 
     /// The `redis` cluster client, to open connections of your own.
     pub fn client(&self) -> &ClusterClient {
-        &self.inner.client
+        &self.topology().client
     }
 
     /// The command connection, for commands the store does not wrap;
@@ -240,24 +225,160 @@ impl RedisClusterAdapter {
     pub fn connection(&self) -> Option<ClusterConnection> {
         self.open().ok()
     }
+}
 
-    pub(crate) fn open(&self) -> StoreResult<ClusterConnection> {
-        self.inner
-            .commands
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-            .ok_or_else(|| {
-                StoreError::new(
-                    ErrorCode::NotConnected,
-                    "the Redis Cluster adapter is closed",
-                )
-            })
+impl sealed::Sealed for Cluster {}
+
+impl Topology for Cluster {
+    type Connection = ClusterConnection;
+    type Blocking = ClusterConnection;
+    const NAME: &'static str = "redis-cluster";
+    const TYPE_NAME: &'static str = "RedisClusterAdapter";
+    const CLOSED: &'static str = "the Redis Cluster adapter is closed";
+
+    fn dispatch(adapter: &Redis<Self>) -> Backend {
+        Backend::Cluster(adapter.clone())
     }
 
+    /// A cluster connection of its own, which follows `MOVED` after a
+    /// failover.
+    async fn connect_blocking(&self) -> StoreResult<ClusterConnection> {
+        self.blocking_client
+            .get_async_connection()
+            .await
+            .map_err(map_error)
+    }
+
+    /// One `MGET` per slot, concurrently, the answers put back in order.
+    async fn mget(adapter: &Redis<Self>, keys: &[String]) -> StoreResult<Vec<Option<Bytes>>> {
+        let mut values = vec![None; keys.len()];
+        let groups = by_slot(keys, |k| k.as_bytes());
+        let reads = groups.into_iter().map(|group| {
+            let con = adapter.open();
+            async move {
+                let (positions, keys): (Vec<usize>, Vec<String>) =
+                    group.into_iter().map(|(i, k)| (i, k.clone())).unzip();
+                let found = commands::mget(&mut con?, &keys).await?;
+                Ok::<_, StoreError>(positions.into_iter().zip(found))
+            }
+        });
+        for group in futures::future::try_join_all(reads).await? {
+            for (i, value) in group {
+                values[i] = value;
+            }
+        }
+        Ok(values)
+    }
+
+    /// One `MULTI`/`EXEC` per slot; `STORE_BATCH_PARTIAL` when some slots
+    /// were written and others not.
+    async fn mset(adapter: &Redis<Self>, entries: Vec<MsetEntry>) -> StoreResult<()> {
+        let groups = by_slot(entries, |e| e.key.as_bytes());
+        let (mut written, mut unknown, mut not_written) = (Vec::new(), Vec::new(), Vec::new());
+        let mut failure: Option<StoreError> = None;
+        for group in groups {
+            let keys: Vec<String> = group.iter().map(|(_, e)| e.key.clone()).collect();
+            if failure.is_some() {
+                // Stop at the first failure: write no more slots.
+                not_written.extend(keys);
+                continue;
+            }
+            let group: Vec<MsetEntry> = group.into_iter().map(|(_, e)| e).collect();
+            match commands::mset(&mut adapter.open()?, &group).await {
+                Ok(()) => written.extend(keys),
+                Err(e) => {
+                    // A timeout or a dropped connection leaves the slot's
+                    // transaction possibly applied: say so rather than guess.
+                    if matches!(e.code(), ErrorCode::Timeout | ErrorCode::ConnectionFailed) {
+                        unknown.extend(keys);
+                    } else {
+                        not_written.extend(keys);
+                    }
+                    failure = Some(e);
+                }
+            }
+        }
+        match failure {
+            None => Ok(()),
+            Some(e) if written.is_empty() && unknown.is_empty() => Err(e),
+            Some(e) => Err(StoreError::new(
+                ErrorCode::BatchPartial,
+                "the batch was written in some slots and not in others",
+            )
+            .with_detail("written", written)
+            .with_detail("notWritten", not_written)
+            .with_detail("unknown", unknown)
+            .with_source(e)),
+        }
+    }
+
+    /// One `DEL` or `UNLINK` per slot.
+    async fn delete(
+        adapter: &Redis<Self>,
+        command: &'static str,
+        keys: &[Bytes],
+    ) -> StoreResult<u64> {
+        let mut deleted = 0;
+        for group in by_slot(keys, |k| k.as_ref()) {
+            let keys: Vec<&[u8]> = group.iter().map(|(_, k)| k.as_ref()).collect();
+            deleted += commands::delete(&mut adapter.open()?, command, &keys).await?;
+        }
+        Ok(deleted)
+    }
+
+    /// `SCAN` on every primary in turn, in address order; the cursor names
+    /// the primary (`host:port/cursor`).
+    async fn scan(
+        adapter: &Redis<Self>,
+        cursor: &ScanCursor,
+        pattern: &str,
+        count: usize,
+    ) -> StoreResult<ScanReply> {
+        let primaries = Cluster::primaries(adapter).await?;
+        let (node, node_cursor) = match parse_cursor(cursor)? {
+            Some(position) => position,
+            None => match primaries.first() {
+                Some(first) => (first.clone(), "0".to_owned()),
+                None => {
+                    return Ok(ScanReply {
+                        cursor: ScanCursor::start(),
+                        keys: Vec::new(),
+                    });
+                }
+            },
+        };
+        let cmd = commands::scan_command(&node_cursor, pattern, count);
+        let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
+            host: node.0.clone(),
+            port: node.1,
+        });
+        let reply = adapter
+            .open()?
+            .route_command(cmd, routing)
+            .await
+            .map_err(map_error)?;
+        let (next, keys): (String, Vec<Vec<u8>>) =
+            redis::from_redis_value(reply).map_err(|e| map_error(e.into()))?;
+        let cursor = if next != "0" {
+            ScanCursor::from_string(format!("{}:{}/{next}", node.0, node.1))
+        } else {
+            // This primary is done: go on with the next one, in address order.
+            match primaries.iter().find(|p| **p > node) {
+                Some(p) => ScanCursor::from_string(format!("{}:{}/0", p.0, p.1)),
+                None => ScanCursor::start(),
+            }
+        };
+        Ok(ScanReply {
+            cursor,
+            keys: keys.into_iter().map(Bytes::from).collect(),
+        })
+    }
+}
+
+impl Cluster {
     /// The primaries, as `(host, port)`, sorted, from `CLUSTER NODES`.
-    async fn primaries(&self) -> StoreResult<Vec<(String, u16)>> {
-        let reply = self
+    async fn primaries(adapter: &RedisClusterAdapter) -> StoreResult<Vec<(String, u16)>> {
+        let reply = adapter
             .open()?
             .route_command(
                 redis::cmd("CLUSTER").arg("NODES").clone(),
@@ -294,34 +415,6 @@ impl RedisClusterAdapter {
         primaries.sort();
         primaries.dedup();
         Ok(primaries)
-    }
-
-    /// `DEL` or `UNLINK` of `keys`, one command per slot.
-    async fn delete(&self, command: &str, keys: &[Bytes]) -> StoreResult<u64> {
-        let mut deleted = 0;
-        for group in by_slot(keys, |k| k.as_ref()) {
-            let keys: Vec<&[u8]> = group.iter().map(|(_, k)| k.as_ref()).collect();
-            deleted += commands::delete(&mut self.open()?, command, &keys).await?;
-        }
-        Ok(deleted)
-    }
-
-    async fn blocking_read(&self, key: &str, read: &GroupRead) -> StoreResult<Vec<RawEntry>> {
-        self.open()?;
-        let connect = || async {
-            self.inner
-                .blocking_client
-                .get_async_connection()
-                .await
-                .map_err(map_error)
-        };
-        self.inner
-            .blocking
-            .run(connect, |mut con: ClusterConnection| async move {
-                let result = streams::readgroup(&mut con, key, read).await;
-                (con, result)
-            })
-            .await
     }
 }
 
@@ -361,280 +454,4 @@ fn parse_cursor(cursor: &ScanCursor) -> StoreResult<Option<((String, u16), Strin
     let (host, port) = address.rsplit_once(':').ok_or_else(invalid)?;
     let port = port.parse().map_err(|_| invalid())?;
     Ok(Some(((host.to_owned(), port), node_cursor.to_owned())))
-}
-
-#[async_trait]
-impl StoreAdapter for RedisClusterAdapter {
-    fn name(&self) -> &'static str {
-        "redis-cluster"
-    }
-
-    fn dispatch(&self, _: Arc<dyn StoreAdapter>) -> Backend {
-        Backend::Cluster(self.clone())
-    }
-
-    async fn get(&self, key: &str) -> StoreResult<Option<Bytes>> {
-        Ok(commands::get(&mut self.open()?, key)
-            .await?
-            .map(Bytes::from))
-    }
-
-    async fn set(&self, key: &str, value: Bytes, options: SetOptions) -> StoreResult<bool> {
-        commands::set(&mut self.open()?, key, &value, options).await
-    }
-
-    async fn del(&self, keys: &[Bytes]) -> StoreResult<u64> {
-        self.delete("DEL", keys).await
-    }
-
-    async fn unlink(&self, keys: &[Bytes]) -> StoreResult<u64> {
-        self.delete("UNLINK", keys).await
-    }
-
-    async fn exists(&self, key: &str) -> StoreResult<bool> {
-        commands::exists(&mut self.open()?, key).await
-    }
-
-    async fn pexpire(&self, key: &str, ttl: Duration) -> StoreResult<bool> {
-        commands::pexpire(&mut self.open()?, key, ttl).await
-    }
-
-    async fn pttl(&self, key: &str) -> StoreResult<KeyTtl> {
-        commands::pttl(&mut self.open()?, key).await
-    }
-
-    async fn persist(&self, key: &str) -> StoreResult<bool> {
-        commands::persist(&mut self.open()?, key).await
-    }
-
-    async fn incr_by(
-        &self,
-        key: &str,
-        delta: i64,
-        ttl_if_created: Option<Duration>,
-    ) -> StoreResult<i64> {
-        commands::incr_by(&mut self.open()?, key, delta, ttl_if_created).await
-    }
-
-    async fn mget(&self, keys: &[String]) -> StoreResult<Vec<Option<Bytes>>> {
-        let mut values = vec![None; keys.len()];
-        let groups = by_slot(keys, |k| k.as_bytes());
-        let reads = groups.into_iter().map(|group| {
-            let con = self.open();
-            async move {
-                let (positions, keys): (Vec<usize>, Vec<String>) =
-                    group.into_iter().map(|(i, k)| (i, k.clone())).unzip();
-                let found = commands::mget(&mut con?, &keys).await?;
-                Ok::<_, StoreError>(positions.into_iter().zip(found))
-            }
-        });
-        for group in futures::future::try_join_all(reads).await? {
-            for (i, value) in group {
-                values[i] = value;
-            }
-        }
-        Ok(values)
-    }
-
-    async fn mset(&self, entries: Vec<MsetEntry>) -> StoreResult<()> {
-        let groups = by_slot(entries, |e| e.key.as_bytes());
-        let (mut written, mut unknown, mut not_written) = (Vec::new(), Vec::new(), Vec::new());
-        let mut failure: Option<StoreError> = None;
-        for group in groups {
-            let keys: Vec<String> = group.iter().map(|(_, e)| e.key.clone()).collect();
-            if failure.is_some() {
-                // Stop at the first failure: write no more slots.
-                not_written.extend(keys);
-                continue;
-            }
-            let group: Vec<MsetEntry> = group.into_iter().map(|(_, e)| e).collect();
-            match commands::mset(&mut self.open()?, &group).await {
-                Ok(()) => written.extend(keys),
-                Err(e) => {
-                    // A timeout or a dropped connection leaves the slot's
-                    // transaction possibly applied: say so rather than guess.
-                    if matches!(e.code(), ErrorCode::Timeout | ErrorCode::ConnectionFailed) {
-                        unknown.extend(keys);
-                    } else {
-                        not_written.extend(keys);
-                    }
-                    failure = Some(e);
-                }
-            }
-        }
-        match failure {
-            None => Ok(()),
-            Some(e) if written.is_empty() && unknown.is_empty() => Err(e),
-            Some(e) => Err(StoreError::new(
-                ErrorCode::BatchPartial,
-                "the batch was written in some slots and not in others",
-            )
-            .with_detail("written", written)
-            .with_detail("notWritten", not_written)
-            .with_detail("unknown", unknown)
-            .with_source(e)),
-        }
-    }
-
-    async fn claim_acquire(
-        &self,
-        key: &str,
-        fence_key: &str,
-        nonce: &str,
-        ttl: Duration,
-    ) -> StoreResult<Option<u64>> {
-        commands::claim_acquire(&mut self.open()?, key, fence_key, nonce, ttl).await
-    }
-
-    async fn compare_and_delete(&self, key: &str, expected: &[u8]) -> StoreResult<bool> {
-        commands::compare_and_delete(&mut self.open()?, key, expected).await
-    }
-
-    async fn compare_and_expire(
-        &self,
-        key: &str,
-        expected: &[u8],
-        ttl: Duration,
-    ) -> StoreResult<bool> {
-        commands::compare_and_expire(&mut self.open()?, key, expected, ttl).await
-    }
-
-    async fn scan(
-        &self,
-        cursor: &ScanCursor,
-        pattern: &str,
-        count: usize,
-    ) -> StoreResult<ScanReply> {
-        let primaries = self.primaries().await?;
-        let (node, node_cursor) = match parse_cursor(cursor)? {
-            Some(position) => position,
-            None => match primaries.first() {
-                Some(first) => (first.clone(), "0".to_owned()),
-                None => {
-                    return Ok(ScanReply {
-                        cursor: ScanCursor::start(),
-                        keys: Vec::new(),
-                    });
-                }
-            },
-        };
-        let mut cmd = redis::cmd("SCAN");
-        cmd.arg(&node_cursor)
-            .arg("MATCH")
-            .arg(pattern)
-            .arg("COUNT")
-            .arg(count.max(1));
-        let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
-            host: node.0.clone(),
-            port: node.1,
-        });
-        let reply = self
-            .open()?
-            .route_command(cmd, routing)
-            .await
-            .map_err(map_error)?;
-        let (next, keys): (String, Vec<Vec<u8>>) =
-            redis::from_redis_value(reply).map_err(|e| map_error(e.into()))?;
-        let cursor = if next != "0" {
-            ScanCursor::from_string(format!("{}:{}/{next}", node.0, node.1))
-        } else {
-            // This primary is done: go on with the next one, in address order.
-            match primaries.iter().find(|p| **p > node) {
-                Some(p) => ScanCursor::from_string(format!("{}:{}/0", p.0, p.1)),
-                None => ScanCursor::start(),
-            }
-        };
-        Ok(ScanReply {
-            cursor,
-            keys: keys.into_iter().map(Bytes::from).collect(),
-        })
-    }
-
-    async fn publish(&self, channel: &str, payload: Bytes) -> StoreResult<u64> {
-        commands::publish(&mut self.open()?, channel, &payload).await
-    }
-
-    async fn subscribe(&self, kind: TopicKind, topic: &str) -> StoreResult<RawSubscription> {
-        self.open()?;
-        self.inner.pubsub.subscribe(kind, topic).await
-    }
-
-    fn active_subscriptions(&self) -> (usize, usize) {
-        self.inner.pubsub.active()
-    }
-
-    async fn xadd(
-        &self,
-        key: &str,
-        payload: Bytes,
-        max_len: Option<MaxLen>,
-    ) -> StoreResult<String> {
-        streams::xadd(&mut self.open()?, key, &payload, max_len).await
-    }
-
-    async fn xrange(&self, key: &str, query: &RangeQuery) -> StoreResult<Vec<RawEntry>> {
-        streams::xrange(&mut self.open()?, key, query).await
-    }
-
-    async fn xlen(&self, key: &str) -> StoreResult<u64> {
-        streams::xlen(&mut self.open()?, key).await
-    }
-
-    async fn xtrim(&self, key: &str, max_len: MaxLen) -> StoreResult<u64> {
-        streams::xtrim(&mut self.open()?, key, max_len).await
-    }
-
-    async fn xgroup_create(&self, key: &str, group: &str, start_id: &str) -> StoreResult<bool> {
-        streams::group_create(&mut self.open()?, key, group, start_id).await
-    }
-
-    async fn xgroup_delconsumer(&self, key: &str, group: &str, consumer: &str) -> StoreResult<u64> {
-        streams::delconsumer(&mut self.open()?, key, group, consumer).await
-    }
-
-    async fn xreadgroup(&self, key: &str, read: &GroupRead) -> StoreResult<Vec<RawEntry>> {
-        match read.block {
-            None => streams::readgroup(&mut self.open()?, key, read).await,
-            Some(_) => self.blocking_read(key, read).await,
-        }
-    }
-
-    async fn xack(&self, key: &str, group: &str, ids: &[String]) -> StoreResult<u64> {
-        streams::ack(&mut self.open()?, key, group, ids).await
-    }
-
-    async fn xpending_summary(&self, key: &str, group: &str) -> StoreResult<PendingSummary> {
-        streams::pending_summary(&mut self.open()?, key, group).await
-    }
-
-    async fn xpending(
-        &self,
-        key: &str,
-        group: &str,
-        query: &RangeQuery,
-        consumer: Option<&str>,
-    ) -> StoreResult<Vec<PendingEntry>> {
-        streams::pending(&mut self.open()?, key, group, query, consumer).await
-    }
-
-    async fn xautoclaim(
-        &self,
-        key: &str,
-        read: &GroupRead,
-        min_idle: Duration,
-        start: &str,
-    ) -> StoreResult<AutoClaim> {
-        streams::autoclaim(&mut self.open()?, key, read, min_idle, start).await
-    }
-
-    async fn close(&self) -> StoreResult<()> {
-        self.inner
-            .commands
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        self.inner.blocking.close();
-        self.inner.pubsub.close();
-        Ok(())
-    }
 }

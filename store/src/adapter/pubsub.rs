@@ -281,6 +281,7 @@ impl Fanout {
             .count() as u64
     }
 
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     /// Delivers a message the backend sent for the topic `(kind, name)`.
     /// Returns whether a local subscriber was there to receive it.
     pub(crate) fn deliver(&self, kind: TopicKind, name: &str, message: RawMessage) -> bool {
@@ -294,6 +295,7 @@ impl Fanout {
         topic.is_some_and(|t| send(&t, Arc::new(message)))
     }
 
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     /// Tells every subscriber that messages may have been lost (the
     /// connection dropped); see [`RawMessage::gap`].
     pub(crate) fn broadcast_gap(&self) {
@@ -319,6 +321,7 @@ impl Fanout {
         (live(TopicKind::Channel), live(TopicKind::Pattern))
     }
 
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     /// Every topic with local subscribers, to subscribe again after a
     /// reconnect.
     pub(crate) fn topics(&self) -> Vec<(TopicKind, String)> {

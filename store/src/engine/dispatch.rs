@@ -37,7 +37,7 @@ pub(crate) enum SetCommand<'a> {
     /// a set prepared before `close()` and run after it fails).
     #[cfg(feature = "redis")]
     Redis {
-        target: redis_path::RedisTarget<'a>,
+        target: crate::adapter::redis::connection::RedisTarget<'a>,
         cmd: redis::Cmd,
     },
     /// The encoded value, for any other adapter; `memory` when it is the
@@ -47,93 +47,6 @@ pub(crate) enum SetCommand<'a> {
         options: SetOptions,
         memory: Option<&'a MemoryAdapter>,
     },
-}
-
-#[cfg(feature = "redis")]
-pub(crate) mod redis_path {
-    use super::Backend;
-    use crate::adapter::redis::commands::KeyArg;
-    use crate::error::StoreResult;
-    use crate::key::RedisKey;
-
-    impl KeyArg for RedisKey<'_> {
-        fn byte_len(&self) -> usize {
-            self.len()
-        }
-    }
-
-    /// A Redis connection of either Redis adapter, for the command functions
-    /// both run.
-    pub(crate) enum Connection {
-        Single(redis::aio::ConnectionManager),
-        #[cfg(feature = "cluster")]
-        Cluster(redis::cluster_async::ClusterConnection),
-    }
-
-    impl redis::aio::ConnectionLike for Connection {
-        fn req_packed_command<'a>(
-            &'a mut self,
-            cmd: &'a redis::Cmd,
-        ) -> redis::RedisFuture<'a, redis::Value> {
-            match self {
-                Connection::Single(c) => c.req_packed_command(cmd),
-                #[cfg(feature = "cluster")]
-                Connection::Cluster(c) => c.req_packed_command(cmd),
-            }
-        }
-
-        fn req_packed_commands<'a>(
-            &'a mut self,
-            cmd: &'a redis::Pipeline,
-            offset: usize,
-            count: usize,
-        ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
-            match self {
-                Connection::Single(c) => c.req_packed_commands(cmd, offset, count),
-                #[cfg(feature = "cluster")]
-                Connection::Cluster(c) => c.req_packed_commands(cmd, offset, count),
-            }
-        }
-
-        fn get_db(&self) -> i64 {
-            match self {
-                Connection::Single(c) => c.get_db(),
-                #[cfg(feature = "cluster")]
-                Connection::Cluster(c) => c.get_db(),
-            }
-        }
-    }
-
-    /// One of the Redis adapters.
-    #[derive(Clone, Copy)]
-    pub(crate) enum RedisTarget<'a> {
-        Single(&'a crate::RedisAdapter),
-        #[cfg(feature = "cluster")]
-        Cluster(&'a crate::RedisClusterAdapter),
-    }
-
-    impl RedisTarget<'_> {
-        /// Its command connection; `STORE_NOT_CONNECTED` once closed.
-        pub(crate) fn open(self) -> StoreResult<Connection> {
-            match self {
-                RedisTarget::Single(redis) => redis.open().map(Connection::Single),
-                #[cfg(feature = "cluster")]
-                RedisTarget::Cluster(cluster) => cluster.open().map(Connection::Cluster),
-            }
-        }
-    }
-
-    impl Backend {
-        /// The adapter when it is one of the Redis adapters.
-        pub(crate) fn redis(&self) -> Option<RedisTarget<'_>> {
-            match self {
-                Backend::Redis(redis) => Some(RedisTarget::Single(redis)),
-                #[cfg(feature = "cluster")]
-                Backend::Cluster(cluster) => Some(RedisTarget::Cluster(cluster)),
-                _ => None,
-            }
-        }
-    }
 }
 
 impl<Z: Serializer> Core<Z> {

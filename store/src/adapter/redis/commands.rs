@@ -13,6 +13,7 @@ use redis::{Cmd, Pipeline, Script, ToRedisArgs, Value};
 use super::map_error;
 use crate::adapter::{KeyTtl, MsetEntry, SetCondition, SetOptions, ceil_millis};
 use crate::error::StoreResult;
+use crate::key::RedisKey;
 
 /// A connection the commands run on.
 pub(crate) trait Conn: ConnectionLike + Send {}
@@ -96,6 +97,12 @@ pub(crate) trait KeyArg: ToRedisArgs + Send {
 }
 
 impl KeyArg for &str {
+    fn byte_len(&self) -> usize {
+        self.len()
+    }
+}
+
+impl KeyArg for RedisKey<'_> {
     fn byte_len(&self) -> usize {
         self.len()
     }
@@ -348,21 +355,28 @@ pub(crate) async fn compare_and_expire(
     Ok(n > 0)
 }
 
-/// `SCAN cursor MATCH pattern COUNT count` on one server; the cursor is
-/// Redis's own number. Keys come back as Redis holds them: bytes, which need
-/// not be UTF-8 when the store did not write them.
+/// `SCAN cursor MATCH pattern COUNT count`, for one server (a cluster
+/// routes it to each primary in turn).
+pub(crate) fn scan_command(cursor: &str, pattern: &str, count: usize) -> Cmd {
+    let mut cmd = redis::cmd("SCAN");
+    cmd.arg(cursor)
+        .arg("MATCH")
+        .arg(pattern)
+        .arg("COUNT")
+        .arg(count.max(1));
+    cmd
+}
+
+/// `SCAN` on one server: the next cursor, Redis's own number, and the keys
+/// as Redis holds them: bytes, which need not be UTF-8 when the store did not
+/// write them.
 pub(crate) async fn scan(
     con: &mut impl Conn,
     cursor: &str,
     pattern: &str,
     count: usize,
 ) -> StoreResult<(String, Vec<Vec<u8>>)> {
-    redis::cmd("SCAN")
-        .arg(cursor)
-        .arg("MATCH")
-        .arg(pattern)
-        .arg("COUNT")
-        .arg(count.max(1))
+    scan_command(cursor, pattern, count)
         .query_async(con)
         .await
         .map_err(map_error)

@@ -1,29 +1,61 @@
-//! [`RedisAdapter`]: the store on one Redis server (feature `redis`).
+//! The Redis adapters, one implementation for both topologies (feature
+//! `redis`; Redis Cluster with `cluster`).
+//!
+//! The design: one generic adapter, [`Redis<T>`], holds what both topologies
+//! have (the command connection, the pool of blocking connections, the
+//! pub/sub worker, the closed state) and implements [`StoreAdapter`] once.
+//! [`RedisAdapter`] is `Redis<Single>` and
+//! [`RedisClusterAdapter`](crate::RedisClusterAdapter) is `Redis<Cluster>`:
+//! two types, as before, with their own builders, clients and connections.
+//! The [`Topology`] type parameter says only what differs, and is sealed:
+//!
+//! - the connection types, the adapter's name, and its [`Backend`] variant;
+//! - how a blocking connection is opened;
+//! - the multi-key and keyspace-wide commands, which a cluster splits by slot
+//!   (`MGET`, `MSET`, `DEL`/`UNLINK`) or runs on every primary (`SCAN`). The
+//!   single-server versions are the trait's defaults, so [`Single`] says
+//!   nothing but its types and its blocking connections.
+//!
+//! Every command is written once, in `commands.rs` and `streams.rs`, over
+//! any `redis` connection; the store's own direct path runs the same
+//! functions over `connection::Connection`, the enum of both command
+//! connections. One pool of blocking connections (`blocking.rs`) serves
+//! both topologies.
+//!
+//! A generic type rather than a macro emitting two impls, or an enum of
+//! topologies inside one type: the compiler checks the one body against both
+//! topologies, each adapter keeps its own typed `client()` and
+//! `connection()`, and `Backend` still tells the two apart by type, without a
+//! runtime match on the topology in every command.
 
-use crate::adapter::Backend;
 use std::fmt;
+use std::future::Future;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, ErrorKind, IntoConnectionInfo, RedisError, ServerErrorKind};
+use redis::aio::ConnectionLike;
+use redis::{ErrorKind, RedisError, ServerErrorKind};
 
-use super::pubsub::{DEFAULT_SUBSCRIBER_CAPACITY, TopicKind};
+use super::pubsub::TopicKind;
 use super::{
     AutoClaim, GroupRead, KeyTtl, MaxLen, MsetEntry, PendingEntry, PendingSummary, RangeQuery,
     RawEntry, RawSubscription, ScanCursor, ScanReply, SetOptions, StoreAdapter,
 };
+use crate::adapter::Backend;
 use crate::error::{ErrorCode, StoreError, StoreResult};
 
 pub(crate) mod blocking;
 pub(crate) mod commands;
+pub(crate) mod connection;
 pub(crate) mod pubsub;
+mod single;
 pub(crate) mod streams;
 
 use blocking::BlockingPool;
 use pubsub::PubSub;
+pub use single::{RedisAdapter, RedisAdapterBuilder, Single};
 
 /// Idle connections kept for the next blocking stream reads.
 pub(crate) const IDLE_BLOCKING_CONNECTIONS: usize = 8;
@@ -36,225 +68,150 @@ pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
 /// commands to the store's deadline).
 pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The store on one Redis server, through the `redis` crate.
+/// The store on Redis, on the topology `T`: one implementation of
+/// [`StoreAdapter`] for one server and for a cluster. Use its aliases,
+/// [`RedisAdapter`] (`Redis<Single>`) and
+/// [`RedisClusterAdapter`](crate::RedisClusterAdapter) (`Redis<Cluster>`).
 ///
-/// - Commands go through one [`ConnectionManager`]: a multiplexed,
-///   auto-pipelined connection that reconnects by itself, with TCP_NODELAY.
-/// - Pub/sub runs on a connection of its own (RESP3 pushes, automatic
-///   resubscription after a reconnect), so a flood of messages never delays
-///   commands. Each channel and pattern is subscribed once per adapter and
-///   shared by every local subscriber; the last one to go unsubscribes.
-/// - Rate-limiter increments and claims are single Lua scripts (`EVALSHA`,
-///   falling back to `EVAL`); `batch.set` is one `MULTI`/`EXEC`.
-/// - [`StoreAdapter::close`] ends every subscription and drops the
-///   connections; so does dropping the last clone of the adapter and of the
-///   stores using it. No task outlives them.
-///
-/// ```no_run
-/// use igniter_store::{RedisAdapter, Store};
-///
-/// # async fn run() -> Result<(), igniter_store::StoreError> {
-/// let store = Store::builder()
-///     .adapter(RedisAdapter::connect("redis://127.0.0.1:6379/").await?)
-///     .service("api")
-///     .build()?;
-/// # Ok(()) }
-/// ```
-#[derive(Clone)]
-pub struct RedisAdapter {
-    inner: Arc<Inner>,
+/// A clone shares the connections; [`StoreAdapter::close`] ends every
+/// subscription and blocked read and drops the connections, and so does
+/// dropping the last clone of the adapter and of the stores using it.
+pub struct Redis<T: Topology> {
+    inner: Arc<Inner<T>>,
 }
 
-struct Inner {
-    client: Client,
+/// The topology of a [`Redis`] adapter: [`Single`] or
+/// [`Cluster`](crate::adapter::cluster::Cluster). Sealed, and what it does is
+/// hidden: the crate's own business. The defaults are the single server's.
+pub trait Topology: sealed::Sealed + Sized + Send + Sync + 'static {
+    /// The shared command connection.
+    #[doc(hidden)]
+    type Connection: ConnectionLike + Clone + Send + Sync + 'static;
+    /// A connection of the blocking pool.
+    #[doc(hidden)]
+    type Blocking: ConnectionLike + Send + Sync + 'static;
+    /// [`StoreAdapter::name`].
+    #[doc(hidden)]
+    const NAME: &'static str;
+    /// The adapter's name in `Debug`.
+    #[doc(hidden)]
+    const TYPE_NAME: &'static str;
+    /// The `STORE_NOT_CONNECTED` message once closed.
+    #[doc(hidden)]
+    const CLOSED: &'static str;
+
+    /// [`StoreAdapter::dispatch`]: the adapter's own [`Backend`] variant.
+    #[doc(hidden)]
+    fn dispatch(adapter: &Redis<Self>) -> Backend;
+
+    /// A new connection for blocking reads: one that may wait as long as
+    /// a read blocks.
+    #[doc(hidden)]
+    fn connect_blocking(&self) -> impl Future<Output = StoreResult<Self::Blocking>> + Send;
+
+    /// `MGET` of `keys`, in order.
+    #[doc(hidden)]
+    fn mget(
+        adapter: &Redis<Self>,
+        keys: &[String],
+    ) -> impl Future<Output = StoreResult<Vec<Option<Bytes>>>> + Send {
+        async move { commands::mget(&mut adapter.open()?, keys).await }
+    }
+
+    /// `MSET` of `entries`, as one `MULTI`/`EXEC`.
+    #[doc(hidden)]
+    fn mset(
+        adapter: &Redis<Self>,
+        entries: Vec<MsetEntry>,
+    ) -> impl Future<Output = StoreResult<()>> + Send {
+        async move { commands::mset(&mut adapter.open()?, &entries).await }
+    }
+
+    /// `DEL` or `UNLINK` (`command`) of `keys`.
+    #[doc(hidden)]
+    fn delete(
+        adapter: &Redis<Self>,
+        command: &'static str,
+        keys: &[Bytes],
+    ) -> impl Future<Output = StoreResult<u64>> + Send {
+        async move { commands::delete(&mut adapter.open()?, command, keys).await }
+    }
+
+    /// One step of `SCAN` over the whole keyspace.
+    #[doc(hidden)]
+    fn scan(
+        adapter: &Redis<Self>,
+        cursor: &ScanCursor,
+        pattern: &str,
+        count: usize,
+    ) -> impl Future<Output = StoreResult<ScanReply>> + Send {
+        async move {
+            let (next, keys) =
+                commands::scan(&mut adapter.open()?, cursor.as_str(), pattern, count).await?;
+            Ok(ScanReply {
+                cursor: ScanCursor::from_string(next),
+                keys: keys.into_iter().map(Bytes::from).collect(),
+            })
+        }
+    }
+}
+
+pub(crate) mod sealed {
+    /// Keeps [`Topology`](super::Topology) to this crate.
+    pub trait Sealed {}
+}
+
+struct Inner<T: Topology> {
+    /// What only this topology holds.
+    topology: T,
     /// `None` once closed, so that `close` drops the connection at once.
-    commands: RwLock<Option<ConnectionManager>>,
+    commands: RwLock<Option<T::Connection>>,
     /// Connections for blocking stream reads.
-    blocking: BlockingPool<redis::aio::MultiplexedConnection>,
-    connection_timeout: Duration,
+    blocking: BlockingPool<T::Blocking>,
     pubsub: PubSub,
 }
 
-impl fmt::Debug for RedisAdapter {
+impl<T: Topology> Clone for Redis<T> {
+    fn clone(&self) -> Self {
+        Redis {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<T: Topology> fmt::Debug for Redis<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisAdapter")
+        f.debug_struct(T::TYPE_NAME)
             .field("pubsub", &self.inner.pubsub)
             .finish_non_exhaustive()
     }
 }
 
-/// Options of a [`RedisAdapter`]; from [`RedisAdapter::builder`].
-#[must_use = "a builder does nothing until `connect` is awaited"]
-pub struct RedisAdapterBuilder {
-    target: Result<redis::ConnectionInfo, RedisError>,
-    client: Option<Client>,
-    connection_timeout: Duration,
-    response_timeout: Option<Duration>,
-    subscriber_capacity: usize,
-    #[cfg(feature = "tls")]
-    root_certificate: Option<Vec<u8>>,
-}
-
-impl fmt::Debug for RedisAdapterBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisAdapterBuilder")
-            .field("connection_timeout", &self.connection_timeout)
-            .field("response_timeout", &self.response_timeout)
-            .field("subscriber_capacity", &self.subscriber_capacity)
-            .finish_non_exhaustive()
-    }
-}
-
-impl RedisAdapterBuilder {
-    /// How long connecting may take (default [`DEFAULT_CONNECTION_TIMEOUT`]).
-    pub fn connection_timeout(mut self, timeout: Duration) -> Self {
-        self.connection_timeout = timeout;
-        self
-    }
-
-    /// How long Redis has to answer one command on the connection itself.
-    /// `None` by default: the store's deadline (`StoreBuilder::timeout`)
-    /// already bounds every operation, and a second timer per command costs
-    /// a few percent. Set one when the store runs with `no_timeout()`.
-    pub fn response_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.response_timeout = timeout;
-        self
-    }
-
-    /// How many messages a local subscriber may fall behind before it is told
-    /// it lost some (default 1024).
-    pub fn subscriber_capacity(mut self, capacity: usize) -> Self {
-        self.subscriber_capacity = capacity;
-        self
-    }
-
-    /// Trusts this PEM root certificate for `rediss://` URLs instead of the
-    /// system's roots (feature `tls`).
-    #[cfg(feature = "tls")]
-    pub fn root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
-        self.root_certificate = Some(pem.into());
-        self
-    }
-
-    /// Connects. Fails with `STORE_CONNECTION_FAILED` when Redis cannot be
-    /// reached or refuses the credentials, and `STORE_CONFIGURATION_INVALID`
-    /// for a malformed URL.
-    pub async fn connect(self) -> StoreResult<RedisAdapter> {
-        let client = match self.client {
-            Some(client) => client,
-            None => {
-                let info = self.target.map_err(|e| {
-                    StoreError::new(
-                        ErrorCode::ConfigurationInvalid,
-                        "the Redis URL is not valid",
-                    )
-                    .with_source(e)
-                })?;
-                let tcp = info.tcp_settings().clone().set_nodelay(true);
-                let info = info.set_tcp_settings(tcp);
-                open_client(
-                    info,
-                    #[cfg(feature = "tls")]
-                    self.root_certificate,
-                )?
-            }
-        };
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.connection_timeout))
-            .set_response_timeout(self.response_timeout)
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_secs(1));
-        let commands = ConnectionManager::new_with_config(client.clone(), config)
-            .await
-            .map_err(map_error)?;
-        let (pubsub_client, timeout) = (client.clone(), self.connection_timeout);
-        let pubsub = PubSub::start(self.subscriber_capacity, move |sink| {
-            pubsub::pubsub_connection(pubsub_client.clone(), sink, timeout)
-        });
-        Ok(RedisAdapter {
+impl<T: Topology> Redis<T> {
+    /// An adapter on `commands`, its pub/sub worker started.
+    pub(crate) fn start(topology: T, commands: T::Connection, pubsub: PubSub) -> Self {
+        Redis {
             inner: Arc::new(Inner {
-                client,
+                topology,
                 commands: RwLock::new(Some(commands)),
                 blocking: BlockingPool::new(IDLE_BLOCKING_CONNECTIONS),
-                connection_timeout: self.connection_timeout,
                 pubsub,
             }),
-        })
-    }
-}
-
-fn open_client(
-    info: redis::ConnectionInfo,
-    #[cfg(feature = "tls")] root_certificate: Option<Vec<u8>>,
-) -> StoreResult<Client> {
-    let invalid = |e: RedisError| {
-        StoreError::new(
-            ErrorCode::ConfigurationInvalid,
-            "the Redis connection settings are not valid",
-        )
-        .with_source(e)
-    };
-    #[cfg(feature = "tls")]
-    if let Some(root_cert) = root_certificate {
-        let certs = redis::TlsCertificates {
-            client_tls: None,
-            root_cert: Some(root_cert),
-        };
-        return Client::build_with_tls(info, certs).map_err(invalid);
-    }
-    Client::open(info).map_err(invalid)
-}
-
-impl RedisAdapter {
-    /// Connects to `url` (`redis://[user:password@]host:port[/db]`, or
-    /// `rediss://` with the `tls` feature) with the default options.
-    pub async fn connect(url: &str) -> StoreResult<Self> {
-        Self::builder(url).connect().await
-    }
-
-    /// Options for a connection to `url`.
-    pub fn builder(url: &str) -> RedisAdapterBuilder {
-        RedisAdapterBuilder {
-            target: url.into_connection_info(),
-            client: None,
-            connection_timeout: DEFAULT_CONNECTION_TIMEOUT,
-            // The store's deadline bounds every command; a second timer per
-            // command in the connection would only cost (BENCHMARKS.md).
-            response_timeout: None,
-            subscriber_capacity: DEFAULT_SUBSCRIBER_CAPACITY,
-            #[cfg(feature = "tls")]
-            root_certificate: None,
         }
     }
 
-    /// Options for a connection through an existing `redis::Client`. The
-    /// client's own connection settings are kept as they are (TCP_NODELAY
-    /// included, which `connect` and `builder` turn on for URLs).
-    pub fn from_client(client: Client) -> RedisAdapterBuilder {
-        let mut builder = Self::builder("redis://127.0.0.1/");
-        builder.client = Some(client);
-        builder
+    pub(crate) fn topology(&self) -> &T {
+        &self.inner.topology
     }
 
-    /// The `redis` client, to open connections of your own.
-    pub fn client(&self) -> &Client {
-        &self.inner.client
-    }
-
-    /// The command connection, to run a command the store does not wrap
-    /// (see the store's `key` methods for the exact keys); `None` once the
-    /// adapter is closed.
-    pub fn connection(&self) -> Option<ConnectionManager> {
-        self.open().ok()
-    }
-
-    pub(crate) fn open(&self) -> StoreResult<ConnectionManager> {
+    /// The command connection; `STORE_NOT_CONNECTED` once closed.
+    pub(crate) fn open(&self) -> StoreResult<T::Connection> {
         self.inner
             .commands
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
-            .ok_or_else(|| StoreError::new(ErrorCode::NotConnected, "the Redis adapter is closed"))
+            .ok_or_else(|| StoreError::new(ErrorCode::NotConnected, T::CLOSED))
     }
 }
 
@@ -325,13 +282,13 @@ fn detail_has(e: &RedisError, needle: &str) -> bool {
 }
 
 #[async_trait]
-impl StoreAdapter for RedisAdapter {
+impl<T: Topology> StoreAdapter for Redis<T> {
     fn name(&self) -> &'static str {
-        "redis"
+        T::NAME
     }
 
     fn dispatch(&self, _: Arc<dyn StoreAdapter>) -> Backend {
-        Backend::Redis(self.clone())
+        T::dispatch(self)
     }
 
     async fn get(&self, key: &str) -> StoreResult<Option<Bytes>> {
@@ -345,11 +302,11 @@ impl StoreAdapter for RedisAdapter {
     }
 
     async fn del(&self, keys: &[Bytes]) -> StoreResult<u64> {
-        commands::delete(&mut self.open()?, "DEL", keys).await
+        T::delete(self, "DEL", keys).await
     }
 
     async fn unlink(&self, keys: &[Bytes]) -> StoreResult<u64> {
-        commands::delete(&mut self.open()?, "UNLINK", keys).await
+        T::delete(self, "UNLINK", keys).await
     }
 
     async fn exists(&self, key: &str) -> StoreResult<bool> {
@@ -378,11 +335,11 @@ impl StoreAdapter for RedisAdapter {
     }
 
     async fn mget(&self, keys: &[String]) -> StoreResult<Vec<Option<Bytes>>> {
-        commands::mget(&mut self.open()?, keys).await
+        T::mget(self, keys).await
     }
 
     async fn mset(&self, entries: Vec<MsetEntry>) -> StoreResult<()> {
-        commands::mset(&mut self.open()?, &entries).await
+        T::mset(self, entries).await
     }
 
     async fn claim_acquire(
@@ -414,12 +371,7 @@ impl StoreAdapter for RedisAdapter {
         pattern: &str,
         count: usize,
     ) -> StoreResult<ScanReply> {
-        let (next, keys) =
-            commands::scan(&mut self.open()?, cursor.as_str(), pattern, count).await?;
-        Ok(ScanReply {
-            cursor: ScanCursor::from_string(next),
-            keys: keys.into_iter().map(Bytes::from).collect(),
-        })
+        T::scan(self, cursor, pattern, count).await
     }
 
     async fn publish(&self, channel: &str, payload: Bytes) -> StoreResult<u64> {
@@ -464,8 +416,24 @@ impl StoreAdapter for RedisAdapter {
         streams::delconsumer(&mut self.open()?, key, group, consumer).await
     }
 
+    /// A non-blocking read runs on the shared connection; a blocking one on
+    /// a pooled connection of its own, which it holds for the whole block.
     async fn xreadgroup(&self, key: &str, read: &GroupRead) -> StoreResult<Vec<RawEntry>> {
-        self.read_group(key, read).await
+        if read.block.is_none() {
+            return streams::readgroup(&mut self.open()?, key, read).await;
+        }
+        self.open()?;
+        let topology = &self.inner.topology;
+        self.inner
+            .blocking
+            .run(
+                || topology.connect_blocking(),
+                |mut con: T::Blocking| async move {
+                    let result = streams::readgroup(&mut con, key, read).await;
+                    (con, result)
+                },
+            )
+            .await
     }
 
     async fn xack(&self, key: &str, group: &str, ids: &[String]) -> StoreResult<u64> {

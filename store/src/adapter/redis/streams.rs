@@ -8,11 +8,10 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Cmd, Value};
+use redis::{Cmd, Value};
 
 use super::commands::{Conn, INTEGER, KeyArg, command, ms_arg};
-use super::{RedisAdapter, map_error};
+use super::map_error;
 use crate::adapter::streams::{
     AutoClaim, DATA_FIELD, GroupRead, MaxLen, PendingEntry, PendingSummary, RangeQuery, RawEntry,
 };
@@ -331,36 +330,4 @@ pub(crate) async fn autoclaim(
         entries: claimed,
         deleted,
     })
-}
-
-impl RedisAdapter {
-    /// `XREADGROUP`: a blocking read on a pooled connection of its own, a
-    /// non-blocking one on the shared connection.
-    pub(super) async fn read_group(
-        &self,
-        key: &str,
-        read: &GroupRead,
-    ) -> StoreResult<Vec<RawEntry>> {
-        if read.block.is_none() {
-            return readgroup(&mut self.open()?, key, read).await;
-        }
-        self.open()?;
-        let connect = || async {
-            let config = AsyncConnectionConfig::new()
-                .set_connection_timeout(Some(self.inner.connection_timeout))
-                .set_response_timeout(None);
-            self.inner
-                .client
-                .get_multiplexed_async_connection_with_config(&config)
-                .await
-                .map_err(map_error)
-        };
-        self.inner
-            .blocking
-            .run(connect, |mut con: MultiplexedConnection| async move {
-                let result = readgroup(&mut con, key, read).await;
-                (con, result)
-            })
-            .await
-    }
 }
