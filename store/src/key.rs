@@ -126,7 +126,7 @@ pub(crate) fn escape_glob_into(fixed: &str, out: &mut String) {
 /// assert!(glob_matches(br"a\*", b"a*"));
 /// ```
 pub fn glob_matches(pattern: &[u8], subject: &[u8]) -> bool {
-    crate::adapter::glob::matches(pattern, subject)
+    crate::glob::matches(pattern, subject)
 }
 
 /// `fixed` with every glob character escaped.

@@ -333,6 +333,7 @@ mod engine;
 pub mod error;
 pub mod events;
 mod finite;
+mod glob;
 pub mod key;
 pub mod kv;
 pub mod scope;

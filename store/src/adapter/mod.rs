@@ -25,7 +25,6 @@ use crate::error::StoreResult;
 
 #[cfg(feature = "cluster")]
 pub mod cluster;
-pub(crate) mod glob;
 pub mod memory;
 pub mod pubsub;
 #[cfg(feature = "redis")]

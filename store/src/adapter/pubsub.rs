@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use bytes::Bytes;
 use tokio::sync::broadcast;
 
-use super::glob;
+use crate::glob;
 
 /// How many messages a local subscriber may fall behind before it is told
 /// that it lost some (`STORE_SUBSCRIBER_LAGGED`).

@@ -18,9 +18,10 @@ use super::pubsub::{DEFAULT_SUBSCRIBER_CAPACITY, Fanout};
 use super::{
     AutoClaim, GroupRead, KeyTtl, MaxLen, MsetEntry, PendingEntry, PendingSummary, RangeQuery,
     RawEntry, RawSubscription, ScanCursor, ScanReply, SetCondition, SetOptions, StoreAdapter,
-    TopicKind, glob,
+    TopicKind,
 };
 use crate::error::{ErrorCode, StoreError, StoreResult};
+use crate::glob;
 
 mod db;
 mod streams;
