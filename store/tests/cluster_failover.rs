@@ -325,22 +325,10 @@ async fn pubsub_survives_a_node_restart() {
         sub: &mut igniter_store::events::Subscription<T>,
         publish: impl AsyncFn(u32),
     ) -> usize {
-        let until = Instant::now() + Duration::from_secs(30);
-        let mut gaps = 0;
-        for n in 0.. {
-            assert!(Instant::now() < until, "no event within 30 s");
-            publish(n).await;
-            match tokio::time::timeout(Duration::from_millis(200), sub.next()).await {
-                Ok(Some(Ok(_))) => return gaps,
-                Ok(Some(Err(e))) => {
-                    assert_eq!(e.code(), ErrorCode::ConnectionFailed, "{e}");
-                    gaps += 1;
-                }
-                Ok(None) => panic!("the subscription ended"),
-                Err(_) => {}
-            }
-        }
-        unreachable!()
+        support::subscriptions::receives_again(sub, Duration::from_secs(30), async |n| {
+            publish(n as u32).await
+        })
+        .await
     }
     assert_eq!(receives(&mut sub, &publish).await, 0);
     assert_eq!(receives(&mut all, &publish).await, 0);

@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures::{StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 use igniter_store::{ErrorCode, RedisAdapter, Store, StoreResult, StoreScopes, batch::BatchEntry};
 use support::RedisServer;
 
@@ -287,37 +287,19 @@ fn summary(outcomes: &[Outcome]) -> BTreeMap<String, usize> {
     out
 }
 
-/// Publishes until `sub` yields an event (at most `within`): the
-/// subscription is alive. Returns how many gap errors it yielded first.
+use support::subscriptions::drain;
+
+/// Publishes on `faults::PING` until `sub` yields an event (at most
+/// `within`); how many gap errors it yielded first.
 async fn receives_again<T>(
     s: &Store<Tenant>,
     sub: &mut igniter_store::events::Subscription<T>,
     within: Duration,
 ) -> usize {
-    let until = Instant::now() + within;
-    let mut gaps = 0;
-    let mut n = 1_000_000;
-    while Instant::now() < until {
-        n += 1;
+    support::subscriptions::receives_again(sub, within, async |n| {
         let _ = s.events().publish(&faults::PING, &Ping { n }).await;
-        match tokio::time::timeout(Duration::from_millis(200), sub.next()).await {
-            Ok(Some(Ok(_))) => return gaps,
-            Ok(Some(Err(e))) => {
-                assert_eq!(e.code(), ErrorCode::ConnectionFailed, "{e}");
-                gaps += 1;
-            }
-            Ok(None) => panic!("the subscription ended"),
-            Err(_) => {}
-        }
-    }
-    panic!("no event within {within:?}");
-}
-
-/// Takes what `sub` holds already, so that the next item is news.
-async fn drain<T>(sub: &mut igniter_store::events::Subscription<T>) {
-    while let Ok(Some(item)) = tokio::time::timeout(Duration::from_millis(100), sub.next()).await {
-        item.expect("only events before the fault");
-    }
+    })
+    .await
 }
 
 /// Waits until every kind of operation has succeeded again after a fault.

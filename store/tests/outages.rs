@@ -59,38 +59,20 @@ async fn eventually(within: Duration, what: &str, mut f: impl AsyncFnMut() -> bo
     }
 }
 
-/// Publishes until `sub` yields an event (at most `within`); returns how
-/// many gap errors it yielded first. Never subscribes anew.
+/// Publishes on `outage::PING` until `sub` yields an event (at most
+/// `within`); how many gap errors it yielded first.
 async fn receives_again<T>(
     s: &Store<Tenant>,
     sub: &mut igniter_store::events::Subscription<T>,
     within: Duration,
 ) -> usize {
-    let until = Instant::now() + within;
-    let mut gaps = 0;
-    let mut n = 0;
-    while Instant::now() < until {
-        n += 1;
+    support::subscriptions::receives_again(sub, within, async |n| {
         let _ = s.events().publish(&outage::PING, &Ping { n }).await;
-        match tokio::time::timeout(Duration::from_millis(200), sub.next()).await {
-            Ok(Some(Ok(_))) => return gaps,
-            Ok(Some(Err(e))) => {
-                assert_eq!(e.code(), ErrorCode::ConnectionFailed, "{e}");
-                gaps += 1;
-            }
-            Ok(None) => panic!("the subscription ended"),
-            Err(_) => {}
-        }
-    }
-    panic!("no event within {within:?}");
+    })
+    .await
 }
 
-/// Takes what `sub` holds already, so that the next item is news.
-async fn drain<T>(sub: &mut igniter_store::events::Subscription<T>) {
-    while let Ok(Some(item)) = tokio::time::timeout(Duration::from_millis(100), sub.next()).await {
-        item.expect("only events before the outage");
-    }
-}
+use support::subscriptions::drain;
 
 fn numsub(server: &RedisServer, channel: &str) -> u64 {
     let out = server.cli(["PUBSUB", "NUMSUB", channel]);

@@ -10,6 +10,7 @@
 
 pub mod redis_cluster;
 pub mod redis_server;
+pub mod subscriptions;
 
 pub use redis_cluster::{ClusterNode, RedisCluster, Role};
 pub use redis_server::{
