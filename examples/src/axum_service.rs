@@ -34,6 +34,7 @@
 //! The binary (`src/bin/axum_service.rs`) serves it; the test
 //! (`tests/axum_service.rs`) runs it in process.
 
+use igniter_store::adapter::Backend;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,7 +47,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures::{Stream, StreamExt};
-use igniter_store::{ErrorCode, Store, StoreAdapter, StoreError, StoreResult, StoreScopes, events};
+use igniter_store::{ErrorCode, Store, StoreError, StoreResult, StoreScopes, events};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
@@ -122,7 +123,7 @@ pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
 
 /// The service's store: `service("orders-api")`, organizations as the
 /// required scope, the `orders` events registered.
-pub fn store(adapter: Arc<dyn StoreAdapter>) -> StoreResult<AppStore> {
+pub fn store(adapter: Backend) -> StoreResult<AppStore> {
     Store::builder()
         .shared_adapter(adapter)
         .service("orders-api")

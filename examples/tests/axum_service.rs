@@ -14,9 +14,9 @@
 
 mod common;
 
+use igniter_store::adapter::Backend;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::{Stream, StreamExt};
@@ -41,7 +41,7 @@ struct Service {
 }
 
 impl Service {
-    async fn start(adapter: Arc<dyn StoreAdapter>, config: Config) -> Service {
+    async fn start(adapter: Backend, config: Config) -> Service {
         let store = axum_service::store(adapter).unwrap();
         let listener = axum_service::bind(0).await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -60,7 +60,7 @@ impl Service {
     }
 
     async fn on_memory(config: Config) -> Service {
-        Service::start(Arc::new(MemoryAdapter::new()), config).await
+        Service::start(MemoryAdapter::new().into_backend(), config).await
     }
 
     fn org(&self, tenant: &str) -> AppStore {
@@ -249,7 +249,7 @@ async fn sse_client_receives_typed_event_published_by_another_task_on_redis() {
     }
     let url = common::redis::shared().url();
     let adapter = RedisAdapter::connect(&url).await.unwrap();
-    let service = Service::start(Arc::new(adapter), Config::default()).await;
+    let service = Service::start(adapter.into_backend(), Config::default()).await;
     service.org("acme").purge().await.unwrap();
     sse_delivers_typed_events(service).await;
 }

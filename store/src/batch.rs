@@ -1,5 +1,6 @@
 //! Many kv entries in one round trip: [`Batch`].
 
+use crate::engine::call;
 use std::fmt;
 use std::time::Duration;
 
@@ -128,7 +129,7 @@ impl<'a, Z: Serializer> Batch<'a, Z> {
                         // A cluster that wrote some slots and not others names
                         // the keys: hand them back as the caller's keys.
                         let space = &core.chain.space;
-                        core.adapter().mset(entries).await.map_err(|e| {
+                        call!(core, mset(entries)).map_err(|e| {
                             e.map_detail_strings(&["written", "notWritten", "unknown"], |k| {
                                 space
                                     .relative(Namespace::Kv, k.as_bytes())

@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::Arc;
 use std::time::Duration;
 
 use igniter_store_names::{NameKind, check};
@@ -99,15 +98,13 @@ impl<Ad, Sv, S, A, Z> StoreBuilder<Ad, Sv, S, A, Z> {
     /// The backend: [`MemoryAdapter`](crate::MemoryAdapter) or another
     /// [`StoreAdapter`].
     pub fn adapter(self, adapter: impl StoreAdapter) -> StoreBuilder<Backend, Sv, S, A, Z> {
-        self.shared_adapter(Arc::new(adapter))
+        self.shared_adapter(adapter.into_backend())
     }
 
-    /// The backend, already shared (for example by several stores).
-    pub fn shared_adapter(
-        self,
-        adapter: Arc<dyn StoreAdapter>,
-    ) -> StoreBuilder<Backend, Sv, S, A, Z> {
-        let backend = adapter.dispatch(adapter.clone());
+    /// The backend, already made ([`StoreAdapter::into_backend`],
+    /// [`Backend::new`]): several stores share one adapter by each taking a
+    /// clone of its `Backend`, which is cheap.
+    pub fn shared_adapter(self, backend: Backend) -> StoreBuilder<Backend, Sv, S, A, Z> {
         self_with(self.settings, backend, self.service, self.serializer)
     }
 

@@ -1,5 +1,6 @@
 //! Claims: distributed locks with owners and fencing tokens.
 
+use crate::engine::call;
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -101,7 +102,7 @@ impl<'a, Z: Serializer> Claims<'a, Z> {
                 let full = core.key(Namespace::Claim, key)?;
                 let ttl = check_ttl(ttl)?;
                 let options = SetOptions::new(Some(ttl), SetCondition::IfAbsent);
-                core.adapter().set(&full, encoded?, options).await
+                call!(core, set(&full, encoded?, options))
             },
             |v| claim.acquired = *v,
             claim.ttl = ms(Some(ttl))
@@ -121,7 +122,7 @@ impl<'a, Z: Serializer> Claims<'a, Z> {
             ErrorCode::ClaimFailed,
             async {
                 let full = core.key(Namespace::Claim, key)?;
-                core.adapter().compare_and_delete(&full, &encoded?).await
+                call!(core, compare_and_delete(&full, &encoded?))
             },
             |v| claim.released = *v
         )
@@ -141,10 +142,7 @@ impl<'a, Z: Serializer> Claims<'a, Z> {
                 let ttl = check_ttl(ttl)?;
                 let fence_key = core.chain.space.fence_key(&full);
                 let nonce = nonce();
-                let fence = core
-                    .adapter()
-                    .claim_acquire(&full, &fence_key, &nonce, ttl)
-                    .await?;
+                let fence = call!(core, claim_acquire(&full, &fence_key, &nonce, ttl))?;
                 Ok(fence.map(|fence| Claim {
                     core: core.clone(),
                     token: format!("{fence}:{nonce}"),
@@ -198,11 +196,7 @@ impl<Z: Serializer> Claim<Z> {
             "claim",
             "release",
             ErrorCode::ClaimFailed,
-            async {
-                core.adapter()
-                    .compare_and_delete(&self.key, self.token.as_bytes())
-                    .await
-            },
+            async { call!(core, compare_and_delete(&self.key, self.token.as_bytes())) },
             |v| claim.released = *v
         )
     }
@@ -219,9 +213,10 @@ impl<Z: Serializer> Claim<Z> {
             ErrorCode::ClaimFailed,
             async {
                 let ttl = check_ttl(ttl)?;
-                core.adapter()
-                    .compare_and_expire(&self.key, self.token.as_bytes(), ttl)
-                    .await
+                call!(
+                    core,
+                    compare_and_expire(&self.key, self.token.as_bytes(), ttl)
+                )
             },
             |v| claim.extended = *v,
             claim.ttl = ms(Some(ttl))

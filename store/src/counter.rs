@@ -1,5 +1,6 @@
 //! Atomic counters: [`Counter`].
 
+use crate::engine::call;
 use std::future::IntoFuture;
 use std::time::Duration;
 
@@ -120,7 +121,7 @@ impl<'a, Z: Serializer> Counter<'a, Z> {
             async {
                 let full = core.pooled_key(Namespace::Counter, key)?;
                 let ttl = check_ttl(ttl)?;
-                core.adapter().pexpire(&full, ttl).await
+                call!(core, pexpire(&full, ttl))
             },
             |v| kv.existed = *v,
             counter.ttl = ms(Some(ttl))
@@ -138,7 +139,7 @@ impl<'a, Z: Serializer> Counter<'a, Z> {
             ErrorCode::DeleteFailed,
             async {
                 let full = core.key(Namespace::Counter, key)?;
-                Ok(core.adapter().del(&[full.into()]).await? > 0)
+                Ok(call!(core, del(&[full.into()]))? > 0)
             },
             |v| kv.existed = *v
         )

@@ -1,5 +1,6 @@
 //! Key scanning ([`Dev`]) and purging a scope.
 
+use crate::engine::call;
 use std::collections::{HashSet, VecDeque};
 use std::future::IntoFuture;
 use std::pin::pin;
@@ -175,7 +176,7 @@ async fn scan_page<Z: Serializer>(
                 ));
             }
             let full_pattern = core.chain.space.pattern(Namespace::Kv, pattern);
-            let reply = core.adapter().scan(cursor, &full_pattern, count).await?;
+            let reply = call!(core, scan(cursor, &full_pattern, count))?;
             Ok(ScanPage {
                 // A key that is not UTF-8 was not written by the store and
                 // cannot be named through its `&str` API: it is skipped, not
@@ -200,9 +201,9 @@ pub(crate) async fn purge<Z: Serializer>(core: &Core<Z>) -> StoreResult<u64> {
         let mut cursor = ScanCursor::start();
         let mut removed = 0;
         loop {
-            let reply = core.run(pin!(core.adapter().scan(&cursor, &pattern, PURGE_PAGE))).await?;
+            let reply = core.run(pin!(async { call!(core, scan(&cursor, &pattern, PURGE_PAGE)) })).await?;
             if !reply.keys.is_empty() {
-                removed += core.run(pin!(core.adapter().unlink(&reply.keys))).await?;
+                removed += core.run(pin!(async { call!(core, unlink(&reply.keys)) })).await?;
             }
             if reply.cursor.is_done() {
                 return Ok(removed);

@@ -1,5 +1,6 @@
 //! Key-value entries with TTLs: [`Kv`].
 
+use crate::engine::call;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
@@ -12,7 +13,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::adapter::memory::MemoryAdapter;
-use crate::adapter::{KeyTtl, SetOptions};
+use crate::adapter::{KeyTtl, SetOptions, StoreAdapter};
 use crate::engine::SetCommand;
 use crate::engine::{Core, check_ttl};
 use crate::error::{ErrorCode, StoreError, StoreResult};
@@ -107,7 +108,7 @@ impl<'a, Z: Serializer> Kv<'a, Z> {
             ErrorCode::DeleteFailed,
             async {
                 let full = core.key(Namespace::Kv, key)?;
-                Ok(core.adapter().del(&[full.into()]).await? > 0)
+                Ok(call!(core, del(&[full.into()]))? > 0)
             },
             |v| kv.existed = *v
         )
@@ -125,7 +126,7 @@ impl<'a, Z: Serializer> Kv<'a, Z> {
             async {
                 let full = core.pooled_key(Namespace::Kv, key)?;
                 let ttl = check_ttl(ttl)?;
-                core.adapter().pexpire(&full, ttl).await
+                call!(core, pexpire(&full, ttl))
             },
             |v| kv.existed = *v,
             kv.ttl = ms(Some(ttl))
@@ -145,7 +146,7 @@ impl<'a, Z: Serializer> Kv<'a, Z> {
             async {
                 let full = core.pooled_key(Namespace::Kv, key)?;
                 let ttl = check_ttl(ttl)?;
-                core.adapter().pexpire(&full, ttl).await
+                call!(core, pexpire(&full, ttl))
             },
             |v| kv.existed = *v,
             kv.ttl = ms(Some(ttl))
@@ -163,7 +164,7 @@ impl<'a, Z: Serializer> Kv<'a, Z> {
             ErrorCode::GetFailed,
             async {
                 let full = core.pooled_key(Namespace::Kv, key)?;
-                core.adapter().pttl(&full).await
+                call!(core, pttl(&full))
             },
             |v| kv.found = !matches!(v, KeyTtl::Missing),
             kv.ttl = ms(match v {
@@ -184,7 +185,7 @@ impl<'a, Z: Serializer> Kv<'a, Z> {
             ErrorCode::SetFailed,
             async {
                 let full = core.pooled_key(Namespace::Kv, key)?;
-                core.adapter().persist(&full).await
+                call!(core, persist(&full))
             },
             |v| kv.existed = *v
         )
@@ -314,7 +315,16 @@ impl<Z: Serializer> Future for KvSetFuture<'_, Z> {
                 ErrorCode::SetFailed,
                 prepared.and_then(|(value, options)| {
                     core.with_checked_key(Namespace::Kv, key, |full| {
-                        memory.set_now(full, value, options).map(drop)
+                        // The memory adapter's own `set`, awaited unboxed:
+                        // its future completes on this first poll.
+                        let set = std::pin::pin!(StoreAdapter::set(memory, full, value, options));
+                        match set.poll(cx) {
+                            Poll::Ready(written) => written.map(drop),
+                            Poll::Pending => Err(StoreError::new(
+                                ErrorCode::OperationFailed,
+                                "a memory set did not complete at once",
+                            )),
+                        }
                     })
                 }),
                 |_v| kv.ttl = ms(ttl)

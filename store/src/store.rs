@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use crate::actor::{NoActors, StoreActors};
-use crate::adapter::{Backend, StoreAdapter};
+use crate::adapter::{Backend, DynStoreAdapter, StoreAdapter};
 use crate::builder::{Missing, StoreBuilder};
 use crate::engine::{ActorLink, Core, Shared};
 use crate::error::{ErrorCode, StoreError, StoreResult};
@@ -199,8 +199,10 @@ impl<S: StoreScopes, A: StoreActors, Z: Serializer> Store<S, A, Z> {
     /// The adapter, to run what the store does not wrap. See also
     /// [`Store::adapter_as`] and the `key` methods of each namespace
     /// (for example [`Kv::key`]).
-    pub fn adapter(&self) -> &dyn StoreAdapter {
-        self.core.adapter()
+    /// Its futures are boxed: the store's own operations call a built-in
+    /// adapter without them.
+    pub fn adapter(&self) -> &dyn DynStoreAdapter {
+        self.core.shared.backend.adapter()
     }
 
     /// The adapter as the store calls it; cheap to clone, to hand the
@@ -231,6 +233,7 @@ impl<S: StoreScopes, A: StoreActors, Z: Serializer> Store<S, A, Z> {
 
     /// Closes the adapter for every handle of this store.
     pub async fn close(&self) -> StoreResult<()> {
-        self.core.adapter().close().await
+        let core = &self.core;
+        crate::engine::call!(core, close())
     }
 }

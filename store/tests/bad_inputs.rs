@@ -21,6 +21,7 @@
 
 mod support;
 
+use igniter_store::adapter::Backend;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
@@ -31,8 +32,8 @@ use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use igniter_store::adapter::{KeyTtl, SetOptions};
 use igniter_store::{
-    ErrorCode, MemoryAdapter, RedisAdapter, Store, StoreActors, StoreAdapter, StoreResult,
-    StoreScopes, batch::BatchEntry, events::Subscription,
+    ErrorCode, MemoryAdapter, RedisAdapter, Store, StoreActors, StoreResult, StoreScopes,
+    batch::BatchEntry, events::Subscription,
 };
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -72,7 +73,7 @@ fn service() -> String {
     )
 }
 
-fn build(adapter: Arc<dyn StoreAdapter>) -> S {
+fn build(adapter: Backend) -> S {
     Store::builder()
         .shared_adapter(adapter)
         .service(service())
@@ -85,12 +86,12 @@ fn build(adapter: Arc<dyn StoreAdapter>) -> S {
 /// The organization handle of a fresh store on each adapter: memory, and
 /// Redis unless the Redis tests are skipped.
 async fn orgs() -> Vec<(&'static str, S)> {
-    let mut out = vec![("memory", build(Arc::new(MemoryAdapter::new())))];
+    let mut out = vec![("memory", build(Backend::new(MemoryAdapter::new())))];
     if !support::skip_redis() {
         let redis = RedisAdapter::connect(&support::shared().url())
             .await
             .unwrap();
-        out.push(("redis", build(Arc::new(redis))));
+        out.push(("redis", build(Backend::new(redis))));
     }
     out.into_iter()
         .map(|(name, s)| (name, s.scope(Tenant::Organization, "o").unwrap()))
@@ -365,9 +366,9 @@ async fn values_that_do_not_serialize_are_serialization_failed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn values_over_the_size_limit_are_refused() {
     let limit = 1024;
-    let mut adapters: Vec<Arc<dyn StoreAdapter>> = vec![Arc::new(MemoryAdapter::new())];
+    let mut adapters: Vec<Backend> = vec![Backend::new(MemoryAdapter::new())];
     if !support::skip_redis() {
-        adapters.push(Arc::new(
+        adapters.push(Backend::new(
             RedisAdapter::connect(&support::shared().url())
                 .await
                 .unwrap(),

@@ -8,7 +8,7 @@
 //!   this binary starts for itself;
 //! - `custom_memory::` and `custom_redis::`: the memory and Redis adapters
 //!   behind a forwarding adapter of another type ([`CountingAdapter`]), so
-//!   every operation goes through the [`StoreAdapter`] trait, as a custom
+//!   every operation goes through the `DynStoreAdapter` trait, as a custom
 //!   adapter's does, rather than the store's direct calls to the built-ins.
 //!
 //! Each instance's `runs_every_case` checks that it runs every case of the
@@ -26,7 +26,8 @@ use std::sync::{Arc, OnceLock};
 
 use conformance::Harness;
 use conformance::cases::CountingAdapter;
-use igniter_store::{MemoryAdapter, RedisAdapter, RedisClusterAdapter, StoreAdapter};
+use igniter_store::adapter::Backend;
+use igniter_store::{MemoryAdapter, RedisAdapter, RedisClusterAdapter};
 
 conformance_suite! {
     memory => memory_harness,
@@ -37,9 +38,9 @@ conformance_suite! {
 }
 
 /// A built-in adapter, or the same behind the forwarding adapter.
-fn wrap(adapter: Arc<dyn StoreAdapter>, custom: bool) -> Arc<dyn StoreAdapter> {
+fn wrap(adapter: Backend, custom: bool) -> Backend {
     if custom {
-        Arc::new(CountingAdapter::new(adapter))
+        Backend::Custom(Arc::new(CountingAdapter::new(adapter)))
     } else {
         adapter
     }
@@ -51,17 +52,17 @@ struct Memory {
 }
 
 impl Harness for Memory {
-    fn adapter(&self) -> futures::future::BoxFuture<'static, Arc<dyn StoreAdapter>> {
-        let adapter = wrap(Arc::new(self.adapter.clone()), self.custom);
+    fn adapter(&self) -> futures::future::BoxFuture<'static, Backend> {
+        let adapter = wrap(Backend::new(self.adapter.clone()), self.custom);
         Box::pin(async move { adapter })
     }
 
     fn adapter_with_capacity(
         &self,
         capacity: usize,
-    ) -> futures::future::BoxFuture<'static, Arc<dyn StoreAdapter>> {
+    ) -> futures::future::BoxFuture<'static, Backend> {
         let adapter = wrap(
-            Arc::new(MemoryAdapter::with_subscriber_capacity(capacity)),
+            Backend::new(MemoryAdapter::with_subscriber_capacity(capacity)),
             self.custom,
         );
         Box::pin(async move { adapter })
@@ -92,10 +93,7 @@ struct Redis {
 impl Redis {
     /// One adapter per case: each case runs on its own tokio runtime, and a
     /// connection belongs to the runtime that made it.
-    fn connect(
-        &self,
-        capacity: Option<usize>,
-    ) -> futures::future::BoxFuture<'static, Arc<dyn StoreAdapter>> {
+    fn connect(&self, capacity: Option<usize>) -> futures::future::BoxFuture<'static, Backend> {
         let url = self.url.clone();
         let custom = self.custom;
         Box::pin(async move {
@@ -104,20 +102,20 @@ impl Redis {
                 builder = builder.subscriber_capacity(capacity);
             }
             let adapter = builder.connect().await.expect("connect to the test server");
-            wrap(Arc::new(adapter), custom)
+            wrap(Backend::new(adapter), custom)
         })
     }
 }
 
 impl Harness for Redis {
-    fn adapter(&self) -> futures::future::BoxFuture<'static, Arc<dyn StoreAdapter>> {
+    fn adapter(&self) -> futures::future::BoxFuture<'static, Backend> {
         self.connect(None)
     }
 
     fn adapter_with_capacity(
         &self,
         capacity: usize,
-    ) -> futures::future::BoxFuture<'static, Arc<dyn StoreAdapter>> {
+    ) -> futures::future::BoxFuture<'static, Backend> {
         self.connect(Some(capacity))
     }
 }
@@ -155,10 +153,7 @@ struct Cluster {
 }
 
 impl Cluster {
-    fn connect(
-        &self,
-        capacity: Option<usize>,
-    ) -> futures::future::BoxFuture<'static, Arc<dyn StoreAdapter>> {
+    fn connect(&self, capacity: Option<usize>) -> futures::future::BoxFuture<'static, Backend> {
         let seeds = self.seeds.clone();
         Box::pin(async move {
             let mut builder = RedisClusterAdapter::builder(&seeds);
@@ -169,20 +164,20 @@ impl Cluster {
                 .connect()
                 .await
                 .expect("connect to the test cluster");
-            Arc::new(adapter) as Arc<dyn StoreAdapter>
+            Backend::new(adapter)
         })
     }
 }
 
 impl Harness for Cluster {
-    fn adapter(&self) -> futures::future::BoxFuture<'static, Arc<dyn StoreAdapter>> {
+    fn adapter(&self) -> futures::future::BoxFuture<'static, Backend> {
         self.connect(None)
     }
 
     fn adapter_with_capacity(
         &self,
         capacity: usize,
-    ) -> futures::future::BoxFuture<'static, Arc<dyn StoreAdapter>> {
+    ) -> futures::future::BoxFuture<'static, Backend> {
         self.connect(Some(capacity))
     }
 

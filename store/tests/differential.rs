@@ -46,8 +46,8 @@
 
 mod support;
 
+use igniter_store::adapter::Backend;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -55,8 +55,8 @@ use bytes::Bytes;
 use futures::TryStreamExt;
 use igniter_store::adapter::{KeyTtl, ScanCursor, SetOptions};
 use igniter_store::{
-    ErrorCode, MemoryAdapter, RedisAdapter, Store, StoreAdapter, StoreResult, StoreScopes,
-    batch::BatchEntry, claim::Claim,
+    ErrorCode, MemoryAdapter, RedisAdapter, Store, StoreResult, StoreScopes, batch::BatchEntry,
+    claim::Claim,
 };
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -1194,7 +1194,7 @@ async fn settle(volatile: &mut BTreeMap<String, Instant>, side: &Side, op: &Op) 
 
 struct Harness {
     runtime: tokio::runtime::Runtime,
-    redis: Arc<dyn StoreAdapter>,
+    redis: Backend,
 }
 
 fn harness() -> Harness {
@@ -1204,9 +1204,8 @@ fn harness() -> Harness {
         .build()
         .unwrap();
     let url = support::shared().url();
-    let redis = runtime.block_on(async {
-        Arc::new(RedisAdapter::connect(&url).await.expect("connect")) as Arc<dyn StoreAdapter>
-    });
+    let redis = runtime
+        .block_on(async { Backend::new(RedisAdapter::connect(&url).await.expect("connect")) });
     Harness { runtime, redis }
 }
 
@@ -1219,7 +1218,7 @@ fn service() -> String {
     )
 }
 
-fn store(adapter: Arc<dyn StoreAdapter>, service: &str) -> Store<Tenant> {
+fn store(adapter: Backend, service: &str) -> Store<Tenant> {
     Store::builder()
         .shared_adapter(adapter)
         .service(service)
@@ -1230,7 +1229,10 @@ fn store(adapter: Arc<dyn StoreAdapter>, service: &str) -> Store<Tenant> {
 
 /// Every key of the service, with its raw value (or the code reading it
 /// gives) and TTL class, straight from the adapter.
-async fn dump(adapter: &dyn StoreAdapter, service: &str) -> BTreeMap<String, String> {
+async fn dump(
+    adapter: &dyn igniter_store::DynStoreAdapter,
+    service: &str,
+) -> BTreeMap<String, String> {
     let pattern = format!(
         "igniter:store:{}:*",
         igniter_store::key::escape_glob(service)
@@ -1299,9 +1301,9 @@ fn known_bug(_op: &Op, _memory: &Out, _redis: &Out) -> Option<&'static str> {
 fn run_case(hx: &Harness, ops: &[Op], tolerate: bool) -> Result<(), TestCaseError> {
     hx.runtime.block_on(async {
         let service = service();
-        let mem_adapter: Arc<dyn StoreAdapter> = Arc::new(MemoryAdapter::new());
-        let mem_root = store(Arc::clone(&mem_adapter), &service);
-        let redis_root = store(Arc::clone(&hx.redis), &service);
+        let mem_adapter = Backend::new(MemoryAdapter::new());
+        let mem_root = store(mem_adapter.clone(), &service);
+        let redis_root = store(hx.redis.clone(), &service);
         let mut mem = Side::new(&mem_root);
         let mut redis = Side::new(&redis_root);
         let mut volatile = BTreeMap::new();
@@ -1335,8 +1337,8 @@ fn run_case(hx: &Harness, ops: &[Op], tolerate: bool) -> Result<(), TestCaseErro
             let all = Op::Purge { h: 3 };
             settle(&mut volatile, &mem, &all).await;
             let (a, b) = (
-                dump(&*mem_adapter, &service).await,
-                dump(&*hx.redis, &service).await,
+                dump(mem_adapter.adapter(), &service).await,
+                dump(hx.redis.adapter(), &service).await,
             );
             if a != b {
                 let only = |x: &BTreeMap<String, String>, y: &BTreeMap<String, String>| {

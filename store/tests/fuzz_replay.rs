@@ -37,6 +37,7 @@
 
 mod support;
 
+use igniter_store::adapter::Backend;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -46,8 +47,8 @@ use futures::StreamExt;
 use igniter_store::key::glob_matches as matches;
 use igniter_store::key::{escape_identifier, unescape_identifier};
 use igniter_store::{
-    ErrorCode, MemoryAdapter, RedisAdapter, Store, StoreActors, StoreAdapter, StoreResult,
-    StoreScopes, actor::ActorDef, actor::NoActors, events::ChannelDef, events::EventRegistry,
+    ErrorCode, MemoryAdapter, RedisAdapter, Store, StoreActors, StoreResult, StoreScopes,
+    actor::ActorDef, actor::NoActors, events::ChannelDef, events::EventRegistry,
     events::Subscription, key::Namespace, scope::NoScopes, scope::ScopeDef,
 };
 use igniter_store_names::{NameKind, check};
@@ -945,7 +946,7 @@ struct Subscribers {
     prefix: String,
 }
 
-async fn subscribers(adapter: Arc<dyn StoreAdapter>) -> Subscribers {
+async fn subscribers(adapter: Backend) -> Subscribers {
     let root = Store::builder()
         .shared_adapter(adapter)
         .service(format!("fz{}", std::process::id()))
@@ -1068,7 +1069,7 @@ async fn still_receiving(subs: &mut Subscribers, wait: Duration) {
     ));
 }
 
-fn envelope_fuzz(adapter: impl FnOnce() -> Arc<dyn StoreAdapter>, n: u32, wait: Duration) {
+fn envelope_fuzz(adapter: impl FnOnce() -> Backend, n: u32, wait: Duration) {
     let rt = runtime();
     let adapter = rt.block_on(async { adapter() });
     let subs = std::sync::Mutex::new(rt.block_on(subscribers(adapter)));
@@ -1083,7 +1084,7 @@ fn envelope_fuzz(adapter: impl FnOnce() -> Arc<dyn StoreAdapter>, n: u32, wait: 
 #[test]
 fn arbitrary_messages_never_break_a_memory_subscription() {
     envelope_fuzz(
-        || Arc::new(MemoryAdapter::new()),
+        || Backend::new(MemoryAdapter::new()),
         cases(3000),
         Duration::from_secs(2),
     );
@@ -1098,7 +1099,7 @@ fn arbitrary_messages_never_break_a_redis_subscription() {
     envelope_fuzz(
         move || {
             let adapter = futures::executor::block_on(RedisAdapter::connect(&url)).unwrap();
-            Arc::new(adapter)
+            Backend::new(adapter)
         },
         cases(300),
         Duration::from_secs(5),
@@ -1108,7 +1109,7 @@ fn arbitrary_messages_never_break_a_redis_subscription() {
 #[test]
 fn envelope_corpus_replays() {
     let rt = runtime();
-    let mut subs = rt.block_on(subscribers(Arc::new(MemoryAdapter::new())));
+    let mut subs = rt.block_on(subscribers(Backend::new(MemoryAdapter::new())));
     let corpus = corpus("envelopes.txt");
     assert!(corpus.len() >= 20, "the envelope corpus is there");
     for fields in corpus {
@@ -1139,7 +1140,7 @@ fn envelope_corpus_replays() {
 #[ignore = "prints store/tests/fuzz-corpus/envelopes.txt with today's outcomes; run by hand"]
 fn record_envelope_corpus() {
     let rt = runtime();
-    let mut subs = rt.block_on(subscribers(Arc::new(MemoryAdapter::new())));
+    let mut subs = rt.block_on(subscribers(Backend::new(MemoryAdapter::new())));
     for fields in corpus("envelopes.txt") {
         let payload = fields.last().unwrap();
         let (a, s) = rt

@@ -74,7 +74,6 @@ async fn deadline_applies_to_every_operation() {
     // an adapter that never answers
     use igniter_store::adapter;
     struct Stuck;
-    #[async_trait::async_trait]
     impl StoreAdapter for Stuck {
         fn name(&self) -> &'static str {
             "stuck"

@@ -11,16 +11,16 @@
 //! prints the address and a few `curl` commands. Ctrl-C closes the store,
 //! which ends the event streams, and the server stops.
 
-use std::sync::Arc;
+use igniter_store::adapter::Backend;
 
 use igniter_store::{MemoryAdapter, RedisAdapter, StoreAdapter};
 use igniter_store_examples::axum_service::{self, Config};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let adapter: Arc<dyn StoreAdapter> = match std::env::var("IGNITER_STORE_REDIS_URL") {
-        Ok(url) => Arc::new(RedisAdapter::connect(&url).await?),
-        Err(_) => Arc::new(MemoryAdapter::new()),
+    let adapter: Backend = match std::env::var("IGNITER_STORE_REDIS_URL") {
+        Ok(url) => RedisAdapter::connect(&url).await?.into_backend(),
+        Err(_) => MemoryAdapter::new().into_backend(),
     };
     let store = axum_service::store(adapter)?;
     let port = match std::env::var("PORT") {

@@ -6,6 +6,7 @@
 //! IGNITER_STORE_REDIS_URL=redis://127.0.0.1:6379/ cargo run -p igniter-store-examples --bin job_worker
 //! ```
 
+use igniter_store::adapter::Backend;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,9 +41,9 @@ const JOBS: usize = 20;
 
 #[tokio::main]
 async fn main() -> Result<(), StoreError> {
-    let adapter: Arc<dyn StoreAdapter> = match std::env::var("IGNITER_STORE_REDIS_URL") {
-        Ok(url) => Arc::new(RedisAdapter::connect(&url).await?),
-        Err(_) => Arc::new(MemoryAdapter::new()),
+    let adapter: Backend = match std::env::var("IGNITER_STORE_REDIS_URL") {
+        Ok(url) => RedisAdapter::connect(&url).await?.into_backend(),
+        Err(_) => MemoryAdapter::new().into_backend(),
     };
     let store = Store::builder()
         .shared_adapter(adapter)

@@ -11,7 +11,7 @@
 //! IGNITER_STORE_REDIS_URL=redis://127.0.0.1:6379/ cargo run -p igniter-store-examples --bin quickstart
 //! ```
 
-use std::sync::Arc;
+use igniter_store::adapter::Backend;
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
@@ -59,14 +59,14 @@ struct Settings {
 
 #[tokio::main]
 async fn main() -> Result<(), StoreError> {
-    let adapter: Arc<dyn StoreAdapter> = match std::env::var("IGNITER_STORE_REDIS_URL") {
+    let adapter: Backend = match std::env::var("IGNITER_STORE_REDIS_URL") {
         Ok(url) => {
             println!("adapter   Redis at {url}");
-            Arc::new(RedisAdapter::connect(&url).await?)
+            RedisAdapter::connect(&url).await?.into_backend()
         }
         Err(_) => {
             println!("adapter   in memory (set IGNITER_STORE_REDIS_URL to use Redis)");
-            Arc::new(MemoryAdapter::new())
+            MemoryAdapter::new().into_backend()
         }
     };
     let store = Store::builder()

@@ -20,8 +20,8 @@
 //! (`igniter.store.kv.get.success`), only its fields, target and level; the
 //! small [`WithEventName`] wrapper below adds it as the first field.
 
+use igniter_store::adapter::Backend;
 use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
@@ -115,14 +115,14 @@ async fn main() -> Result<(), StoreError> {
         .with_writer(std::io::stdout)
         .init();
 
-    let adapter: Arc<dyn StoreAdapter> = match std::env::var("IGNITER_STORE_REDIS_URL") {
+    let adapter: Backend = match std::env::var("IGNITER_STORE_REDIS_URL") {
         Ok(url) => {
             say(&format!("adapter: Redis at {url}"));
-            Arc::new(RedisAdapter::connect(&url).await?)
+            RedisAdapter::connect(&url).await?.into_backend()
         }
         Err(_) => {
             say("adapter: in memory (set IGNITER_STORE_REDIS_URL to use Redis)");
-            Arc::new(MemoryAdapter::new())
+            MemoryAdapter::new().into_backend()
         }
     };
     let store = Store::builder()

@@ -1,19 +1,23 @@
 //! [`Backend`]: the adapter a store runs on, as the store calls it. The
-//! built-in adapters are variants of their own, which the engine calls
-//! directly (unboxed); any other adapter is `Custom`, called through
-//! [`StoreAdapter`]. An adapter gives its own variant
-//! ([`StoreAdapter::dispatch`]), so nothing is ever downcast.
+//! built-in adapters are variants of their own, whose native futures the
+//! engine awaits directly (unboxed); any other adapter is `Custom`, called
+//! through [`DynStoreAdapter`]. An adapter gives its own variant
+//! ([`StoreAdapter::into_backend`]), so nothing is ever downcast to dispatch.
 
 use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
-use super::StoreAdapter;
 use super::memory::MemoryAdapter;
+use super::{DynStoreAdapter, StoreAdapter};
 
 /// The adapter a store runs on, as the store calls it: a built-in adapter
-/// directly, any other through [`StoreAdapter`]. An adapter makes its own
-/// with [`StoreAdapter::dispatch`].
+/// directly, any other through [`DynStoreAdapter`]. An adapter makes its own
+/// with [`StoreAdapter::into_backend`] (or [`Backend::new`]).
+///
+/// Cloning is cheap and shares the adapter: stores built with clones of one
+/// `Backend` ([`StoreBuilder::shared_adapter`](crate::StoreBuilder::shared_adapter))
+/// share its connections and data.
 #[derive(Clone)]
 #[non_exhaustive]
 pub enum Backend {
@@ -25,8 +29,8 @@ pub enum Backend {
     /// A Redis Cluster.
     #[cfg(feature = "cluster")]
     Cluster(crate::RedisClusterAdapter),
-    /// Any other adapter, called through [`StoreAdapter`].
-    Custom(Arc<dyn StoreAdapter>),
+    /// Any other adapter, called through [`DynStoreAdapter`].
+    Custom(Arc<dyn DynStoreAdapter>),
 }
 
 impl fmt::Debug for Backend {
@@ -38,8 +42,14 @@ impl fmt::Debug for Backend {
 }
 
 impl Backend {
-    /// The adapter, for the operations the store runs through the trait.
-    pub fn adapter(&self) -> &dyn StoreAdapter {
+    /// The backend of `adapter`: [`StoreAdapter::into_backend`].
+    pub fn new(adapter: impl StoreAdapter) -> Backend {
+        adapter.into_backend()
+    }
+
+    /// The adapter as an object, whatever it is: for calls outside the
+    /// store's operations (its futures are boxed).
+    pub fn adapter(&self) -> &dyn DynStoreAdapter {
         match self {
             Backend::Memory(memory) => memory,
             #[cfg(feature = "redis")]
@@ -52,7 +62,14 @@ impl Backend {
 
     /// The adapter as its concrete type `T`, if it is one.
     pub fn adapter_as<T: StoreAdapter>(&self) -> Option<&T> {
-        let any: &dyn Any = self.adapter();
+        let any: &dyn Any = match self {
+            Backend::Memory(memory) => memory,
+            #[cfg(feature = "redis")]
+            Backend::Redis(redis) => redis,
+            #[cfg(feature = "cluster")]
+            Backend::Cluster(cluster) => cluster,
+            Backend::Custom(custom) => &**custom,
+        };
         any.downcast_ref()
     }
 

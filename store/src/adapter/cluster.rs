@@ -236,8 +236,8 @@ impl Topology for Cluster {
     const TYPE_NAME: &'static str = "RedisClusterAdapter";
     const CLOSED: &'static str = "the Redis Cluster adapter is closed";
 
-    fn dispatch(adapter: &Redis<Self>) -> Backend {
-        Backend::Cluster(adapter.clone())
+    fn into_backend(adapter: Redis<Self>) -> Backend {
+        Backend::Cluster(adapter)
     }
 
     /// A cluster connection of its own, which follows `MOVED` after a

@@ -6,15 +6,20 @@
 //! suite of this repository holds every adapter to the same behaviour, with
 //! Redis as the reference.
 //!
-//! The store calls the built-in adapters ([`memory::MemoryAdapter`], and with
-//! their features the Redis and Redis Cluster adapters) directly for its
-//! hottest commands, without this trait's boxed futures; any other adapter,
-//! including one that wraps a built-in adapter, is called through the trait.
-//! Each adapter says which it is ([`StoreAdapter::dispatch`], a
-//! [`Backend`]); nothing is downcast.
+//! The trait's methods are native `async` methods, so calling them costs no
+//! allocation: the store awaits the futures of the built-in adapters
+//! ([`memory::MemoryAdapter`], and with their features the Redis and Redis
+//! Cluster adapters) directly. Any other adapter, including one that wraps a
+//! built-in adapter, is called through [`DynStoreAdapter`], the trait's
+//! object-safe form (boxed futures), which every adapter implements: only a
+//! custom adapter pays for `dyn`. Each adapter says which it is
+//! ([`StoreAdapter::into_backend`], a [`Backend`]); nothing is downcast.
+//! (On Redis, the hottest commands skip even the trait: the store writes the
+//! key straight into the command.)
 
 use std::any::Any;
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -182,28 +187,247 @@ pub struct ScanReply {
 /// [`ErrorCode::OperationFailed`](crate::ErrorCode::OperationFailed), which the
 /// store turns into the failing operation's code.
 ///
-/// Every operation is required (only [`dispatch`](Self::dispatch) and
-/// [`unlink`](Self::unlink) have defaults), so what an adapter does is fixed
+/// Every operation is required (only [`into_backend`](Self::into_backend)
+/// and [`unlink`](Self::unlink) have defaults), so what an adapter does is fixed
 /// when it compiles: there is no "unsupported" answer waiting for the first
 /// call in production. An adapter that cannot do something (a backend
 /// without streams, say) says so in its own code, with the error it chooses.
 ///
+/// The operations are native `async` methods (implementers write `async
+/// fn`); their futures must be `Send`. The store awaits those of the
+/// built-in adapters directly, without boxing them; any other adapter it
+/// calls through [`DynStoreAdapter`], this trait's object-safe form, which
+/// every adapter implements.
+///
 /// `Any` is a supertrait so that `Store::adapter_as` can hand out the
 /// concrete adapter (and through it the backend's client).
-#[async_trait]
 pub trait StoreAdapter: Any + Send + Sync {
     /// A short name for logs and telemetry, e.g. `"memory"`.
     fn name(&self) -> &'static str;
 
-    /// How the store calls this adapter, given the adapter itself as
-    /// `shared`. Keep the default, [`Backend::Custom`]: the store then calls
-    /// every operation through this trait. The built-in adapters return their
-    /// own variant, which the store calls directly, without boxed futures;
-    /// a wrapper that returned the variant of the adapter it wraps would be
-    /// bypassed.
-    fn dispatch(&self, shared: Arc<dyn StoreAdapter>) -> Backend {
-        Backend::Custom(shared)
+    /// The [`Backend`] a store runs this adapter on. Keep the default,
+    /// [`Backend::Custom`]: the store then calls the adapter through
+    /// [`DynStoreAdapter`], with boxed futures. The built-in adapters return
+    /// their own variant, whose futures the store awaits directly; a wrapper
+    /// that returned the variant of the adapter it wraps would be bypassed.
+    fn into_backend(self) -> Backend
+    where
+        Self: Sized,
+    {
+        Backend::Custom(Arc::new(self))
     }
+
+    /// `GET key`.
+    fn get(&self, key: &str) -> impl Future<Output = StoreResult<Option<Bytes>>> + Send;
+
+    /// `SET key value [PX ttl] [NX]`; whether the value was written.
+    fn set(
+        &self,
+        key: &str,
+        value: Bytes,
+        options: SetOptions,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// `DEL keys...`; how many existed. Keys are bytes, so that a key read
+    /// back by [`scan`](Self::scan) can be removed whatever it holds.
+    fn del(&self, keys: &[Bytes]) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// `EXISTS key`.
+    fn exists(&self, key: &str) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// `PEXPIRE key ttl`; whether the key exists.
+    fn pexpire(&self, key: &str, ttl: Duration) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// `PTTL key`.
+    fn pttl(&self, key: &str) -> impl Future<Output = StoreResult<KeyTtl>> + Send;
+
+    /// `PERSIST key`; whether a TTL was removed.
+    fn persist(&self, key: &str) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// `INCRBY key delta`, and, when `ttl_if_created` is given and the key did
+    /// not exist before, `PEXPIRE key ttl` in the same atomic step. Returns
+    /// the new value.
+    fn incr_by(
+        &self,
+        key: &str,
+        delta: i64,
+        ttl_if_created: Option<Duration>,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
+
+    /// `MGET keys...`, in order.
+    fn mget(&self, keys: &[String])
+    -> impl Future<Output = StoreResult<Vec<Option<Bytes>>>> + Send;
+
+    /// Writes every entry, each with its own TTL, atomically: all or none.
+    fn mset(&self, entries: Vec<MsetEntry>) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Acquires the claim at `key` if it is free, atomically: increments the
+    /// fencing counter at `fence_key` (which never expires), raises it to the
+    /// backend's clock in microseconds since the Unix epoch if it is lower,
+    /// calls the result `n`, and sets `key` to `"<n>:<nonce>"` with `ttl`.
+    /// Returns `n`, or `None` when the claim is held. The clock is what keeps
+    /// `n` growing when the counter is lost (a purge, a restart without
+    /// persistence). A counter that would reach 2^53 is
+    /// `STORE_COUNTER_OVERFLOW`, and the claim is not taken.
+    fn claim_acquire(
+        &self,
+        key: &str,
+        fence_key: &str,
+        nonce: &str,
+        ttl: Duration,
+    ) -> impl Future<Output = StoreResult<Option<u64>>> + Send;
+
+    /// Deletes `key` if it holds exactly `expected`; whether it did.
+    fn compare_and_delete(
+        &self,
+        key: &str,
+        expected: &[u8],
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Sets the TTL of `key` if it holds exactly `expected`; whether it did.
+    fn compare_and_expire(
+        &self,
+        key: &str,
+        expected: &[u8],
+        ttl: Duration,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// `SCAN cursor MATCH pattern COUNT count`: a page of keys matching
+    /// `pattern` (Redis glob rules). A key present for the whole scan is
+    /// returned at least once.
+    fn scan(
+        &self,
+        cursor: &ScanCursor,
+        pattern: &str,
+        count: usize,
+    ) -> impl Future<Output = StoreResult<ScanReply>> + Send;
+
+    /// `PUBLISH channel payload`: how many backend subscriptions received
+    /// it. On Redis that counts subscribed connections (one per process and
+    /// channel or pattern), not local subscribers.
+    fn publish(
+        &self,
+        channel: &str,
+        payload: Bytes,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// Subscribes to a channel or a pattern (`SUBSCRIBE` / `PSUBSCRIBE`),
+    /// sharing one backend subscription among every local subscriber of the
+    /// same topic. Returns once the subscription is active: a message
+    /// published after it returns is received.
+    fn subscribe(
+        &self,
+        kind: TopicKind,
+        topic: &str,
+    ) -> impl Future<Output = StoreResult<RawSubscription>> + Send;
+
+    /// The backend subscriptions held for local subscribers: `(channels,
+    /// patterns)`.
+    fn active_subscriptions(&self) -> (usize, usize);
+
+    /// Removes `keys` (`UNLINK`); how many existed.
+    fn unlink(&self, keys: &[Bytes]) -> impl Future<Output = StoreResult<u64>> + Send {
+        self.del(keys)
+    }
+
+    /// `XADD key [MAXLEN [~] n] * data <payload>`: the new entry's id.
+    fn xadd(
+        &self,
+        key: &str,
+        payload: Bytes,
+        max_len: Option<MaxLen>,
+    ) -> impl Future<Output = StoreResult<String>> + Send;
+
+    /// `XRANGE` / `XREVRANGE`.
+    fn xrange(
+        &self,
+        key: &str,
+        query: &RangeQuery,
+    ) -> impl Future<Output = StoreResult<Vec<RawEntry>>> + Send;
+
+    /// `XLEN key`.
+    fn xlen(&self, key: &str) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// `XTRIM key MAXLEN [~] n`: how many entries were removed.
+    fn xtrim(&self, key: &str, max_len: MaxLen) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// `XGROUP CREATE key group start_id MKSTREAM`: whether the group was
+    /// created (`false` when it existed: `BUSYGROUP` is not an error).
+    fn xgroup_create(
+        &self,
+        key: &str,
+        group: &str,
+        start_id: &str,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// `XGROUP DELCONSUMER key group consumer`: how many pending entries the
+    /// consumer had (they are no longer pending).
+    fn xgroup_delconsumer(
+        &self,
+        key: &str,
+        group: &str,
+        consumer: &str,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// `XREADGROUP ... STREAMS key >`: new entries for the consumer, now
+    /// pending. A blocking read must not hold up other operations (Redis:
+    /// a connection of its own). A missing group fails with
+    /// `STORE_STREAM_GROUP_NOT_FOUND`.
+    fn xreadgroup(
+        &self,
+        key: &str,
+        read: &GroupRead,
+    ) -> impl Future<Output = StoreResult<Vec<RawEntry>>> + Send;
+
+    /// `XACK key group ids...`: how many were pending.
+    fn xack(
+        &self,
+        key: &str,
+        group: &str,
+        ids: &[String],
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// `XPENDING key group`.
+    fn xpending_summary(
+        &self,
+        key: &str,
+        group: &str,
+    ) -> impl Future<Output = StoreResult<PendingSummary>> + Send;
+
+    /// `XPENDING key group start end count [consumer]`.
+    fn xpending(
+        &self,
+        key: &str,
+        group: &str,
+        query: &RangeQuery,
+        consumer: Option<&str>,
+    ) -> impl Future<Output = StoreResult<Vec<PendingEntry>>> + Send;
+
+    /// `XAUTOCLAIM key group consumer min_idle start COUNT count`.
+    fn xautoclaim(
+        &self,
+        key: &str,
+        read: &GroupRead,
+        min_idle: Duration,
+        start: &str,
+    ) -> impl Future<Output = StoreResult<AutoClaim>> + Send;
+
+    /// Closes the adapter; operations after it fail with
+    /// [`ErrorCode::NotConnected`](crate::ErrorCode::NotConnected).
+    fn close(&self) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// [`StoreAdapter`] as an object: the same methods, with boxed futures.
+/// Implemented for every [`StoreAdapter`]; do not implement it yourself.
+///
+/// The store calls a custom adapter ([`Backend::Custom`]) through it, and
+/// [`Store::adapter`](crate::Store::adapter) hands it out, so that an
+/// operation the store does not wrap can be called on any adapter. Its
+/// methods are those of [`StoreAdapter`], with the same names.
+#[async_trait]
+pub trait DynStoreAdapter: Any + Send + Sync {
+    /// A short name for logs and telemetry, e.g. `"memory"`.
+    fn name(&self) -> &'static str;
 
     /// `GET key`.
     async fn get(&self, key: &str) -> StoreResult<Option<Bytes>>;
@@ -296,9 +520,7 @@ pub trait StoreAdapter: Any + Send + Sync {
     fn active_subscriptions(&self) -> (usize, usize);
 
     /// Removes `keys` (`UNLINK`); how many existed.
-    async fn unlink(&self, keys: &[Bytes]) -> StoreResult<u64> {
-        self.del(keys).await
-    }
+    async fn unlink(&self, keys: &[Bytes]) -> StoreResult<u64>;
 
     /// `XADD key [MAXLEN [~] n] * data <payload>`: the new entry's id.
     async fn xadd(&self, key: &str, payload: Bytes, max_len: Option<MaxLen>)
@@ -354,6 +576,171 @@ pub trait StoreAdapter: Any + Send + Sync {
     /// Closes the adapter; operations after it fail with
     /// [`ErrorCode::NotConnected`](crate::ErrorCode::NotConnected).
     async fn close(&self) -> StoreResult<()>;
+}
+
+#[async_trait]
+impl<T: StoreAdapter> DynStoreAdapter for T {
+    fn name(&self) -> &'static str {
+        StoreAdapter::name(self)
+    }
+
+    async fn get(&self, key: &str) -> StoreResult<Option<Bytes>> {
+        StoreAdapter::get(self, key).await
+    }
+
+    async fn set(&self, key: &str, value: Bytes, options: SetOptions) -> StoreResult<bool> {
+        StoreAdapter::set(self, key, value, options).await
+    }
+
+    async fn del(&self, keys: &[Bytes]) -> StoreResult<u64> {
+        StoreAdapter::del(self, keys).await
+    }
+
+    async fn exists(&self, key: &str) -> StoreResult<bool> {
+        StoreAdapter::exists(self, key).await
+    }
+
+    async fn pexpire(&self, key: &str, ttl: Duration) -> StoreResult<bool> {
+        StoreAdapter::pexpire(self, key, ttl).await
+    }
+
+    async fn pttl(&self, key: &str) -> StoreResult<KeyTtl> {
+        StoreAdapter::pttl(self, key).await
+    }
+
+    async fn persist(&self, key: &str) -> StoreResult<bool> {
+        StoreAdapter::persist(self, key).await
+    }
+
+    async fn incr_by(
+        &self,
+        key: &str,
+        delta: i64,
+        ttl_if_created: Option<Duration>,
+    ) -> StoreResult<i64> {
+        StoreAdapter::incr_by(self, key, delta, ttl_if_created).await
+    }
+
+    async fn mget(&self, keys: &[String]) -> StoreResult<Vec<Option<Bytes>>> {
+        StoreAdapter::mget(self, keys).await
+    }
+
+    async fn mset(&self, entries: Vec<MsetEntry>) -> StoreResult<()> {
+        StoreAdapter::mset(self, entries).await
+    }
+
+    async fn claim_acquire(
+        &self,
+        key: &str,
+        fence_key: &str,
+        nonce: &str,
+        ttl: Duration,
+    ) -> StoreResult<Option<u64>> {
+        StoreAdapter::claim_acquire(self, key, fence_key, nonce, ttl).await
+    }
+
+    async fn compare_and_delete(&self, key: &str, expected: &[u8]) -> StoreResult<bool> {
+        StoreAdapter::compare_and_delete(self, key, expected).await
+    }
+
+    async fn compare_and_expire(
+        &self,
+        key: &str,
+        expected: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<bool> {
+        StoreAdapter::compare_and_expire(self, key, expected, ttl).await
+    }
+
+    async fn scan(
+        &self,
+        cursor: &ScanCursor,
+        pattern: &str,
+        count: usize,
+    ) -> StoreResult<ScanReply> {
+        StoreAdapter::scan(self, cursor, pattern, count).await
+    }
+
+    async fn publish(&self, channel: &str, payload: Bytes) -> StoreResult<u64> {
+        StoreAdapter::publish(self, channel, payload).await
+    }
+
+    async fn subscribe(&self, kind: TopicKind, topic: &str) -> StoreResult<RawSubscription> {
+        StoreAdapter::subscribe(self, kind, topic).await
+    }
+
+    fn active_subscriptions(&self) -> (usize, usize) {
+        StoreAdapter::active_subscriptions(self)
+    }
+
+    async fn unlink(&self, keys: &[Bytes]) -> StoreResult<u64> {
+        StoreAdapter::unlink(self, keys).await
+    }
+
+    async fn xadd(
+        &self,
+        key: &str,
+        payload: Bytes,
+        max_len: Option<MaxLen>,
+    ) -> StoreResult<String> {
+        StoreAdapter::xadd(self, key, payload, max_len).await
+    }
+
+    async fn xrange(&self, key: &str, query: &RangeQuery) -> StoreResult<Vec<RawEntry>> {
+        StoreAdapter::xrange(self, key, query).await
+    }
+
+    async fn xlen(&self, key: &str) -> StoreResult<u64> {
+        StoreAdapter::xlen(self, key).await
+    }
+
+    async fn xtrim(&self, key: &str, max_len: MaxLen) -> StoreResult<u64> {
+        StoreAdapter::xtrim(self, key, max_len).await
+    }
+
+    async fn xgroup_create(&self, key: &str, group: &str, start_id: &str) -> StoreResult<bool> {
+        StoreAdapter::xgroup_create(self, key, group, start_id).await
+    }
+
+    async fn xgroup_delconsumer(&self, key: &str, group: &str, consumer: &str) -> StoreResult<u64> {
+        StoreAdapter::xgroup_delconsumer(self, key, group, consumer).await
+    }
+
+    async fn xreadgroup(&self, key: &str, read: &GroupRead) -> StoreResult<Vec<RawEntry>> {
+        StoreAdapter::xreadgroup(self, key, read).await
+    }
+
+    async fn xack(&self, key: &str, group: &str, ids: &[String]) -> StoreResult<u64> {
+        StoreAdapter::xack(self, key, group, ids).await
+    }
+
+    async fn xpending_summary(&self, key: &str, group: &str) -> StoreResult<PendingSummary> {
+        StoreAdapter::xpending_summary(self, key, group).await
+    }
+
+    async fn xpending(
+        &self,
+        key: &str,
+        group: &str,
+        query: &RangeQuery,
+        consumer: Option<&str>,
+    ) -> StoreResult<Vec<PendingEntry>> {
+        StoreAdapter::xpending(self, key, group, query, consumer).await
+    }
+
+    async fn xautoclaim(
+        &self,
+        key: &str,
+        read: &GroupRead,
+        min_idle: Duration,
+        start: &str,
+    ) -> StoreResult<AutoClaim> {
+        StoreAdapter::xautoclaim(self, key, read, min_idle, start).await
+    }
+
+    async fn close(&self) -> StoreResult<()> {
+        StoreAdapter::close(self).await
+    }
 }
 
 #[cfg(test)]

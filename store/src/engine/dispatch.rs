@@ -1,15 +1,16 @@
-//! The one place that picks how an operation reaches the adapter: for the
-//! built-in adapters, their commands called directly; for any other, the
-//! [`StoreAdapter`] trait. Every operation that has a direct path goes
-//! through here.
+//! The one place that picks how an operation reaches the adapter.
 //!
-//! - The memory adapter's commands never wait: the engine calls them
-//!   synchronously, with the key built in a buffer of the thread that is
-//!   reused (stream appends and batches on memory go through the trait).
-//! - On Redis and Redis Cluster the key is written piece by piece, and a
-//!   value from a buffer of the thread, straight into a `redis` command built
-//!   at its final size, and the command functions the adapters' trait
-//!   methods run too are awaited unboxed.
+//! - [`call!`] runs one [`StoreAdapter`] method on the store's [`Backend`]:
+//!   on a built-in adapter it awaits the method's native future directly (no
+//!   box; the memory adapter's complete on their first poll), on a custom
+//!   one it goes through [`DynStoreAdapter`](crate::adapter::DynStoreAdapter)
+//!   (a boxed future). Every operation of the namespace modules reaches the
+//!   adapter through it or through the methods below.
+//! - On Redis and Redis Cluster the hottest operations (kv get, set and
+//!   exists, `MGET`, counters, stream appends) skip even the trait: the key
+//!   is written piece by piece, and a value from a buffer of the thread,
+//!   straight into a `redis` command built at its final size, and the command
+//!   functions the adapters' trait methods run too are awaited unboxed.
 //!
 //! The behaviour is the same on every path: the conformance suite runs on
 //! each built-in adapter and on the memory and Redis adapters behind a
@@ -49,6 +50,33 @@ pub(crate) enum SetCommand<'a> {
     },
 }
 
+/// Awaits `method(args..)` of [`StoreAdapter`] on the adapter of `core` (a
+/// [`Core`]): the one dispatch point. A built-in adapter's native future is
+/// awaited directly, a custom adapter's boxed one through
+/// [`DynStoreAdapter`](crate::adapter::DynStoreAdapter). The arguments are
+/// evaluated in the arm that runs (once).
+macro_rules! call {
+    ($core:expr, $method:ident($($arg:expr),* $(,)?)) => {
+        match &$core.shared.backend {
+            $crate::adapter::Backend::Memory(adapter) => {
+                $crate::adapter::StoreAdapter::$method(adapter, $($arg),*).await
+            }
+            #[cfg(feature = "redis")]
+            $crate::adapter::Backend::Redis(adapter) => {
+                $crate::adapter::StoreAdapter::$method(adapter, $($arg),*).await
+            }
+            #[cfg(feature = "cluster")]
+            $crate::adapter::Backend::Cluster(adapter) => {
+                $crate::adapter::StoreAdapter::$method(adapter, $($arg),*).await
+            }
+            $crate::adapter::Backend::Custom(adapter) => {
+                $crate::adapter::DynStoreAdapter::$method(&**adapter, $($arg),*).await
+            }
+        }
+    };
+}
+pub(crate) use call;
+
 impl<Z: Serializer> Core<Z> {
     /// The memory adapter, when the store runs on it: its commands complete
     /// at once, so an operation on it can run on its first poll, unboxed.
@@ -78,10 +106,6 @@ impl<Z: Serializer> Core<Z> {
         key: &str,
         read: impl FnOnce(&[u8]) -> StoreResult<R>,
     ) -> StoreResult<Option<R>> {
-        if let Backend::Memory(memory) = &self.shared.backend {
-            let found = self.with_key(ns, key, |full| memory.get_now(full))?;
-            return found.map(|bytes| read(&bytes)).transpose();
-        }
         #[cfg(feature = "redis")]
         if let Some(target) = self.shared.backend.redis() {
             let full = self.redis_key(ns, key)?;
@@ -89,22 +113,19 @@ impl<Z: Serializer> Core<Z> {
             return found.map(|bytes| read(&bytes)).transpose();
         }
         let full = self.pooled_key(ns, key)?;
-        let found = self.adapter().get(&full).await?;
+        let found = call!(self, get(&full))?;
         found.map(|bytes| read(&bytes)).transpose()
     }
 
     /// `EXISTS` of `key` in `ns`.
     pub(crate) async fn exists_key(&self, ns: Namespace, key: &str) -> StoreResult<bool> {
-        if let Backend::Memory(memory) = &self.shared.backend {
-            return self.with_key(ns, key, |full| memory.exists_now(full));
-        }
         #[cfg(feature = "redis")]
         if let Some(target) = self.shared.backend.redis() {
             let full = self.redis_key(ns, key)?;
             return crate::adapter::redis::commands::exists(&mut target.open()?, full).await;
         }
         let full = self.pooled_key(ns, key)?;
-        self.adapter().exists(&full).await
+        call!(self, exists(&full))
     }
 
     /// A `SET` of `value` at `key` in `ns`, expiring after `ttl`, ready to
@@ -149,18 +170,9 @@ impl<Z: Serializer> Core<Z> {
             SetCommand::Redis { target, cmd } => {
                 crate::adapter::redis::commands::set_reply(&mut target.open()?, &cmd).await
             }
-            SetCommand::Bytes {
-                value,
-                options,
-                memory: Some(memory),
-            } => self.with_checked_key(ns, key, |full| memory.set_now(full, value, options)),
-            SetCommand::Bytes {
-                value,
-                options,
-                memory: None,
-            } => {
+            SetCommand::Bytes { value, options, .. } => {
                 let full = self.pooled_key(ns, key)?;
-                self.adapter().set(&full, value, options).await
+                call!(self, set(&full, value, options))
             }
         }
     }
@@ -213,7 +225,7 @@ impl<Z: Serializer> Core<Z> {
         if full.is_empty() {
             return Ok(Vec::new());
         }
-        read_all(self.adapter().mget(&full).await?, read)
+        read_all(call!(self, mget(&full))?, read)
     }
 
     /// `XADD` of `payload` (its encoding's failure, if it failed: reported
@@ -237,7 +249,7 @@ impl<Z: Serializer> Core<Z> {
             .await;
         }
         let full = self.pooled_key(Namespace::Streams, name)?;
-        self.adapter().xadd(&full, payload?, max_len).await
+        call!(self, xadd(&full, payload?, max_len))
     }
 
     /// `INCRBY` of the counter `key` in `ns`, with `ttl` set if it creates
@@ -249,9 +261,6 @@ impl<Z: Serializer> Core<Z> {
         delta: i64,
         ttl: Option<Duration>,
     ) -> StoreResult<i64> {
-        if let Backend::Memory(memory) = &self.shared.backend {
-            return self.with_key(ns, key, |full| memory.incr_by_now(full, delta, ttl));
-        }
         #[cfg(feature = "redis")]
         if let Some(target) = self.shared.backend.redis() {
             let full = self.redis_key(ns, key)?;
@@ -259,6 +268,6 @@ impl<Z: Serializer> Core<Z> {
                 .await;
         }
         let full = self.pooled_key(ns, key)?;
-        self.adapter().incr_by(&full, delta, ttl).await
+        call!(self, incr_by(&full, delta, ttl))
     }
 }

@@ -1,7 +1,8 @@
 //! The engine: what every operation of every namespace shares. A handle's
 //! [`Core`] (the shared store and one scope chain), its checks, deadlines and
 //! scratch buffers, and the operations that reach the adapter through the
-//! one dispatch point ([`Backend`](crate::adapter::Backend)).
+//! one dispatch point (`dispatch.rs`: `call!` on the
+//! [`Backend`](crate::adapter::Backend)).
 //!
 //! The namespace modules (`kv`, `counter`, `claim`, `batch`, `dev`,
 //! `events`, `streams`) build on it; it knows none of them.
@@ -12,7 +13,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::adapter::{Backend, StoreAdapter};
+use crate::adapter::Backend;
 use crate::channel::EventRegistry;
 use crate::error::StoreResult;
 use crate::key::Namespace;
@@ -26,7 +27,7 @@ mod dispatch;
 mod scratch;
 
 pub(crate) use checks::{check_key, check_ttl};
-pub(crate) use dispatch::SetCommand;
+pub(crate) use dispatch::{SetCommand, call};
 pub(crate) use scratch::PooledKey;
 
 /// A boxed future of the store, returned by the awaitable builders.
@@ -84,10 +85,6 @@ impl<Z> fmt::Debug for Core<Z> {
 }
 
 impl<Z: Serializer> Core<Z> {
-    pub(crate) fn adapter(&self) -> &dyn StoreAdapter {
-        self.shared.backend.adapter()
-    }
-
     pub(crate) fn serializer(&self) -> &Z {
         &self.shared.serializer
     }

@@ -4,6 +4,7 @@ mod envelope;
 #[cfg(feature = "garde")]
 mod validation;
 
+use crate::engine::call;
 use std::fmt;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -105,9 +106,7 @@ impl<'a, Z: Serializer> Events<'a, Z> {
                 core.check_required()?;
                 check(payload)?;
                 let bytes = encode_envelope(core, name, payload)?;
-                core.adapter()
-                    .publish(&core.chain.space.channel(name), bytes)
-                    .await
+                call!(core, publish(&core.chain.space.channel(name), bytes))
             },
             |v| events.channel = name,
             events.wildcard = false,
@@ -131,7 +130,7 @@ impl<'a, Z: Serializer> Events<'a, Z> {
             async {
                 core.check_required()?;
                 let topic = core.chain.space.channel(name);
-                let raw = core.adapter().subscribe(TopicKind::Channel, &topic).await?;
+                let raw = call!(core, subscribe(TopicKind::Channel, &topic))?;
                 let decode = move |message: &RawMessage| -> Decoded<T> {
                     decode_message(message.payload(), name, |raw| {
                         serde_json::from_str(raw.get()).ok()
@@ -164,10 +163,7 @@ impl<'a, Z: Serializer> Events<'a, Z> {
                 core.check_required()?;
                 let pattern = core.chain.space.channel_pattern(namespace);
                 let space = core.chain.space.clone();
-                let raw = core
-                    .adapter()
-                    .subscribe(TopicKind::Pattern, &pattern)
-                    .await?;
+                let raw = call!(core, subscribe(TopicKind::Pattern, &pattern))?;
                 let decode = move |message: &RawMessage| -> Decoded<E> {
                     let event = space.event(message.channel()).unwrap_or_default();
                     if !E::REGISTRY.channels().iter().any(|c| c.name() == event) {

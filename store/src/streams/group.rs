@@ -1,5 +1,6 @@
 //! Consumer groups: [`Group`].
 
+use crate::engine::call;
 use std::fmt;
 use std::future::IntoFuture;
 use std::marker::PhantomData;
@@ -109,7 +110,7 @@ impl<'a, Z: Serializer> Group<'a, Z> {
                 if ids.is_empty() {
                     return Ok(0);
                 }
-                core.adapter().xack(&key, group, &ids).await
+                call!(core, xack(&key, group, &ids))
             },
             |v| stream.name = name,
             stream.group = group,
@@ -135,7 +136,7 @@ impl<'a, Z: Serializer> Group<'a, Z> {
             async {
                 self.check()?;
                 let key = stream_key(core, name)?;
-                core.adapter().xpending_summary(&key, group).await
+                call!(core, xpending_summary(&key, group))
             },
             |v| stream.name = name,
             stream.group = group,
@@ -192,9 +193,7 @@ impl<'a, Z: Serializer> Group<'a, Z> {
             async {
                 self.check()?;
                 let key = stream_key(core, name)?;
-                core.adapter()
-                    .xgroup_delconsumer(&key, group, consumer)
-                    .await
+                call!(core, xgroup_delconsumer(&key, group, consumer))
             },
             |v| stream.name = name,
             stream.group = group,
@@ -262,7 +261,7 @@ impl<'a, Z: Serializer> IntoFuture for Ensure<'a, Z> {
                 async {
                     g.check()?;
                     let key = stream_key(core, name)?;
-                    core.adapter().xgroup_create(&key, group, &start_id).await
+                    call!(core, xgroup_create(&key, group, &start_id))
                 },
                 |v| stream.name = name,
                 stream.group = group,
@@ -349,7 +348,9 @@ pub(crate) async fn read_group<Z: Serializer>(
     mut read: GroupRead,
 ) -> StoreResult<Vec<crate::adapter::streams::RawEntry>> {
     let Some(block) = read.block else {
-        return core.run(pin!(core.adapter().xreadgroup(key, &read))).await;
+        return core
+            .run(pin!(async { call!(core, xreadgroup(key, &read)) }))
+            .await;
     };
     // A block of `Duration::MAX` would overflow the clock: a year is for ever
     // enough, and Redis's `BLOCK` takes it.
@@ -359,7 +360,7 @@ pub(crate) async fn read_group<Z: Serializer>(
         let left = until.saturating_duration_since(Instant::now());
         read.block = Some(left.max(Duration::from_millis(1)));
         let result = core
-            .run_extended(left, pin!(core.adapter().xreadgroup(key, &read)))
+            .run_extended(left, pin!(async { call!(core, xreadgroup(key, &read)) }))
             .await;
         match result {
             Err(e) if e.code() == ErrorCode::ConnectionFailed && Instant::now() < until => {
@@ -426,7 +427,7 @@ impl<'a, Z: Serializer> IntoFuture for PendingQuery<'a, Z> {
                         reverse: false,
                     };
                     let consumer = mine.then_some(g.consumer);
-                    core.adapter().xpending(&key, group, &query, consumer).await
+                    call!(core, xpending(&key, group, &query, consumer))
                 },
                 |v| stream.name = name,
                 stream.group = group,
@@ -521,10 +522,7 @@ pub(crate) async fn reclaim<Z: Serializer>(
             count: Some(count - claimed.len()),
             block: None,
         };
-        let page = core
-            .adapter()
-            .xautoclaim(key, &read, min_idle, &start)
-            .await?;
+        let page = call!(core, xautoclaim(key, &read, min_idle, &start))?;
         claimed.extend(page.entries);
         if page.next == "0-0" || claimed.len() >= count {
             return Ok(claimed);

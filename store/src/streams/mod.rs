@@ -3,6 +3,7 @@
 mod group;
 mod worker;
 
+use crate::engine::call;
 use std::fmt;
 use std::future::IntoFuture;
 use std::marker::PhantomData;
@@ -190,7 +191,7 @@ impl<'a, Z: Serializer> Streams<'a, Z> {
             ErrorCode::StreamReadFailed,
             async {
                 let key = pooled_stream_key(core, name)?;
-                core.adapter().xlen(&key).await
+                call!(core, xlen(&key))
             },
             |v| stream.name = name,
             stream.count = *v
@@ -215,15 +216,16 @@ impl<'a, Z: Serializer> Streams<'a, Z> {
             ErrorCode::StreamOperationFailed,
             async {
                 let key = stream_key(core, name)?;
-                core.adapter()
-                    .xtrim(
+                call!(
+                    core,
+                    xtrim(
                         &key,
                         MaxLen {
                             len: max_len,
                             approximate,
                         },
                     )
-                    .await
+                )
             },
             |v| stream.name = name,
             stream.count = *v
@@ -366,7 +368,7 @@ impl<'a, T: DeserializeOwned + Send + 'a, Z: Serializer> IntoFuture for Range<'a
                 ErrorCode::StreamReadFailed,
                 async {
                     let key = pooled_stream_key(core, name)?;
-                    let entries = core.adapter().xrange(&key, &query).await?;
+                    let entries = call!(core, xrange(&key, &query))?;
                     Ok(entries
                         .into_iter()
                         .map(|e| decode_entry(core, e))

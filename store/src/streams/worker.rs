@@ -1,5 +1,6 @@
 //! [`Worker`]: a stream of deliveries for one consumer of a group.
 
+use crate::engine::call;
 use std::collections::VecDeque;
 use std::fmt;
 use std::marker::PhantomData;
@@ -60,13 +61,7 @@ impl<T, Z: Serializer> Delivery<T, Z> {
             "stream",
             "ack",
             ErrorCode::StreamAckFailed,
-            async {
-                Ok(core
-                    .adapter()
-                    .xack(&self.key, group, std::slice::from_ref(&self.id))
-                    .await?
-                    > 0)
-            },
+            async { Ok(call!(core, xack(&self.key, group, std::slice::from_ref(&self.id)))? > 0) },
             |v| stream.group = group,
             stream.count = u64::from(*v)
         )
@@ -307,10 +302,7 @@ impl<T: DeserializeOwned + Send + 'static, Z: Serializer> State<T, Z> {
                         count: Some(1),
                         reverse: false,
                     };
-                    let pending = core
-                        .adapter()
-                        .xpending(key, group, &query, Some(consumer))
-                        .await?;
+                    let pending = call!(core, xpending(key, group, &query, Some(consumer)))?;
                     let deliveries = pending.first().map_or(1, |p| p.deliveries);
                     counted.push((entry, deliveries));
                 }
@@ -357,7 +349,7 @@ async fn ensure<T, Z: Serializer>(o: &WorkerBuilder<T, Z>) -> StoreResult<String
         ErrorCode::StreamGroupCreateFailed,
         async {
             let key = stream_key(core, name)?;
-            core.adapter().xgroup_create(&key, group, "0").await?;
+            call!(core, xgroup_create(&key, group, "0"))?;
             Ok(key)
         },
         |_v| stream.name = name,
@@ -386,10 +378,8 @@ async fn bury<T, Z: Serializer>(
                 .data
                 .clone()
                 .unwrap_or_else(|| Bytes::from_static(b"null"));
-            core.adapter().xadd(&dead_key, data, None).await?;
-            core.adapter()
-                .xack(key, group, std::slice::from_ref(&entry.id))
-                .await
+            call!(core, xadd(&dead_key, data, None))?;
+            call!(core, xack(key, group, std::slice::from_ref(&entry.id)))
         },
         |_v| stream.name = name,
         stream.group = group

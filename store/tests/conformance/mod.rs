@@ -7,11 +7,11 @@
 //! backend (one Redis server per test binary) never see each other's keys.
 #![allow(dead_code)]
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use igniter_store::{StoreAdapter, StoreScopes};
+use igniter_store::StoreScopes;
+use igniter_store::adapter::Backend;
 
 pub mod cases;
 pub mod events;
@@ -31,7 +31,7 @@ pub mod all {
 pub trait Harness: Send + Sync + 'static {
     /// An adapter on the backend; may be a new one per call. Async because
     /// a network adapter connects on the runtime of the case that uses it.
-    fn adapter(&self) -> futures::future::BoxFuture<'static, Arc<dyn StoreAdapter>>;
+    fn adapter(&self) -> futures::future::BoxFuture<'static, Backend>;
 
     /// Whether `publish` counts every subscription of the process (one
     /// server), or only those on the node that took the publish (a cluster).
@@ -44,7 +44,7 @@ pub trait Harness: Send + Sync + 'static {
     fn adapter_with_capacity(
         &self,
         capacity: usize,
-    ) -> futures::future::BoxFuture<'static, Arc<dyn StoreAdapter>>;
+    ) -> futures::future::BoxFuture<'static, Backend>;
 }
 
 /// The scope set of the suite.

@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use bytes::Bytes;
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -164,66 +163,6 @@ impl MemoryAdapter {
         self.inner.db.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// `GET`, at once: the store calls the memory adapter's commands
-    /// directly (no boxed future, no deadline to arm), since they never wait.
-    pub(crate) fn get_now(&self, key: &str) -> StoreResult<Option<Bytes>> {
-        let (db, now) = self.open_live()?;
-        Ok(db.string(key, now)?.cloned())
-    }
-
-    /// `SET`, at once; see [`MemoryAdapter::get_now`].
-    pub(crate) fn set_now(
-        &self,
-        key: &str,
-        value: Bytes,
-        options: SetOptions,
-    ) -> StoreResult<bool> {
-        let (mut db, now) = self.open_live()?;
-        if options.condition == SetCondition::IfAbsent && db.live(key, now).is_some() {
-            return Ok(false);
-        }
-        let at = options.ttl.map(|ttl| deadline(Instant::now(), ttl));
-        let old = db.replace(key, Value::Str(value), at, now);
-        // The old value is freed after the lock is released.
-        drop(db);
-        drop(old);
-        Ok(true)
-    }
-
-    /// `EXISTS`, at once; see [`MemoryAdapter::get_now`].
-    pub(crate) fn exists_now(&self, key: &str) -> StoreResult<bool> {
-        let (db, now) = self.open_live()?;
-        Ok(db.live(key, now).is_some())
-    }
-
-    /// `INCRBY` (and the TTL of a counter it creates), at once; see
-    /// [`MemoryAdapter::get_now`].
-    pub(crate) fn incr_by_now(
-        &self,
-        key: &str,
-        delta: i64,
-        ttl_if_created: Option<Duration>,
-    ) -> StoreResult<i64> {
-        let (mut db, now) = self.open_live()?;
-        let current = db.integer(key, now)?;
-        let value = current.unwrap_or(0).checked_add(delta).ok_or_else(|| {
-            StoreError::new(
-                ErrorCode::CounterOverflow,
-                "increment or decrement would overflow",
-            )
-        })?;
-        let bytes = Bytes::from(value.to_string());
-        match (current, db.live_mut(key, now)) {
-            (Some(_), Some(entry)) => entry.value = Value::Str(bytes),
-            // Missing or expired: a new counter, with the TTL of a new one.
-            _ => {
-                let at = ttl_if_created.map(|ttl| deadline(Instant::now(), ttl));
-                db.insert(key, Value::Str(bytes), at, now);
-            }
-        }
-        Ok(value)
-    }
-
     /// Locks the data and reclaims a bounded number of expired keys (see
     /// [`Db::begin`]), or fails when closed; the operation's [`Now`], for
     /// which the clock is read only when some key has a TTL.
@@ -249,22 +188,31 @@ impl MemoryAdapter {
     }
 }
 
-#[async_trait]
 impl StoreAdapter for MemoryAdapter {
     fn name(&self) -> &'static str {
         "memory"
     }
 
-    fn dispatch(&self, _: Arc<dyn StoreAdapter>) -> Backend {
-        Backend::Memory(self.clone())
+    fn into_backend(self) -> Backend {
+        Backend::Memory(self)
     }
 
     async fn get(&self, key: &str) -> StoreResult<Option<Bytes>> {
-        self.get_now(key)
+        let (db, now) = self.open_live()?;
+        Ok(db.string(key, now)?.cloned())
     }
 
     async fn set(&self, key: &str, value: Bytes, options: SetOptions) -> StoreResult<bool> {
-        self.set_now(key, value, options)
+        let (mut db, now) = self.open_live()?;
+        if options.condition == SetCondition::IfAbsent && db.live(key, now).is_some() {
+            return Ok(false);
+        }
+        let at = options.ttl.map(|ttl| deadline(Instant::now(), ttl));
+        let old = db.replace(key, Value::Str(value), at, now);
+        // The old value is freed after the lock is released.
+        drop(db);
+        drop(old);
+        Ok(true)
     }
 
     async fn del(&self, keys: &[Bytes]) -> StoreResult<u64> {
@@ -279,7 +227,8 @@ impl StoreAdapter for MemoryAdapter {
     }
 
     async fn exists(&self, key: &str) -> StoreResult<bool> {
-        self.exists_now(key)
+        let (db, now) = self.open_live()?;
+        Ok(db.live(key, now).is_some())
     }
 
     async fn pexpire(&self, key: &str, ttl: Duration) -> StoreResult<bool> {
@@ -316,7 +265,24 @@ impl StoreAdapter for MemoryAdapter {
         delta: i64,
         ttl_if_created: Option<Duration>,
     ) -> StoreResult<i64> {
-        self.incr_by_now(key, delta, ttl_if_created)
+        let (mut db, now) = self.open_live()?;
+        let current = db.integer(key, now)?;
+        let value = current.unwrap_or(0).checked_add(delta).ok_or_else(|| {
+            StoreError::new(
+                ErrorCode::CounterOverflow,
+                "increment or decrement would overflow",
+            )
+        })?;
+        let bytes = Bytes::from(value.to_string());
+        match (current, db.live_mut(key, now)) {
+            (Some(_), Some(entry)) => entry.value = Value::Str(bytes),
+            // Missing or expired: a new counter, with the TTL of a new one.
+            _ => {
+                let at = ttl_if_created.map(|ttl| deadline(Instant::now(), ttl));
+                db.insert(key, Value::Str(bytes), at, now);
+            }
+        }
+        Ok(value)
     }
 
     async fn mget(&self, keys: &[String]) -> StoreResult<Vec<Option<Bytes>>> {

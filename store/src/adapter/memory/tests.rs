@@ -21,6 +21,11 @@ fn b(s: &str) -> Bytes {
     Bytes::copy_from_slice(s.as_bytes())
 }
 
+/// The output of a memory command, which completes on its first poll.
+fn now<T>(command: impl std::future::Future<Output = T>) -> T {
+    futures::FutureExt::now_or_never(command).expect("a memory command completes at once")
+}
+
 fn stored(a: &MemoryAdapter) -> usize {
     a.db().stored().0
 }
@@ -62,15 +67,14 @@ async fn fill(a: &MemoryAdapter) {
 #[tokio::test(start_paused = true)]
 async fn one_operation_reclaims_a_bounded_number_of_expired_keys() {
     let a = MemoryAdapter::new();
-    a.set_now("b:keep", b("kept"), SetOptions::default())
-        .unwrap();
+    now(a.set("b:keep", b("kept"), SetOptions::default())).unwrap();
     fill(&a).await;
     advance(TTL + Duration::from_millis(1)).await;
     // Nothing ran since the keys expired: all of them are still stored.
     assert_eq!(stored(&a), EXPIRING + 1);
 
     // One get on the other tenant: it reclaims some, not all of them.
-    assert_eq!(a.get_now("b:keep").unwrap(), Some(b("kept")));
+    assert_eq!(now(a.get("b:keep")).unwrap(), Some(b("kept")));
     let left = stored(&a);
     assert_eq!(left, EXPIRING + 1 - RECLAIM_PER_OPERATION);
 
@@ -78,7 +82,7 @@ async fn one_operation_reclaims_a_bounded_number_of_expired_keys() {
     // the bound allows.
     let mut operations = 1;
     while stored(&a) > 1 {
-        assert!(a.exists_now("b:keep").unwrap());
+        assert!(now(a.exists("b:keep")).unwrap());
         operations += 1;
         assert!(operations <= EXPIRING.div_ceil(RECLAIM_PER_OPERATION));
     }
@@ -111,13 +115,12 @@ async fn a_writer_of_new_keys_reclaims_as_many_expired_keys() {
 async fn an_expired_key_not_yet_reclaimed_is_absent_for_every_operation() {
     let a = MemoryAdapter::new();
     let nx = SetOptions::new(Some(TTL), SetCondition::IfAbsent);
-    a.set_now("b:keep", b("kept"), SetOptions::default())
-        .unwrap();
+    now(a.set("b:keep", b("kept"), SetOptions::default())).unwrap();
     // Keys of every kind, named to sort after the filler keys, so that they
     // are reclaimed last (the filler keys share their deadline).
-    a.set_now("a:~str", b("old"), nx).unwrap();
-    a.set_now("a:~nx", b("old"), nx).unwrap();
-    a.incr_by_now("a:~counter", 41, Some(TTL)).unwrap();
+    now(a.set("a:~str", b("old"), nx)).unwrap();
+    now(a.set("a:~nx", b("old"), nx)).unwrap();
+    now(a.incr_by("a:~counter", 41, Some(TTL))).unwrap();
     let first = a
         .claim_acquire("a:~claim", "a:~fence", "n1", TTL)
         .await
@@ -143,9 +146,9 @@ async fn an_expired_key_not_yet_reclaimed_is_absent_for_every_operation() {
     assert!(all_stored(&a));
 
     // Reads.
-    assert_eq!(a.get_now("a:~str").unwrap(), None);
-    assert_eq!(a.get_now("a:099999").unwrap(), None);
-    assert!(!a.exists_now("a:~str").unwrap());
+    assert_eq!(now(a.get("a:~str")).unwrap(), None);
+    assert_eq!(now(a.get("a:099999")).unwrap(), None);
+    assert!(!now(a.exists("a:~str")).unwrap());
     assert_eq!(
         a.mget(&[
             "a:~str".to_owned(),
@@ -203,12 +206,12 @@ async fn an_expired_key_not_yet_reclaimed_is_absent_for_every_operation() {
     assert_eq!(a.pttl("a:~stream").await.unwrap(), KeyTtl::Persistent);
 
     // Writes: each sees the key as missing.
-    assert!(a.set_now("a:~nx", b("new"), nx).unwrap());
-    assert_eq!(a.get_now("a:~nx").unwrap(), Some(b("new")));
+    assert!(now(a.set("a:~nx", b("new"), nx)).unwrap());
+    assert_eq!(now(a.get("a:~nx")).unwrap(), Some(b("new")));
     assert_eq!(a.pttl("a:~nx").await.unwrap(), KeyTtl::Expires(TTL));
     // INCR restarts at 0, with the TTL of a new counter.
     let ttl = Duration::from_secs(10);
-    assert_eq!(a.incr_by_now("a:~counter", 1, Some(ttl)).unwrap(), 1);
+    assert_eq!(now(a.incr_by("a:~counter", 1, Some(ttl))).unwrap(), 1);
     assert_eq!(a.pttl("a:~counter").await.unwrap(), KeyTtl::Expires(ttl));
     // The claim is free again; its fence counter is gone, so the token comes
     // from the clock, still above the first.
@@ -219,7 +222,7 @@ async fn an_expired_key_not_yet_reclaimed_is_absent_for_every_operation() {
         .unwrap();
     assert!(second > first, "{second} after {first}");
     let owner = format!("{second}:n2");
-    assert_eq!(a.get_now("a:~claim").unwrap(), Some(b(&owner)));
+    assert_eq!(now(a.get("a:~claim")).unwrap(), Some(b(&owner)));
     // DEL of an expired key counts it as missing.
     assert_eq!(a.del(&[Bytes::from_static(b"a:099999")]).await.unwrap(), 0);
     assert!(!is_stored(&a, "a:099999"));

@@ -33,7 +33,6 @@ use std::future::Future;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use bytes::Bytes;
 use redis::aio::ConnectionLike;
 use redis::{ErrorKind, RedisError, ServerErrorKind};
@@ -100,9 +99,9 @@ pub trait Topology: sealed::Sealed + Sized + Send + Sync + 'static {
     #[doc(hidden)]
     const CLOSED: &'static str;
 
-    /// [`StoreAdapter::dispatch`]: the adapter's own [`Backend`] variant.
+    /// [`StoreAdapter::into_backend`]: the adapter's own [`Backend`] variant.
     #[doc(hidden)]
-    fn dispatch(adapter: &Redis<Self>) -> Backend;
+    fn into_backend(adapter: Redis<Self>) -> Backend;
 
     /// A new connection for blocking reads: one that may wait as long as
     /// a read blocks.
@@ -281,14 +280,13 @@ fn detail_has(e: &RedisError, needle: &str) -> bool {
     e.detail().is_some_and(|d| d.contains(needle)) || e.to_string().contains(needle)
 }
 
-#[async_trait]
 impl<T: Topology> StoreAdapter for Redis<T> {
     fn name(&self) -> &'static str {
         T::NAME
     }
 
-    fn dispatch(&self, _: Arc<dyn StoreAdapter>) -> Backend {
-        T::dispatch(self)
+    fn into_backend(self) -> Backend {
+        T::into_backend(self)
     }
 
     async fn get(&self, key: &str) -> StoreResult<Option<Bytes>> {

@@ -65,8 +65,8 @@ impl Topology for Single {
     const TYPE_NAME: &'static str = "RedisAdapter";
     const CLOSED: &'static str = "the Redis adapter is closed";
 
-    fn dispatch(adapter: &Redis<Self>) -> Backend {
-        Backend::Redis(adapter.clone())
+    fn into_backend(adapter: Redis<Self>) -> Backend {
+        Backend::Redis(adapter)
     }
 
     async fn connect_blocking(&self) -> StoreResult<MultiplexedConnection> {
