@@ -343,12 +343,12 @@ pub mod streams;
 pub mod telemetry;
 
 pub use actor::StoreActors;
+pub use adapter::StoreAdapter;
 #[cfg(feature = "cluster")]
 pub use adapter::cluster::RedisClusterAdapter;
 pub use adapter::memory::MemoryAdapter;
 #[cfg(feature = "redis")]
 pub use adapter::redis::RedisAdapter;
-pub use adapter::{DynStoreAdapter, StoreAdapter};
 pub use builder::StoreBuilder;
 pub use channel::Channel;
 pub use error::{ErrorCode, StoreError, StoreResult};

@@ -1230,7 +1230,7 @@ fn store(adapter: Backend, service: &str) -> Store<Tenant> {
 /// Every key of the service, with its raw value (or the code reading it
 /// gives) and TTL class, straight from the adapter.
 async fn dump(
-    adapter: &dyn igniter_store::DynStoreAdapter,
+    adapter: &dyn igniter_store::adapter::DynStoreAdapter,
     service: &str,
 ) -> BTreeMap<String, String> {
     let pattern = format!(

@@ -850,7 +850,7 @@ impl CountingAdapter {
         self.calls.load(Ordering::SeqCst)
     }
 
-    fn count(&self) -> &dyn igniter_store::DynStoreAdapter {
+    fn count(&self) -> &dyn igniter_store::adapter::DynStoreAdapter {
         self.calls.fetch_add(1, Ordering::SeqCst);
         self.inner.adapter()
     }
