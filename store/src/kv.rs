@@ -1,6 +1,6 @@
 //! Key-value entries with TTLs: [`Kv`].
 
-use crate::engine::call;
+use crate::engine::{at_once, call};
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
@@ -315,16 +315,9 @@ impl<Z: Serializer> Future for KvSetFuture<'_, Z> {
                 ErrorCode::SetFailed,
                 prepared.and_then(|(value, options)| {
                     core.with_checked_key(Namespace::Kv, key, |full| {
-                        // The memory adapter's own `set`, awaited unboxed:
-                        // its future completes on this first poll.
-                        let set = std::pin::pin!(StoreAdapter::set(memory, full, value, options));
-                        match set.poll(cx) {
-                            Poll::Ready(written) => written.map(drop),
-                            Poll::Pending => Err(StoreError::new(
-                                ErrorCode::OperationFailed,
-                                "a memory set did not complete at once",
-                            )),
-                        }
+                        // The memory adapter's own `set`, unboxed: its future
+                        // completes on this first poll.
+                        at_once(StoreAdapter::set(memory, full, value, options)).map(drop)
                     })
                 }),
                 |_v| kv.ttl = ms(ttl)

@@ -17,6 +17,7 @@
 //! forwarding adapter (the trait's path), all in one test binary,
 //! `tests/conformance_suite.rs`.
 
+use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -26,7 +27,7 @@ use serde::Serialize;
 use super::check_key;
 use super::{Core, check_ttl};
 use crate::adapter::memory::MemoryAdapter;
-use crate::adapter::{Backend, MaxLen, SetCondition, SetOptions};
+use crate::adapter::{Backend, MaxLen, SetCondition, SetOptions, StoreAdapter};
 use crate::error::StoreResult;
 use crate::key::Namespace;
 use crate::serializer::Serializer;
@@ -77,6 +78,21 @@ macro_rules! call {
 }
 pub(crate) use call;
 
+/// The result of a memory adapter command, whose future completes on its
+/// first poll (the adapter never waits): resolved here without an await
+/// point, so the operation's own future carries no state for it.
+#[inline]
+pub(crate) fn at_once<T>(command: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match std::pin::pin!(command).poll(&mut cx) {
+        std::task::Poll::Ready(result) => result,
+        std::task::Poll::Pending => Err(crate::error::StoreError::new(
+            crate::error::ErrorCode::OperationFailed,
+            "a memory command did not complete at once",
+        )),
+    }
+}
+
 impl<Z: Serializer> Core<Z> {
     /// The memory adapter, when the store runs on it: its commands complete
     /// at once, so an operation on it can run on its first poll, unboxed.
@@ -106,26 +122,34 @@ impl<Z: Serializer> Core<Z> {
         key: &str,
         read: impl FnOnce(&[u8]) -> StoreResult<R>,
     ) -> StoreResult<Option<R>> {
+        if let Backend::Memory(memory) = &self.shared.backend {
+            let found = self.with_key(ns, key, |full| at_once(StoreAdapter::get(memory, full)))?;
+            return found.map(|bytes| read(&bytes)).transpose();
+        }
         #[cfg(feature = "redis")]
         if let Some(target) = self.shared.backend.redis() {
             let full = self.redis_key(ns, key)?;
             let found = crate::adapter::redis::commands::get(&mut target.open()?, full).await?;
             return found.map(|bytes| read(&bytes)).transpose();
         }
+        // A custom adapter (the built-in ones are taken above).
         let full = self.pooled_key(ns, key)?;
-        let found = call!(self, get(&full))?;
+        let found = self.shared.backend.adapter().get(&full).await?;
         found.map(|bytes| read(&bytes)).transpose()
     }
 
     /// `EXISTS` of `key` in `ns`.
     pub(crate) async fn exists_key(&self, ns: Namespace, key: &str) -> StoreResult<bool> {
+        if let Backend::Memory(memory) = &self.shared.backend {
+            return self.with_key(ns, key, |full| at_once(StoreAdapter::exists(memory, full)));
+        }
         #[cfg(feature = "redis")]
         if let Some(target) = self.shared.backend.redis() {
             let full = self.redis_key(ns, key)?;
             return crate::adapter::redis::commands::exists(&mut target.open()?, full).await;
         }
         let full = self.pooled_key(ns, key)?;
-        call!(self, exists(&full))
+        self.shared.backend.adapter().exists(&full).await
     }
 
     /// A `SET` of `value` at `key` in `ns`, expiring after `ttl`, ready to
@@ -170,9 +194,25 @@ impl<Z: Serializer> Core<Z> {
             SetCommand::Redis { target, cmd } => {
                 crate::adapter::redis::commands::set_reply(&mut target.open()?, &cmd).await
             }
-            SetCommand::Bytes { value, options, .. } => {
+            SetCommand::Bytes {
+                value,
+                options,
+                memory: Some(memory),
+            } => self.with_checked_key(ns, key, |full| {
+                at_once(StoreAdapter::set(memory, full, value, options))
+            }),
+            // A custom adapter (a Redis set is a `SetCommand::Redis`).
+            SetCommand::Bytes {
+                value,
+                options,
+                memory: None,
+            } => {
                 let full = self.pooled_key(ns, key)?;
-                call!(self, set(&full, value, options))
+                self.shared
+                    .backend
+                    .adapter()
+                    .set(&full, value, options)
+                    .await
             }
         }
     }
@@ -261,6 +301,11 @@ impl<Z: Serializer> Core<Z> {
         delta: i64,
         ttl: Option<Duration>,
     ) -> StoreResult<i64> {
+        if let Backend::Memory(memory) = &self.shared.backend {
+            return self.with_key(ns, key, |full| {
+                at_once(StoreAdapter::incr_by(memory, full, delta, ttl))
+            });
+        }
         #[cfg(feature = "redis")]
         if let Some(target) = self.shared.backend.redis() {
             let full = self.redis_key(ns, key)?;
@@ -268,6 +313,10 @@ impl<Z: Serializer> Core<Z> {
                 .await;
         }
         let full = self.pooled_key(ns, key)?;
-        call!(self, incr_by(&full, delta, ttl))
+        self.shared
+            .backend
+            .adapter()
+            .incr_by(&full, delta, ttl)
+            .await
     }
 }

@@ -63,6 +63,19 @@ impl<Z: Serializer> Core<Z> {
         Ok(full)
     }
 
+    /// Runs `f` on the full key of `key` in `ns` (after the checks of
+    /// [`Core::check`]), built in a buffer of the thread that is reused from
+    /// one call to the next: for commands that complete before `f` returns.
+    pub(crate) fn with_key<R>(
+        &self,
+        ns: Namespace,
+        key: &str,
+        f: impl FnOnce(&str) -> StoreResult<R>,
+    ) -> StoreResult<R> {
+        self.check(key)?;
+        self.with_checked_key(ns, key, f)
+    }
+
     /// Runs `f` on the full key of `key` in `ns` (checked already), built
     /// in a buffer of the thread that is reused from one call to the next:
     /// for commands that complete before `f` returns.
