@@ -59,6 +59,9 @@ fn wall_clock_micros() -> i64 {
 ///   adapter keeps it until they do. While any expired key is left, a new key
 ///   takes the place of one, so expired keys never make the store hold more
 ///   keys than were ever live at once.
+/// - Commands never wait. A read (`get`) runs when it is called and returns
+///   a ready future (it changes nothing, so nothing is observable before the
+///   poll); every command that writes runs when its future is first polled.
 /// - Counters follow `INCRBY`: a missing key starts at 0, a value that is not
 ///   a decimal integer (as Redis parses it) is refused, overflow is refused.
 /// - SCAN uses Redis's glob rules and returns, page by page, every key present
