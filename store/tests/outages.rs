@@ -50,6 +50,23 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
     tokio::task::spawn_blocking(f).await.unwrap()
 }
 
+/// Stops the server, runs `during` (the outage has begun), waits `outage`,
+/// and starts the server again on the same port, empty.
+async fn stop_for(server: &Arc<RedisServer>, outage: Duration, during: impl FnOnce()) {
+    blocking({
+        let server = server.clone();
+        move || server.stop()
+    })
+    .await;
+    during();
+    tokio::time::sleep(outage).await;
+    blocking({
+        let server = server.clone();
+        move || server.restart()
+    })
+    .await;
+}
+
 /// Waits until `f` holds, for up to `within`.
 async fn eventually(within: Duration, what: &str, mut f: impl AsyncFnMut() -> bool) {
     let until = Instant::now() + within;
@@ -105,19 +122,9 @@ async fn pubsub_survives_an_outage(outage: Duration) {
     drain(&mut all).await;
     assert_eq!(numsub(&server, &pong), 1);
 
-    blocking({
-        let server = server.clone();
-        move || server.stop()
-    })
-    .await;
-    // Nobody in the process listens on `pong` any more.
-    drop(dropped);
-    tokio::time::sleep(outage).await;
-    blocking({
-        let server = server.clone();
-        move || server.restart()
-    })
-    .await;
+    // Nobody in the process listens on `pong` any more after the first
+    // moment of the outage.
+    stop_for(&server, outage, move || drop(dropped)).await;
 
     let gaps = receives_again(&s, &mut sub, Duration::from_secs(15)).await;
     assert_eq!(gaps, 1, "gap errors on the channel after {outage:?}");
@@ -180,17 +187,7 @@ async fn pubsub_survives_repeated_outages() {
     receives_again(&store, &mut sub, Duration::from_secs(5)).await;
     for round in 0..2 {
         drain(&mut sub).await;
-        blocking({
-            let server = server.clone();
-            move || server.stop()
-        })
-        .await;
-        tokio::time::sleep(Duration::from_secs(8)).await;
-        blocking({
-            let server = server.clone();
-            move || server.restart()
-        })
-        .await;
+        stop_for(&server, Duration::from_secs(8), || ()).await;
         let gaps = receives_again(&store, &mut sub, Duration::from_secs(15)).await;
         assert_eq!(gaps, 1, "round {round}");
     }

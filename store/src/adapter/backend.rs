@@ -62,14 +62,7 @@ impl Backend {
 
     /// The adapter as its concrete type `T`, if it is one.
     pub fn adapter_as<T: StoreAdapter>(&self) -> Option<&T> {
-        let any: &dyn Any = match self {
-            Backend::Memory(memory) => memory,
-            #[cfg(feature = "redis")]
-            Backend::Redis(redis) => redis,
-            #[cfg(feature = "cluster")]
-            Backend::Cluster(cluster) => cluster,
-            Backend::Custom(custom) => &**custom,
-        };
+        let any: &dyn Any = self.adapter();
         any.downcast_ref()
     }
 
