@@ -12,7 +12,7 @@ use crate::engine::Shared;
 use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::events::EventRegistry;
 use crate::key::KeySpace;
-use crate::scope::{Chain, NoScopes, StoreScopes, validate_scopes};
+use crate::scope::{Chain, NoScopes, ScopePosition, StoreScopes, validate_scopes};
 use crate::serializer::{JsonSerializer, Serializer};
 use crate::store::Store;
 
@@ -134,7 +134,7 @@ impl<Ad, Sv, S, A, Z> StoreBuilder<Ad, Sv, S, A, Z> {
     }
 
     /// The scope set, usually a `#[derive(StoreScopes)]` enum.
-    pub fn scopes<S2: StoreScopes>(self) -> StoreBuilder<Ad, Sv, S2, A, Z> {
+    pub fn scopes<S2: StoreScopes + ScopePosition<Scopes = S2>>(self) -> StoreBuilder<Ad, Sv, S2, A, Z> {
         self_with(self.settings, self.adapter, self.service, self.serializer)
     }
 
@@ -214,7 +214,9 @@ fn self_with<Ad, Sv, S, A, Z>(
     }
 }
 
-impl<S: StoreScopes, A: StoreActors, Z: Serializer> StoreBuilder<Backend, String, S, A, Z> {
+impl<S: StoreScopes + ScopePosition<Scopes = S>, A: StoreActors, Z: Serializer>
+    StoreBuilder<Backend, String, S, A, Z>
+{
     /// Checks the configuration and builds the store.
     ///
     /// Errors: `STORE_SERVICE_REQUIRED` (empty service),

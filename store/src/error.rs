@@ -56,8 +56,12 @@ codes! {
     ScopeIdentifierRequired => "STORE_SCOPE_IDENTIFIER_REQUIRED",
     /// The operation needs a scope that is not in the store's chain.
     ScopeRequired => "STORE_SCOPE_REQUIRED",
-    /// A scope chain is not valid.
+    /// A scope set is not valid (more than 64 scopes).
     ScopeInvalid => "STORE_SCOPE_INVALID",
+    /// A scope was added to a chain out of its declaration order, or twice:
+    /// `details.scopeKey` is the scope refused, `details.after` the last one
+    /// of the chain.
+    ScopeOrder => "STORE_SCOPE_ORDER",
     /// A key was empty.
     KeyRequired => "STORE_KEY_REQUIRED",
     /// A TTL was zero or too large.

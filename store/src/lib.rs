@@ -365,7 +365,7 @@ pub use store::Store;
 pub mod __private {
     pub use crate::actor::{ActorDef, StoreActors};
     pub use crate::events::{Channel, ChannelDef, EventRegistry, StoreEvents};
-    pub use crate::scope::{ScopeDef, StoreScopes};
+    pub use crate::scope::{AllRequired, Dynamic, NextScope, ScopeDef, ScopePosition, StoreScopes};
     pub use serde_json;
     pub use serde_json::value::RawValue;
 }

@@ -2,6 +2,7 @@
 //! chain of scopes a store handle carries.
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use crate::error::{ErrorCode, StoreError, StoreResult};
@@ -32,7 +33,9 @@ impl ScopeDef {
     }
 }
 
-/// The set of scopes a store accepts, usually derived:
+/// The set of scopes a store accepts, usually derived. The declared order
+/// is the tenant hierarchy: a chain lists scopes in that order, each at most
+/// once, may skip optional scopes and skips no required one.
 ///
 /// ```
 /// use igniter_store::StoreScopes;
@@ -48,6 +51,13 @@ impl ScopeDef {
 /// assert_eq!(Tenant::Workspace.def().key(), "ws");
 /// assert!(Tenant::Organization.def().required());
 /// ```
+///
+/// Besides this trait, the derive writes the typed path: a module named
+/// after the enum in snake case (`tenant` for `Tenant`) with one unit struct
+/// per scope (`tenant::Organization`, `tenant::Workspace`), which
+/// [`Store::scope`](crate::Store::scope) accepts in declaration order only,
+/// and the [`ScopePosition`] and [`NextScope`] impls that let the compiler
+/// check a chain. The markers have the enum's visibility.
 ///
 /// The derive checks every key at compile time with the rules of
 /// `igniter-store-names`; a hand-written implementation is checked by the same
@@ -65,6 +75,79 @@ pub trait StoreScopes: Send + Sync + 'static {
     }
 }
 
+/// Where a handle stands in its scope set's hierarchy: the `S` of
+/// [`Store<S>`](crate::Store). Implemented by the derive for the enum itself
+/// (the root, no scope yet) and for each typed scope marker
+/// (`tenant::Workspace`: the chain ends with that scope), and here for
+/// [`Dynamic`] (a chain built from values known only at run time) and
+/// [`NoScopes`].
+pub trait ScopePosition: Send + Sync + 'static {
+    /// The scope set.
+    type Scopes: StoreScopes;
+    /// The first required scope a handle at this position lacks (a typed
+    /// marker), or [`AllRequired`] when it lacks none. Data operations exist
+    /// only where this is [`AllRequired`].
+    type Missing;
+}
+
+/// A scope [`Store::scope`](crate::Store::scope) accepts on a handle at
+/// position `P`, and the position of the handle it returns.
+///
+/// A typed marker (`tenant::Workspace`) implements it only after the
+/// positions it may follow: an earlier scope, with no required scope in
+/// between. A scope value (`Tenant::Workspace`) implements it after every
+/// position of its set and leads to [`Dynamic`], whose order is checked at
+/// run time.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot come after `{P}` in this scope chain",
+    label = "not allowed after `{P}`",
+    note = "a chain lists the scopes of its `#[derive(StoreScopes)]` enum in declaration order, each at most once, and skips no `#[scope(required)]` scope",
+    note = "a typed scope cannot follow a chain built from scope values (`Dynamic`); a scope of another enum belongs to another store"
+)]
+pub trait NextScope<P>: Copy {
+    /// The position of the handle once this scope is added.
+    type Next: ScopePosition;
+
+    /// The scope's index in its set's [`StoreScopes::SCOPES`].
+    fn scope_index(&self) -> usize;
+}
+
+/// The [`ScopePosition::Missing`] of a position that lacks no required scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AllRequired {}
+
+/// Holds for [`AllRequired`] only: the bound data operations put on a
+/// handle's [`ScopePosition::Missing`], so that a handle lacking a required
+/// scope has none, and the compiler names the scope it lacks.
+#[diagnostic::on_unimplemented(
+    message = "this handle lacks the required scope `{Self}`",
+    label = "needs `{Self}` in its scope chain",
+    note = "add it first, in declaration order: `.scope({Self}, id)?`"
+)]
+pub trait NoneMissing {}
+
+impl NoneMissing for AllRequired {}
+
+/// The position of a handle whose chain was built from scope values
+/// (`store.scope(Tenant::Workspace, id)`): its order was checked when each
+/// scope was added, and its required scopes are checked by each operation
+/// (`STORE_SCOPE_REQUIRED`), since the compiler cannot.
+pub struct Dynamic<S>(PhantomData<fn() -> S>, Never);
+
+#[derive(Debug, Clone, Copy)]
+enum Never {}
+
+impl<S> fmt::Debug for Dynamic<S> {
+    fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.1 {}
+    }
+}
+
+impl<S: StoreScopes> ScopePosition for Dynamic<S> {
+    type Scopes = S;
+    type Missing = AllRequired;
+}
+
 /// The scope set of a store built without `.scopes::<S>()`: it has no scope,
 /// so `scope()` cannot be called.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +159,11 @@ impl StoreScopes for NoScopes {
     fn index(&self) -> usize {
         match *self {}
     }
+}
+
+impl ScopePosition for NoScopes {
+    type Scopes = NoScopes;
+    type Missing = AllRequired;
 }
 
 /// Checks a scope set once, when the store is built: every key follows the
@@ -151,16 +239,60 @@ impl Chain {
         }
     }
 
-    /// The chain with one more link. `id` is checked and escaped here. With
-    /// `hash_tag`, the outermost link is written `{<key>:<id>}`, a Redis
-    /// Cluster hash tag that puts every key of the tenant in one slot.
+    /// The chain with one more link, scope `index` of `scopes` (`required`:
+    /// the bit mask of the required ones). `id` is checked and escaped here.
+    /// With `hash_tag`, the outermost link is written `{<key>:<id>}`, a
+    /// Redis Cluster hash tag that puts every key of the tenant in one slot.
+    ///
+    /// Refuses, before any I/O, a scope that does not come after the last
+    /// one in declaration order (`STORE_SCOPE_ORDER`) and one that would skip
+    /// a required scope (`STORE_SCOPE_REQUIRED`): a chain out of order would
+    /// write keys that no purge of its tenant reaches.
     pub(crate) fn child(
         &self,
-        def: &'static ScopeDef,
+        scopes: &'static [ScopeDef],
+        required: u64,
         index: usize,
         id: &str,
         hash_tag: bool,
     ) -> StoreResult<Chain> {
+        let def = &scopes[index];
+        let next = self.links.last().map_or(0, |l| l.index + 1);
+        if index < next {
+            let last = self.links.last().map_or("", |l| l.key);
+            let reason = if self.present & (1 << index) != 0 {
+                "repeated"
+            } else {
+                "out of order"
+            };
+            return Err(StoreError::new(
+                ErrorCode::ScopeOrder,
+                format!(
+                    "the scope `{}` cannot come after `{last}`: a chain lists scopes in declaration order, each at most once ({reason})",
+                    def.key
+                ),
+            )
+            .with_detail("scopeKey", def.key)
+            .with_detail("after", last)
+            .with_detail("reason", reason));
+        }
+        // Required scopes between the last link and this one.
+        let skipped = required & !(u64::MAX << index) & (u64::MAX << next);
+        if skipped != 0 {
+            let missing: Vec<&str> = (next..index)
+                .filter(|i| skipped & (1 << i) != 0)
+                .map(|i| scopes[i].key)
+                .collect();
+            return Err(StoreError::new(
+                ErrorCode::ScopeRequired,
+                format!(
+                    "the required scope `{}` must come before `{}`",
+                    missing[0], def.key
+                ),
+            )
+            .with_detail("scopeKey", def.key)
+            .with_detail("missingScopes", missing));
+        }
         if id.is_empty() {
             return Err(StoreError::new(
                 ErrorCode::ScopeIdentifierRequired,

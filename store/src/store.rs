@@ -11,17 +11,25 @@ use crate::engine::{ActorLink, Core, Shared};
 use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::events::{EventRegistry, Events};
 use crate::key::Namespace;
-use crate::scope::{Chain, NoScopes, StoreScopes};
+use crate::scope::{Chain, Dynamic, NextScope, NoScopes, NoneMissing, ScopePosition, StoreScopes};
 use crate::serializer::{JsonSerializer, Serializer};
 use crate::streams::Streams;
 use crate::{batch::Batch, claim::Claims, counter::Counter, dev::Dev, kv::Kv};
 
 /// A handle on one service's data, at one point of its scope chain.
 ///
-/// `S` is the store's scope set ([`StoreScopes`]), `A` its actor set and `Z`
-/// its [`Serializer`]. Handles are cheap to clone (two `Arc`s) and every
-/// clone shares the adapter. [`Store::scope`] returns a new handle one level
-/// deeper; the parent is unaffected.
+/// `S` is where the handle stands in its scope set ([`ScopePosition`]): the
+/// `#[derive(StoreScopes)]` enum itself at the root, a typed scope marker
+/// such as `tenant::Workspace` once the chain ends with that scope, or
+/// [`Dynamic`] for chains built from values known only at run time. `A` is
+/// the actor set and `Z` the [`Serializer`]. Handles are cheap to clone (two
+/// `Arc`s) and every clone shares the adapter. [`Store::scope`] returns a new
+/// handle one level deeper; the parent is unaffected.
+///
+/// The declared order of the scope enum is the tenant hierarchy, and the
+/// compiler checks it on the typed path: scopes come in declaration order,
+/// each at most once, no required scope is skipped, and a handle that lacks
+/// a required scope has no data operations.
 ///
 /// ```
 /// use igniter_store::{MemoryAdapter, Store, StoreScopes};
@@ -39,15 +47,40 @@ use crate::{batch::Batch, claim::Claims, counter::Counter, dev::Dev, kv::Kv};
 ///     .service("api")
 ///     .scopes::<Tenant>()
 ///     .build()?;
-/// let org = store.scope(Tenant::Organization, "org_1")?;
+/// // `tenant::Organization` is written by the derive: the typed path.
+/// let org = store.scope(tenant::Organization, "org_1")?;
 /// org.kv().set("plan", &"pro").await?;
 /// assert_eq!(org.kv().key("plan")?, "igniter:store:api:organization:org_1:kv:plan");
-///
-/// // the root lacks the required organization scope
-/// let err = store.kv().get::<String>("plan").await.unwrap_err();
-/// assert_eq!(err.code().as_str(), "STORE_SCOPE_REQUIRED");
+/// let ws = org.scope(tenant::Workspace, 7)?;
+/// assert_eq!(ws.kv().key("x")?, "igniter:store:api:organization:org_1:workspace:7:kv:x");
 /// # Ok(()) }
 /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(run()).unwrap();
+/// ```
+///
+/// The root lacks the required organization, so it has no `kv()`:
+///
+/// ```compile_fail
+/// # use igniter_store::{MemoryAdapter, Store, StoreScopes};
+/// # #[derive(StoreScopes, Clone, Copy, Debug)]
+/// # enum Tenant { #[scope(required)] Organization, Workspace }
+/// # let store = Store::builder().adapter(MemoryAdapter::new()).service("api").scopes::<Tenant>().build().unwrap();
+/// store.kv(); // error: this handle lacks the required scope `tenant::Organization`
+/// ```
+///
+/// Scopes known only at run time are scope values (`Tenant::Workspace`); the
+/// handle is then [`Dynamic`], its order is checked when each scope is added
+/// (`STORE_SCOPE_ORDER`, `STORE_SCOPE_REQUIRED`) and its required scopes by
+/// each operation (`STORE_SCOPE_REQUIRED`), before any I/O:
+///
+/// ```
+/// # use igniter_store::{MemoryAdapter, Store, StoreScopes};
+/// # #[derive(StoreScopes, Clone, Copy, Debug)]
+/// # enum Tenant { #[scope(required)] Organization, Workspace }
+/// # let store = Store::builder().adapter(MemoryAdapter::new()).service("api").scopes::<Tenant>().build().unwrap();
+/// let ws = store.scope(Tenant::Organization, "org_1")?.scope(Tenant::Workspace, 7)?;
+/// let err = ws.scope(Tenant::Organization, "org_2").unwrap_err();
+/// assert_eq!(err.code().as_str(), "STORE_SCOPE_ORDER");
+/// # Ok::<(), igniter_store::StoreError>(())
 /// ```
 pub struct Store<S = NoScopes, A = NoActors, Z = JsonSerializer> {
     pub(crate) core: Core<Z>,
@@ -81,7 +114,7 @@ impl Store {
     }
 }
 
-impl<S: StoreScopes, A: StoreActors, Z: Serializer> Store<S, A, Z> {
+impl<S: ScopePosition, A: StoreActors, Z: Serializer> Store<S, A, Z> {
     pub(crate) fn from_parts(shared: Shared<Z>, chain: Chain) -> Self {
         Store {
             core: Core {
@@ -94,19 +127,36 @@ impl<S: StoreScopes, A: StoreActors, Z: Serializer> Store<S, A, Z> {
     }
 
     /// A handle one scope deeper: keys of the new handle follow
-    /// `...:<scope key>:<identifier>`, in the order of `scope` calls.
-    /// `identifier` is anything `Display` (strings, integers); it is
-    /// percent-escaped in keys, so no identifier reaches another tenant.
+    /// `...:<scope key>:<identifier>`. `identifier` is anything `Display`
+    /// (strings, integers); it is percent-escaped in keys, so no identifier
+    /// reaches another tenant.
     ///
-    /// Fails with `STORE_SCOPE_IDENTIFIER_REQUIRED` for an empty identifier.
-    pub fn scope(&self, scope: S, identifier: impl fmt::Display) -> StoreResult<Self> {
-        let index = scope.index();
+    /// `scope` is either a typed marker the derive writes (`tenant::Workspace`),
+    /// which compiles only in declaration order, once, with no required scope
+    /// skipped, and gives a handle whose position the compiler knows; or a
+    /// scope value (`Tenant::Workspace`) for scopes known only at run time,
+    /// which gives a [`Dynamic`] handle.
+    ///
+    /// Fails, before any I/O, with `STORE_SCOPE_IDENTIFIER_REQUIRED` for an
+    /// empty identifier, and for a scope value with `STORE_SCOPE_ORDER` when
+    /// it does not come after the chain's last scope in declaration order and
+    /// `STORE_SCOPE_REQUIRED` when it would skip a required scope (its message
+    /// names it).
+    pub fn scope<T: NextScope<S>>(
+        &self,
+        scope: T,
+        identifier: impl fmt::Display,
+    ) -> StoreResult<Store<T::Next, A, Z>> {
+        let index = scope.scope_index();
         let id = identifier.to_string();
-        let hash_tag = self.core.shared.scope_hash_tag;
-        let chain = self
-            .core
-            .chain
-            .child(&S::SCOPES[index], index, &id, hash_tag)?;
+        let shared = &self.core.shared;
+        let chain = self.core.chain.child(
+            <S::Scopes as StoreScopes>::SCOPES,
+            shared.required,
+            index,
+            &id,
+            shared.scope_hash_tag,
+        )?;
         Ok(Store {
             core: Core {
                 shared: Arc::clone(&self.core.shared),
@@ -115,6 +165,15 @@ impl<S: StoreScopes, A: StoreActors, Z: Serializer> Store<S, A, Z> {
             },
             _marker: PhantomData,
         })
+    }
+
+    /// The same handle with its position forgotten: a [`Dynamic`] handle, to
+    /// keep handles of different depths in one place (a map, a field).
+    pub fn into_dynamic(self) -> Store<Dynamic<S::Scopes>, A, Z> {
+        Store {
+            core: self.core,
+            _marker: PhantomData,
+        }
     }
 
     /// A handle that acts as `actor`: events it publishes carry
@@ -142,12 +201,18 @@ impl<S: StoreScopes, A: StoreActors, Z: Serializer> Store<S, A, Z> {
     }
 
     /// Redis Streams in this scope, with consumer groups.
-    pub fn streams(&self) -> Streams<'_, Z> {
+    pub fn streams(&self) -> Streams<'_, Z>
+    where
+        S::Missing: NoneMissing,
+    {
         Streams::new(&self.core)
     }
 
     /// Typed pub/sub on this scope's channels.
-    pub fn events(&self) -> Events<'_, Z> {
+    pub fn events(&self) -> Events<'_, Z>
+    where
+        S::Missing: NoneMissing,
+    {
         Events::new(&self.core)
     }
 
@@ -157,37 +222,57 @@ impl<S: StoreScopes, A: StoreActors, Z: Serializer> Store<S, A, Z> {
     }
 
     /// Key-value entries with TTLs.
-    pub fn kv(&self) -> Kv<'_, Z> {
+    pub fn kv(&self) -> Kv<'_, Z>
+    where
+        S::Missing: NoneMissing,
+    {
         Kv::new(&self.core)
     }
 
     /// Atomic counters.
-    pub fn counter(&self) -> Counter<'_, Z> {
+    pub fn counter(&self) -> Counter<'_, Z>
+    where
+        S::Missing: NoneMissing,
+    {
         Counter::new(&self.core)
     }
 
     /// Claims: distributed locks with owners and fencing tokens.
-    pub fn claim(&self) -> Claims<'_, Z> {
+    pub fn claim(&self) -> Claims<'_, Z>
+    where
+        S::Missing: NoneMissing,
+    {
         Claims::new(&self.core)
     }
 
     /// Many kv entries in one round trip.
-    pub fn batch(&self) -> Batch<'_, Z> {
+    pub fn batch(&self) -> Batch<'_, Z>
+    where
+        S::Missing: NoneMissing,
+    {
         Batch::new(&self.core)
     }
 
     /// Key scanning.
-    pub fn dev(&self) -> Dev<'_, Z> {
+    pub fn dev(&self) -> Dev<'_, Z>
+    where
+        S::Missing: NoneMissing,
+    {
         Dev::new(&self.core)
     }
 
     /// Deletes every key of this handle's scope and of the scopes under it, in
     /// every namespace, and returns how many were deleted: a tenant's
-    /// offboarding. On the root handle it deletes every key of the service.
+    /// offboarding. On the root handle it deletes every key of the service:
+    /// it exists there only when no scope is required (a root that lacks a
+    /// required scope has no data operations).
     ///
     /// Runs SCAN and UNLINK page by page: keys written while it runs may
     /// survive it.
-    pub async fn purge(&self) -> StoreResult<u64> {
+    pub async fn purge(&self) -> StoreResult<u64>
+    where
+        S::Missing: NoneMissing,
+    {
         crate::dev::purge(&self.core).await
     }
 
@@ -221,7 +306,10 @@ impl<S: StoreScopes, A: StoreActors, Z: Serializer> Store<S, A, Z> {
     ///
     /// Fails like the operations do: for a missing required scope or an
     /// empty key.
-    pub fn full_key(&self, ns: Namespace, key: &str) -> StoreResult<String> {
+    pub fn full_key(&self, ns: Namespace, key: &str) -> StoreResult<String>
+    where
+        S::Missing: NoneMissing,
+    {
         self.core.key(ns, key)
     }
 

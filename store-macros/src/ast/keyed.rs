@@ -4,7 +4,8 @@ use igniter_store_names::NameKind;
 use proc_macro2::Span;
 use syn::ext::IdentExt;
 use syn::{
-    Attribute, Data, DeriveInput, Fields, Generics, Ident, LitStr, Path, Token, Variant, token,
+    Attribute, Data, DeriveInput, Fields, Generics, Ident, LitStr, Path, Token, Variant, Visibility,
+    token,
 };
 
 use super::attr::{path_to_string, skip_value, string_value};
@@ -88,6 +89,7 @@ impl KeyedKind {
 pub(crate) struct KeyedEnum<'a> {
     pub(crate) kind: KeyedKind,
     pub(crate) ident: &'a Ident,
+    pub(crate) vis: &'a Visibility,
     pub(crate) generics: &'a Generics,
     /// The enum's own `#[scope(..)]` (`#[actor(..)]`) attributes, which are
     /// misplaced.
@@ -155,6 +157,7 @@ impl<'a> KeyedEnum<'a> {
         Some(KeyedEnum {
             kind,
             ident: &input.ident,
+            vis: &input.vis,
             generics: &input.generics,
             own_attrs,
             variants,

@@ -1,11 +1,13 @@
 //! Code generation for the keyed enums (`StoreScopes`, `StoreActors`).
 
-use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
-use syn::{Data, DeriveInput, LitBool, LitStr};
+use syn::{Data, DeriveInput, Ident, LitBool, LitStr, Visibility};
 
 use crate::ast::{KeyedEnum, KeyedKind};
+use crate::case;
 use crate::ctxt::Ctxt;
 use crate::valid;
 
@@ -78,6 +80,10 @@ fn impl_keyed_enum(input: &KeyedEnum<'_>) -> TokenStream {
         let variant = variant.ident;
         quote_spanned!(variant.span()=> Self::#variant => #index)
     });
+    let typed_path = match input.kind {
+        KeyedKind::Scope => typed_path(input),
+        KeyedKind::Actor => TokenStream::new(),
+    };
     quote! {
         #[automatically_derived]
         impl #trait_path for #ident {
@@ -90,6 +96,152 @@ fn impl_keyed_enum(input: &KeyedEnum<'_>) -> TokenStream {
                 }
             }
         }
+
+        #typed_path
+    }
+}
+
+/// The module holding a scope enum's typed markers: the enum's name in snake
+/// case (`Tenant` → `tenant`), or that plus `_scopes` where the snake case is
+/// a keyword.
+fn module_ident(enum_ident: &Ident) -> Ident {
+    let snake = case::snake(&enum_ident.unraw().to_string());
+    syn::parse_str::<Ident>(&snake)
+        .unwrap_or_else(|_| format_ident!("{}_scopes", snake))
+        .with_span(enum_ident.span())
+}
+
+trait WithSpan {
+    fn with_span(self, span: Span) -> Self;
+}
+
+impl WithSpan for Ident {
+    fn with_span(mut self, span: Span) -> Self {
+        self.set_span(span);
+        self
+    }
+}
+
+/// The visibility of the markers inside their module: at least the enum's.
+fn inner_visibility(vis: &Visibility) -> TokenStream {
+    match vis {
+        Visibility::Inherited => quote!(pub(super)),
+        Visibility::Public(_) => quote!(pub),
+        Visibility::Restricted(r) if r.in_token.is_none() && r.path.is_ident("crate") => {
+            quote!(pub(crate))
+        }
+        // `pub(super)`, `pub(in path)`: the module is one level deeper, so
+        // the crate is the nearest visibility that is sure to cover it.
+        Visibility::Restricted(_) => quote!(pub(crate)),
+    }
+}
+
+/// The typed path of a scope enum: a marker per scope, the position of the
+/// root and of each marker (the first required scope it lacks), and which
+/// scope may follow which. Impls stay outside the module so that `Tenant`
+/// resolves where the user wrote it, even in a function body.
+fn typed_path(input: &KeyedEnum<'_>) -> TokenStream {
+    let ident = input.ident;
+    let vis = input.vis;
+    let inner_vis = inner_visibility(vis);
+    let module = module_ident(ident);
+    let p = quote!(::igniter_store::__private);
+    let markers: Vec<&Ident> = input.variants.iter().map(|v| v.ident).collect();
+    let required: Vec<bool> = input.variants.iter().map(|v| v.required.is_some()).collect();
+    let n = markers.len();
+
+    let structs = input.variants.iter().map(|variant| {
+        let marker = variant.ident;
+        let doc = format!(
+            "The `{}` scope of [`{}`](super::{}) on the typed path: `store.scope({}::{}, id)`.",
+            variant.key.value, ident, ident, module, marker
+        );
+        quote_spanned! {marker.span()=>
+            #[doc = #doc]
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+            #inner_vis struct #marker;
+        }
+    });
+    let module_doc = format!(
+        "The typed scope path of [`{ident}`], written by `#[derive(StoreScopes)]`: one marker per scope, accepted by `Store::scope` in declaration order only."
+    );
+
+    // The first required scope at or after `from`.
+    let missing = |from: usize| -> TokenStream {
+        match (from..n).find(|&i| required[i]) {
+            Some(i) => {
+                let m = markers[i];
+                quote!(#module::#m)
+            }
+            None => quote!(#p::AllRequired),
+        }
+    };
+    let root_missing = missing(0);
+    let positions = markers.iter().enumerate().map(|(i, marker)| {
+        let missing = missing(i + 1);
+        quote! {
+            #[automatically_derived]
+            impl #p::ScopePosition for #module::#marker {
+                type Scopes = #ident;
+                type Missing = #missing;
+            }
+        }
+    });
+
+    // Scope `t` may follow position `from` (None: the root) when it comes
+    // later and no required scope lies between them.
+    let mut follows = Vec::new();
+    for from in std::iter::once(None).chain((0..n).map(Some)) {
+        let start = from.map_or(0, |f| f + 1);
+        let position = match from {
+            None => quote!(#ident),
+            Some(f) => {
+                let m = markers[f];
+                quote!(#module::#m)
+            }
+        };
+        for t in start..n {
+            let marker = markers[t];
+            follows.push(quote! {
+                #[automatically_derived]
+                impl #p::NextScope<#position> for #module::#marker {
+                    type Next = #module::#marker;
+                    #[inline]
+                    fn scope_index(&self) -> usize {
+                        #t
+                    }
+                }
+            });
+            if required[t] {
+                break;
+            }
+        }
+    }
+
+    quote! {
+        #[doc = #module_doc]
+        #vis mod #module {
+            #(#structs)*
+        }
+
+        #[automatically_derived]
+        impl #p::ScopePosition for #ident {
+            type Scopes = #ident;
+            type Missing = #root_missing;
+        }
+
+        #(#positions)*
+
+        #[automatically_derived]
+        impl<P: #p::ScopePosition<Scopes = #ident>> #p::NextScope<P> for #ident {
+            type Next = #p::Dynamic<#ident>;
+            #[inline]
+            fn scope_index(&self) -> usize {
+                <Self as #p::StoreScopes>::index(self)
+            }
+        }
+
+        #(#follows)*
     }
 }
 
@@ -111,6 +263,25 @@ fn fallback(input: &DeriveInput, kind: KeyedKind) -> TokenStream {
     } = runtime_items(kind);
     let ident = &input.ident;
     let derive = kind.derive_name();
+    let p = quote!(::igniter_store::__private);
+    let scope_fallback = match kind {
+        KeyedKind::Scope => quote! {
+            #[automatically_derived]
+            impl #p::ScopePosition for #ident {
+                type Scopes = #ident;
+                type Missing = #p::AllRequired;
+            }
+
+            #[automatically_derived]
+            impl<P: #p::ScopePosition<Scopes = #ident>> #p::NextScope<P> for #ident {
+                type Next = #p::Dynamic<#ident>;
+                fn scope_index(&self) -> usize {
+                    ::core::unreachable!(concat!("the ", #derive, " derive failed to compile"))
+                }
+            }
+        },
+        KeyedKind::Actor => TokenStream::new(),
+    };
     quote! {
         #[automatically_derived]
         impl #trait_path for #ident {
@@ -120,5 +291,7 @@ fn fallback(input: &DeriveInput, kind: KeyedKind) -> TokenStream {
                 ::core::unreachable!(concat!("the ", #derive, " derive failed to compile"))
             }
         }
+
+        #scope_fallback
     }
 }

@@ -33,7 +33,10 @@ impl<Z: Serializer> Core<Z> {
             .collect();
         Err(StoreError::new(
             ErrorCode::ScopeRequired,
-            "the store's scope chain lacks a required scope",
+            format!(
+                "the store's scope chain lacks the required scope `{}`",
+                names.join("`, `")
+            ),
         )
         .with_detail("missingScopes", names))
     }
