@@ -16,7 +16,7 @@ use igniter_store::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{Harness, LONG, SHORT, Tenant, TestStore, store};
+use super::{Harness, LONG, Org, SHORT, Tenant, store, tenant};
 
 pub type H = &'static dyn Harness;
 
@@ -26,10 +26,10 @@ struct Config {
     limit: u32,
 }
 
-pub async fn org(h: H, id: &str) -> TestStore {
+pub async fn org(h: H, id: &str) -> Org {
     store(h)
         .await
-        .scope(Tenant::Organization, id)
+        .scope(tenant::Organization, id)
         .expect("scope")
 }
 
@@ -653,34 +653,56 @@ pub async fn scope_required_before_io(h: H) {
         .scopes::<Tenant>()
         .build()
         .unwrap();
-    let ws_only = root.scope(Tenant::Workspace, 1).unwrap();
-    for s in [&root, &ws_only] {
-        assert_eq!(code(s.kv().get::<i32>("k").await), ErrorCode::ScopeRequired);
-        assert_eq!(code(s.kv().set("k", &1).await), ErrorCode::ScopeRequired);
-        assert_eq!(
-            code(s.counter().increment("k").await),
-            ErrorCode::ScopeRequired
-        );
-        assert_eq!(
-            code(s.claim().acquire("k", LONG).await),
-            ErrorCode::ScopeRequired
-        );
-        assert_eq!(
-            code(s.batch().get::<i32, _>(&["k"]).await),
-            ErrorCode::ScopeRequired
-        );
-        assert_eq!(code(s.dev().scan("*").await), ErrorCode::ScopeRequired);
-        assert_eq!(code(s.purge().await), ErrorCode::ScopeRequired);
-    }
-    let err = root.kv().get::<i32>("k").await.unwrap_err();
+    // The typed root has no data operations (a compile error, see
+    // ui-tests); its dynamic twin checks at run time.
+    let s = root.clone().into_dynamic();
+    assert_eq!(code(s.kv().get::<i32>("k").await), ErrorCode::ScopeRequired);
+    assert_eq!(code(s.kv().set("k", &1).await), ErrorCode::ScopeRequired);
+    assert_eq!(
+        code(s.counter().increment("k").await),
+        ErrorCode::ScopeRequired
+    );
+    assert_eq!(
+        code(s.claim().acquire("k", LONG).await),
+        ErrorCode::ScopeRequired
+    );
+    assert_eq!(
+        code(s.batch().get::<i32, _>(&["k"]).await),
+        ErrorCode::ScopeRequired
+    );
+    assert_eq!(code(s.dev().scan("*").await), ErrorCode::ScopeRequired);
+    assert_eq!(code(s.purge().await), ErrorCode::ScopeRequired);
+    let err = s.kv().get::<i32>("k").await.unwrap_err();
     assert_eq!(
         err.details().unwrap()["missingScopes"],
         serde_json::json!(["organization"])
     );
+    assert!(err.to_string().contains("`organization`"), "{err}");
+
+    // A chain that skips the required organization is refused when built.
+    let err = root.scope(Tenant::Workspace, 1).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ScopeRequired);
+    assert_eq!(
+        err.details().unwrap()["missingScopes"],
+        serde_json::json!(["organization"])
+    );
+    assert!(err.to_string().contains("`organization`"), "{err}");
+
+    // Out of declaration order, and repeated: refused when built.
+    let org = root.scope(Tenant::Organization, "o").unwrap();
+    let team = org.scope(Tenant::Team, 1).unwrap();
+    let err = team.scope(Tenant::Workspace, 2).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ScopeOrder);
+    assert_eq!(err.details().unwrap()["scopeKey"], "ws");
+    assert_eq!(err.details().unwrap()["after"], "team");
+    assert_eq!(err.details().unwrap()["reason"], "out of order");
+    let err = org.scope(Tenant::Organization, "o2").unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ScopeOrder);
+    assert_eq!(err.details().unwrap()["reason"], "repeated");
     assert_eq!(spy.calls(), 0, "nothing reaches the adapter");
-    // order does not matter: workspace then organization is complete
-    let full = ws_only.scope(Tenant::Organization, "o").unwrap();
-    full.kv().set("k", &1).await.unwrap();
+
+    // Optional scopes may be skipped; the chain is complete.
+    team.kv().set("k", &1).await.unwrap();
     assert_eq!(spy.calls(), 1);
 }
 

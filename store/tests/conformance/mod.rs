@@ -67,8 +67,14 @@ pub fn unique_service() -> String {
     )
 }
 
-/// The store type of the suite.
+/// The store type of the suite: the root of a service.
 pub type TestStore = igniter_store::Store<Tenant, Actor>;
+
+/// An organization's handle on the typed path.
+pub type Org = igniter_store::Store<tenant::Organization, Actor>;
+
+/// A handle whose chain was built from scope values, checked at run time.
+pub type DynStore = igniter_store::Store<igniter_store::scope::Dynamic<Tenant>, Actor>;
 
 pub async fn store(h: &dyn Harness) -> TestStore {
     igniter_store::Store::builder()
