@@ -59,8 +59,12 @@ pub enum Tenant {
     Organization,
 }
 
-/// The store of the service.
+/// The store of the service, at its root: it has no data operations, since
+/// every key lives under an organization.
 pub type AppStore = Store<Tenant>;
+
+/// One organization's handle: `store.scope(tenant::Organization, id)?`.
+pub type OrgStore = Store<tenant::Organization>;
 
 /// An order as the service stores it, returns it and streams it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,7 +222,7 @@ async fn create_order(
     headers: HeaderMap,
     Json(new): Json<NewOrder>,
 ) -> Result<Response, ApiError> {
-    let org = state.store.scope(Tenant::Organization, &tenant)?;
+    let org = state.store.scope(tenant::Organization, &tenant)?;
     let config = &state.config;
 
     // The rate limiter: one counter per tenant and window. Only the increment
@@ -273,7 +277,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
 /// Creates the order once per idempotency key (`key`, in the tenant's claim
 /// and kv namespaces).
 async fn create_once(
-    org: &AppStore,
+    org: &OrgStore,
     config: &Config,
     key: &str,
     new: NewOrder,
@@ -335,7 +339,7 @@ fn replay(stored: Stored, new: &NewOrder) -> Result<Response, ApiError> {
 }
 
 /// Stores the order and publishes `orders::CREATED` in the tenant's scope.
-async fn create(org: &AppStore, new: &NewOrder) -> StoreResult<Order> {
+async fn create(org: &OrgStore, new: &NewOrder) -> StoreResult<Order> {
     let n = org.counter().increment("orders:next-id").await?;
     let order = Order {
         id: format!("ord_{n}"),
@@ -365,7 +369,7 @@ async fn get_order(
     State(state): State<AppState>,
     Path((tenant, order)): Path<(String, String)>,
 ) -> Result<Json<Order>, ApiError> {
-    let org = state.store.scope(Tenant::Organization, &tenant)?;
+    let org = state.store.scope(tenant::Organization, &tenant)?;
     match org.kv().get::<Order>(&format!("order:{order}")).await? {
         Some(order) => Ok(Json(order)),
         None => Err(ApiError::new(
@@ -384,7 +388,7 @@ async fn order_events(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, axum::Error>>>, ApiError> {
-    let org = state.store.scope(Tenant::Organization, &tenant)?;
+    let org = state.store.scope(tenant::Organization, &tenant)?;
     let subscription = org.events().subscribe(&orders::CREATED).await?;
     let events = subscription.map(|item| match item {
         // `ev.data` is an `Order`, typed by the channel.

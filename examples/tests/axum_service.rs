@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use futures::{Stream, StreamExt};
 use igniter_store::{MemoryAdapter, RedisAdapter, StoreAdapter};
 use igniter_store_examples::axum_service::{
-    self, AppStore, Config, IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, Order, Tenant, orders,
+    self, AppStore, Config, IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, Order, OrgStore, orders, tenant,
 };
 use reqwest::StatusCode;
 use tokio::sync::oneshot;
@@ -63,8 +63,8 @@ impl Service {
         Service::start(MemoryAdapter::new().into_backend(), config).await
     }
 
-    fn org(&self, tenant: &str) -> AppStore {
-        self.store.scope(Tenant::Organization, tenant).unwrap()
+    fn org(&self, tenant: &str) -> OrgStore {
+        self.store.scope(tenant::Organization, tenant).unwrap()
     }
 
     /// `POST /tenants/{tenant}/orders`, with an idempotency key if given.

@@ -27,7 +27,8 @@ fn check_quickstart(stdout: &str) {
             r#"dev       scan member:* -> ["member:1", "member:2"]"#,
             "events    members:joined -> MemberJoined",
             "isolation globex/ws:7 settings -> None",
-            "scopes    root store: STORE_SCOPE_REQUIRED",
+            "scopes    workspace without organization: STORE_SCOPE_REQUIRED",
+            "scopes    organization after workspace: STORE_SCOPE_ORDER",
             "globex still has settings: true",
         ],
     );

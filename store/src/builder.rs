@@ -134,7 +134,9 @@ impl<Ad, Sv, S, A, Z> StoreBuilder<Ad, Sv, S, A, Z> {
     }
 
     /// The scope set, usually a `#[derive(StoreScopes)]` enum.
-    pub fn scopes<S2: StoreScopes + ScopePosition<Scopes = S2>>(self) -> StoreBuilder<Ad, Sv, S2, A, Z> {
+    pub fn scopes<S2: StoreScopes + ScopePosition<Scopes = S2>>(
+        self,
+    ) -> StoreBuilder<Ad, Sv, S2, A, Z> {
         self_with(self.settings, self.adapter, self.service, self.serializer)
     }
 

@@ -50,7 +50,7 @@ async fn main() -> Result<(), StoreError> {
         .service("job-worker-example")
         .scopes::<Tenant>()
         .build()?;
-    let org = store.scope(Tenant::Organization, "acme")?;
+    let org = store.scope(tenant::Organization, "acme")?;
     // Leftovers of an interrupted run on a shared Redis.
     org.purge().await?;
 

@@ -57,7 +57,7 @@ struct AuditEntry {
     action: String,
 }
 
-type Org = Store<Tenant>;
+type Org = Store<tenant::Organization>;
 
 /// How long a subscriber waits to show that nothing else arrives.
 const QUIET: Duration = Duration::from_millis(300);
@@ -81,8 +81,8 @@ async fn main() -> Result<(), StoreError> {
         .events(activity::REGISTRY)
         .build()?;
 
-    let acme = store.scope(Tenant::Organization, "acme")?;
-    let globex = store.scope(Tenant::Organization, "globex")?;
+    let acme = store.scope(tenant::Organization, "acme")?;
+    let globex = store.scope(tenant::Organization, "globex")?;
     // Leftovers of an interrupted run on a shared Redis.
     acme.purge().await?;
     globex.purge().await?;
@@ -160,7 +160,7 @@ async fn main() -> Result<(), StoreError> {
     assert_eq!(globex_keys, ["plan"]);
 
     println!("\n== identifiers cannot forge another chain");
-    let forged = store.scope(Tenant::Organization, "acme:project:1")?;
+    let forged = store.scope(tenant::Organization, "acme:project:1")?;
     println!(
         "kv         organization \"acme:project:1\" -> {}",
         forged.kv().key("settings")?
@@ -200,7 +200,7 @@ async fn main() -> Result<(), StoreError> {
         acme.counter().get("seats").await?,
         audit_len(&acme).await?,
         scan(&acme).await?,
-        acme.scope(Tenant::Project, 1)?
+        acme.scope(tenant::Project, 1)?
             .kv()
             .get::<String>("settings")
             .await?,
@@ -227,7 +227,7 @@ async fn main() -> Result<(), StoreError> {
         audit_len(&globex).await?,
         scan(&globex).await?,
         globex
-            .scope(Tenant::Project, 1)?
+            .scope(tenant::Project, 1)?
             .kv()
             .get::<String>("settings")
             .await?,
@@ -289,7 +289,7 @@ fn member(name: &str) -> SignedIn {
 /// One organization's data in every namespace, under the same names for all.
 async fn write(org: &Org, plan: &str, seats: i64, audit: &[&str]) -> StoreResult<()> {
     org.kv().set("plan", &plan).await?;
-    org.scope(Tenant::Project, 1)?
+    org.scope(tenant::Project, 1)?
         .kv()
         .set("settings", &format!("{plan} defaults"))
         .await?;

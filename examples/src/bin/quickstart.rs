@@ -77,9 +77,9 @@ async fn main() -> Result<(), StoreError> {
         .events(members::REGISTRY)
         .build()?;
 
-    let acme = store.scope(Tenant::Organization, "acme")?;
-    let ws = acme.scope(Tenant::Workspace, 7)?;
-    let globex = store.scope(Tenant::Organization, "globex")?;
+    let acme = store.scope(tenant::Organization, "acme")?;
+    let ws = acme.scope(tenant::Workspace, 7)?;
+    let globex = store.scope(tenant::Organization, "globex")?;
 
     // kv, with a TTL
     let settings = Settings {
@@ -181,15 +181,24 @@ async fn main() -> Result<(), StoreError> {
         )
         .await?;
     let other: Option<Settings> = globex
-        .scope(Tenant::Workspace, 7)?
+        .scope(tenant::Workspace, 7)?
         .kv()
         .get("settings")
         .await?;
     println!("isolation globex/ws:7 settings -> {other:?}");
 
-    // a required scope is enforced before any I/O
-    let err = store.kv().get::<Settings>("settings").await.unwrap_err();
-    println!("scopes    root store: {} ({:?})", err.code(), err.details());
+    // Scopes are a hierarchy, in the enum's declaration order. On the typed
+    // path the compiler checks it: `store.kv()` does not compile (the root
+    // lacks the required organization), nor does
+    // `ws.scope(tenant::Organization, ..)` (out of order). Scope values, for
+    // chains known only at run time, are checked before any I/O:
+    let err = store.scope(Tenant::Workspace, 7).unwrap_err();
+    println!("scopes    workspace without organization: {}", err.code());
+    let err = acme
+        .scope(Tenant::Workspace, 7)?
+        .scope(Tenant::Organization, "globex")
+        .unwrap_err();
+    println!("scopes    organization after workspace: {}", err.code());
 
     // offboarding: purge a tenant and everything under it
     let removed = acme.purge().await?;

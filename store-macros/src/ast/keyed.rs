@@ -4,8 +4,8 @@ use igniter_store_names::NameKind;
 use proc_macro2::Span;
 use syn::ext::IdentExt;
 use syn::{
-    Attribute, Data, DeriveInput, Fields, Generics, Ident, LitStr, Path, Token, Variant, Visibility,
-    token,
+    Attribute, Data, DeriveInput, Fields, Generics, Ident, LitStr, Path, Token, Variant,
+    Visibility, token,
 };
 
 use super::attr::{path_to_string, skip_value, string_value};

@@ -147,7 +147,11 @@ fn typed_path(input: &KeyedEnum<'_>) -> TokenStream {
     let module = module_ident(ident);
     let p = quote!(::igniter_store::__private);
     let markers: Vec<&Ident> = input.variants.iter().map(|v| v.ident).collect();
-    let required: Vec<bool> = input.variants.iter().map(|v| v.required.is_some()).collect();
+    let required: Vec<bool> = input
+        .variants
+        .iter()
+        .map(|v| v.required.is_some())
+        .collect();
     let n = markers.len();
 
     let structs = input.variants.iter().map(|variant| {
@@ -185,6 +189,14 @@ fn typed_path(input: &KeyedEnum<'_>) -> TokenStream {
                 type Scopes = #ident;
                 type Missing = #missing;
             }
+
+            #[automatically_derived]
+            impl ::core::convert::From<#module::#marker> for #ident {
+                #[inline]
+                fn from(_: #module::#marker) -> Self {
+                    #ident::#marker
+                }
+            }
         }
     });
 
@@ -202,13 +214,15 @@ fn typed_path(input: &KeyedEnum<'_>) -> TokenStream {
         };
         for t in start..n {
             let marker = markers[t];
+            // Through the variant, which also counts as constructing it: an
+            // enum used only on the typed path warns of no dead variant.
             follows.push(quote! {
                 #[automatically_derived]
                 impl #p::NextScope<#position> for #module::#marker {
                     type Next = #module::#marker;
                     #[inline]
                     fn scope_index(&self) -> usize {
-                        #t
+                        <#ident as #p::StoreScopes>::index(&#ident::#marker)
                     }
                 }
             });
