@@ -11,9 +11,13 @@
 //!
 //! # A tour
 //!
-//! Scopes are an enum; the store is built once and cloned freely (it is an
-//! `Arc` inside). A handle one scope deeper is cheap, and every key it
-//! touches is under its chain of scopes.
+//! Scopes are an enum whose declared order is the tenant hierarchy; the
+//! store is built once and cloned freely (it is an `Arc` inside). A handle
+//! one scope deeper is cheap, and every key it touches is under its chain of
+//! scopes. The derive writes a typed path (`tenant::Organization`,
+//! `tenant::Workspace`: a module named after the enum) that the compiler
+//! checks: scopes in declaration order, each once, no required scope
+//! skipped, and no data operation on a handle that lacks a required scope.
 //!
 //! ```
 //! use std::time::Duration;
@@ -22,7 +26,7 @@
 //!
 //! #[derive(StoreScopes, Clone, Copy, Debug)]
 //! enum Tenant {
-//!     #[scope(required)]      // every operation needs it, or STORE_SCOPE_REQUIRED
+//!     #[scope(required)]      // no data operation without it: a compile error
 //!     Organization,           // key segment "organization"
 //!     #[scope(key = "ws")]
 //!     Workspace,              // key segment "ws"
@@ -34,8 +38,8 @@
 //!     .service("my-api")
 //!     .scopes::<Tenant>()
 //!     .build()?;
-//! let org = store.scope(Tenant::Organization, "org_123")?;
-//! let ws = org.scope(Tenant::Workspace, 7)?;
+//! let org = store.scope(tenant::Organization, "org_123")?;   // Store<tenant::Organization>
+//! let ws = org.scope(tenant::Workspace, 7)?;                 // Store<tenant::Workspace>
 //!
 //! // kv: get, set (+ ttl), exists, remove, expire, touch, ttl, persist
 //! ws.kv().set("theme", &"dark").ttl(Duration::from_secs(60)).await?;
@@ -70,9 +74,11 @@
 //! org.purge().await?;
 //! assert_eq!(ws.kv().get::<String>("theme").await?, None);
 //!
-//! // a handle without the required scope fails before any I/O
-//! let err = store.kv().get::<String>("theme").await.unwrap_err();
+//! // scopes known only at run time: scope values, checked before any I/O
+//! let err = store.scope(Tenant::Workspace, 7).unwrap_err();   // skips the organization
 //! assert_eq!(err.code().as_str(), "STORE_SCOPE_REQUIRED");
+//! let err = ws.scope(Tenant::Organization, "org_9").unwrap_err();  // out of order
+//! assert_eq!(err.code().as_str(), "STORE_SCOPE_ORDER");
 //! # Ok(()) }
 //! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(run()).unwrap();
 //! ```
@@ -121,7 +127,7 @@
 //!     .scopes::<Tenant>().actors::<Actor>()
 //!     .events(user::REGISTRY).events(Billing::REGISTRY)  // optional: refuses a namespace declared twice
 //!     .build()?;
-//! let org = store.scope(Tenant::Organization, "org_1")?;
+//! let org = store.scope(tenant::Organization, "org_1")?;
 //!
 //! let mut created = org.events().subscribe(&user::CREATED).await?;
 //! let mut billing = org.events().subscribe_all::<Billing>().await?;  // every billing:* channel
@@ -176,10 +182,21 @@
 //! # fn main() {}
 //! ```
 //!
-//! The same holds for scopes: a scope of another enum passed to `scope()` is
-//! a type error, `#[derive(StoreScopes)]` refuses duplicate or reserved keys
-//! and namespace words (`kv`, `counter`, ...) on the offending token, and
-//! `build()` does not exist before `.adapter(..)` and `.service(..)`:
+//! The same holds for scopes: on the typed path a scope out of declaration
+//! order, repeated, skipping a required one or of another enum does not
+//! compile, and neither does a data operation on a handle that lacks a
+//! required scope (the message names it); `#[derive(StoreScopes)]` refuses
+//! duplicate or reserved keys and namespace words (`kv`, `counter`, ...) on
+//! the offending token, and `build()` does not exist before `.adapter(..)`
+//! and `.service(..)`:
+//!
+//! ```compile_fail,E0277
+//! # use igniter_store::{MemoryAdapter, Store, StoreScopes};
+//! # #[derive(StoreScopes, Clone, Copy, Debug)]
+//! # enum Tenant { #[scope(required)] Organization, Workspace }
+//! # let store = Store::builder().adapter(MemoryAdapter::new()).service("api").scopes::<Tenant>().build().unwrap();
+//! let ws = store.scope(tenant::Workspace, 7);  // error: `Workspace` cannot come after `Tenant`
+//! ```
 //!
 //! ```compile_fail,E0599
 //! # use igniter_store::{MemoryAdapter, Store};
@@ -234,13 +251,19 @@
 //! igniter:store:<service>[:<scopeKey>:<id>]*:events:<event name>     channels
 //! ```
 //!
-//! - Scopes follow the order of the `scope()` calls; identifiers are
-//!   anything `Display`, percent-escaped (`%`, `:`, `{`, `}`), so no
-//!   identifier can add segments and reach another tenant's keys.
+//! - The declared order of the scope enum is the hierarchy: a chain lists
+//!   scopes in that order, each at most once, skipping optional ones only.
+//!   The typed path (`tenant::Workspace`) is checked by the compiler; scope
+//!   values (`Tenant::Workspace`), for chains known only at run time, are
+//!   checked when added (`STORE_SCOPE_ORDER`, `STORE_SCOPE_REQUIRED`), so
+//!   every key of a tenant is under its prefix and its `purge()` reaches it.
+//!   Identifiers are anything `Display`, percent-escaped (`%`, `:`, `{`,
+//!   `}`), so no identifier can add segments and reach another tenant's keys.
 //! - Scope keys are never namespace words, so a key reads unambiguously.
 //! - In scan and pattern-subscription patterns, every glob character of the
 //!   fixed part is escaped: a tenant named `*` scans only its own keys.
-//! - A required scope is enforced before any I/O (`STORE_SCOPE_REQUIRED`);
+//! - A handle that lacks a required scope has no data operations (typed
+//!   path) or fails them before any I/O (`STORE_SCOPE_REQUIRED`, dynamic);
 //!   `purge()` on a handle deletes its scope and everything under it.
 //!
 //! # Adapters and features
