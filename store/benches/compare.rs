@@ -113,7 +113,8 @@ const TTL_MS: u64 = 600_000;
 /// Keys per task in the kv workloads.
 const KEYS_PER_TASK: usize = 16;
 
-type BenchStore = Store<Tenant>;
+/// Scoped 0 to 3 deep from values, so one type holds every depth.
+type BenchStore = Store<igniter_store::scope::Dynamic<Tenant>>;
 
 fn epoch() -> Instant {
     static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
@@ -409,7 +410,7 @@ async fn redis_store(url: &str) -> BenchStore {
     } else {
         builder
     };
-    builder.build().expect("store")
+    builder.build().expect("store").into_dynamic()
 }
 
 fn scoped(store: &BenchStore, depth: usize) -> BenchStore {
@@ -1266,7 +1267,8 @@ async fn memory_workload(cfg: &Config, get: bool, conc: usize) -> (Vec<Sample>, 
         .service(SERVICE)
         .scopes::<Tenant>()
         .build()
-        .expect("store");
+        .expect("store")
+        .into_dynamic();
     let map: Map = Arc::default();
     let keys = Arc::new(kv_keys(&store, conc, "mem"));
     let value = Arc::new(profile());
@@ -1364,7 +1366,8 @@ fn profile_mode(case: &str) {
                 .service(SERVICE)
                 .scopes::<Tenant>()
                 .build()
-                .expect("store"),
+                .expect("store")
+                .into_dynamic(),
         };
         let raw = match &redis {
             Some(server) => Some(raw_manager(&server.url()).await),

@@ -57,7 +57,11 @@ fn report(phase: &str, mut samples: Vec<Duration>) {
     );
 }
 
-async fn timed_gets(store: &Store<Tenant>, keys: &[String], n: usize) -> Vec<Duration> {
+async fn timed_gets(
+    store: &Store<tenant::Organization>,
+    keys: &[String],
+    n: usize,
+) -> Vec<Duration> {
     let mut samples = Vec::with_capacity(n);
     for i in 0..n {
         let key = &keys[i % keys.len()];
@@ -85,8 +89,8 @@ fn main() {
             .scopes::<Tenant>()
             .build()
             .expect("store");
-        let a = store.scope(Tenant::Organization, "org_a").expect("scope");
-        let b = store.scope(Tenant::Organization, "org_b").expect("scope");
+        let a = store.scope(tenant::Organization, "org_a").expect("scope");
+        let b = store.scope(tenant::Organization, "org_b").expect("scope");
 
         let other: Vec<String> = (0..OTHER_KEYS).map(|i| format!("key:{i}")).collect();
         for key in &other {
