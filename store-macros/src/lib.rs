@@ -49,13 +49,54 @@ use crate::ast::KeyedKind;
 /// assert!(Tenant::Team.def().required());
 /// ```
 ///
+/// # The hierarchy and the typed path
+///
+/// The declared order is the tenant hierarchy: a chain lists scopes in that
+/// order, each at most once, skipping optional scopes only. Besides the
+/// trait, the derive writes:
+///
+/// - a module named after the enum in snake case (`tenant` for `Tenant`;
+///   `<name>_scopes` where that is a keyword), with the enum's visibility,
+///   holding one unit struct per variant (`tenant::Organization`,
+///   `tenant::Workspace`, ...): the markers `Store::scope` takes on the typed
+///   path, and `From<marker>` for the enum;
+/// - `ScopePosition` for the enum (the root) and each marker: where a handle
+///   stands, and the first required scope it lacks;
+/// - `NextScope` for each marker after each position it may follow (an
+///   earlier one with no required scope in between), and for the enum's
+///   values after every position (checked at run time).
+///
+/// So on the typed path the compiler refuses a scope out of order, repeated,
+/// skipping a required one or of another enum, and a data operation on a
+/// handle lacking a required scope, with a message naming it:
+///
+/// ```
+/// # use igniter_store::{MemoryAdapter, Store, StoreScopes};
+/// # #[derive(StoreScopes, Clone, Copy, Debug)]
+/// # enum Tenant { #[scope(required)] Organization, #[scope(key = "ws")] Workspace, #[scope(key = "team", required)] Team, ApiKey }
+/// let store = Store::builder().adapter(MemoryAdapter::new()).service("api").scopes::<Tenant>().build()?;
+/// let team = store.scope(tenant::Organization, "acme")?.scope(tenant::Team, 3)?;  // skips the optional workspace
+/// assert_eq!(team.kv().key("k")?, "igniter:store:api:organization:acme:team:3:kv:k");
+/// # Ok::<(), igniter_store::StoreError>(())
+/// ```
+///
+/// ```compile_fail,E0277
+/// # use igniter_store::{MemoryAdapter, Store, StoreScopes};
+/// # #[derive(StoreScopes, Clone, Copy, Debug)]
+/// # enum Tenant { #[scope(required)] Organization, #[scope(key = "ws")] Workspace, #[scope(key = "team", required)] Team, ApiKey }
+/// # let store = Store::builder().adapter(MemoryAdapter::new()).service("api").scopes::<Tenant>().build().unwrap();
+/// let ws = store.scope(tenant::Organization, "acme").unwrap().scope(tenant::Workspace, 7).unwrap();
+/// ws.kv();  // error: this handle lacks the required scope `Team`
+/// ```
+///
 /// # Variant options
 ///
 /// `#[scope(..)]` goes on a variant, never on the enum:
 ///
 /// - `key = "..."` sets the key segment; without it the key is the variant's
 ///   name in snake_case (`ApiKey` → `api_key`).
-/// - `required`: every operation on the store needs this scope in its chain.
+/// - `required`: every data operation needs this scope in its chain, and no
+///   chain may skip it.
 ///
 /// # Compile-time checks
 ///

@@ -57,6 +57,18 @@ use crate::{batch::Batch, claim::Claims, counter::Counter, dev::Dev, kv::Kv};
 /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(run()).unwrap();
 /// ```
 ///
+/// What needs no tenant is on every handle, a root lacking a required scope
+/// included: [`scope`](Store::scope), [`actor`](Store::actor),
+/// [`service`](Store::service), [`adapter`](Store::adapter),
+/// [`backend`](Store::backend), [`event_registries`](Store::event_registries),
+/// [`scope_keys`](Store::scope_keys), [`close`](Store::close). The data
+/// operations ([`kv`](Store::kv), [`counter`](Store::counter),
+/// [`claim`](Store::claim), [`batch`](Store::batch), [`dev`](Store::dev),
+/// [`events`](Store::events), [`streams`](Store::streams),
+/// [`purge`](Store::purge), [`full_key`](Store::full_key)) exist only where
+/// no required scope is missing: a root whose scope set requires none has
+/// them (its `purge` deletes the whole service).
+///
 /// The root lacks the required organization, so it has no `kv()`:
 ///
 /// ```compile_fail
@@ -319,7 +331,8 @@ impl<S: ScopePosition, A: StoreActors, Z: Serializer> Store<S, A, Z> {
         self.core.chain.links.iter().map(|l| l.key).collect()
     }
 
-    /// Closes the adapter for every handle of this store.
+    /// Closes the adapter for every handle of this store. Available on every
+    /// handle, the root included.
     pub async fn close(&self) -> StoreResult<()> {
         let core = &self.core;
         crate::engine::call!(core, close())
