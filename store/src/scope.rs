@@ -104,7 +104,7 @@ pub trait ScopePosition: Send + Sync + 'static {
     note = "a chain lists the scopes of its `#[derive(StoreScopes)]` enum in declaration order, each at most once, and skips no `#[scope(required)]` scope",
     note = "a typed scope cannot follow a chain built from scope values (`Dynamic`); a scope of another enum belongs to another store"
 )]
-pub trait NextScope<P>: Copy {
+pub trait NextScope<P> {
     /// The position of the handle once this scope is added.
     type Next: ScopePosition;
 
