@@ -56,7 +56,9 @@ use crate::ast::KeyedKind;
 /// trait, the derive writes:
 ///
 /// - a module named after the enum in snake case (`tenant` for `Tenant`;
-///   `<name>_scopes` where that is a keyword), with the enum's visibility,
+///   `<name>_scopes` where that is a keyword; or the name given by
+///   `#[scope(module = "name")]` on the enum, where that one is taken), with
+///   the enum's visibility,
 ///   holding one unit struct per variant (`tenant::Organization`,
 ///   `tenant::Workspace`, ...): the markers `Store::scope` takes on the typed
 ///   path, and `From<marker>` for the enum;
@@ -91,7 +93,22 @@ use crate::ast::KeyedKind;
 ///
 /// # Variant options
 ///
-/// `#[scope(..)]` goes on a variant, never on the enum:
+/// `#[scope(..)]` goes on a variant; on the enum, only `#[scope(module =
+/// "name")]` (the typed path's module), for when the default name is taken:
+///
+/// ```
+/// # use igniter_store::StoreScopes;
+/// mod tenant {}  // your own module
+///
+/// #[derive(StoreScopes, Clone, Copy, Debug)]
+/// #[scope(module = "tenant_path")]
+/// enum Tenant { Organization }
+///
+/// let marker = tenant_path::Organization;
+/// assert!(matches!(Tenant::from(marker), Tenant::Organization));
+/// ```
+///
+/// On a variant:
 ///
 /// - `key = "..."` sets the key segment; without it the key is the variant's
 ///   name in snake_case (`ApiKey` → `api_key`).

@@ -92,8 +92,10 @@ pub(crate) struct KeyedEnum<'a> {
     pub(crate) vis: &'a Visibility,
     pub(crate) generics: &'a Generics,
     /// The enum's own `#[scope(..)]` (`#[actor(..)]`) attributes, which are
-    /// misplaced.
+    /// misplaced (except a scope enum's `#[scope(module = "..")]`).
     pub(crate) own_attrs: Vec<&'a Attribute>,
+    /// `#[scope(module = "..")]` on a scope enum: the typed path's module.
+    pub(crate) module: Option<LitStr>,
     pub(crate) variants: Vec<KeyedVariant<'a>>,
 }
 
@@ -144,11 +146,18 @@ impl<'a> KeyedEnum<'a> {
                 return None;
             }
         };
-        let own_attrs = input
-            .attrs
-            .iter()
-            .filter(|attr| attr.path().is_ident(kind.attr_name()))
-            .collect();
+        let mut own_attrs = Vec::new();
+        let mut module = None;
+        for attr in &input.attrs {
+            if !attr.path().is_ident(kind.attr_name()) {
+                continue;
+            }
+            match module_option(cx, attr, kind) {
+                Some(lit) if module.is_none() => module = Some(lit),
+                Some(lit) => cx.error_spanned_by(&lit, "duplicate scope option `module`"),
+                None => own_attrs.push(attr),
+            }
+        }
         let variants = data
             .variants
             .iter()
@@ -160,8 +169,37 @@ impl<'a> KeyedEnum<'a> {
             vis: &input.vis,
             generics: &input.generics,
             own_attrs,
+            module,
             variants,
         })
+    }
+}
+
+/// The `"name"` of a scope enum's `#[scope(module = "name")]`, when that is
+/// the attribute's one option; `None` for anything else (a misplaced variant
+/// attribute, reported by validation).
+fn module_option(cx: &Ctxt, attr: &Attribute, kind: KeyedKind) -> Option<LitStr> {
+    if kind != KeyedKind::Scope {
+        return None;
+    }
+    let mut module = None;
+    let mut other = false;
+    let parsed = attr.parse_nested_meta(|meta| {
+        if meta.path.is_ident("module") {
+            module = Some(string_value(&meta, "#[scope(module = \"name\")]")?);
+        } else {
+            other = true;
+            skip_value(&meta)?;
+        }
+        Ok(())
+    });
+    match parsed {
+        Err(err) if !other => {
+            cx.syn_error(err);
+            None
+        }
+        _ if other => None,
+        _ => module,
     }
 }
 

@@ -101,9 +101,10 @@ fn impl_keyed_enum(input: &KeyedEnum<'_>) -> TokenStream {
     }
 }
 
-/// The module holding a scope enum's typed markers: the enum's name in snake
-/// case (`Tenant` → `tenant`), or that plus `_scopes` where the snake case is
-/// a keyword.
+/// The module holding a scope enum's typed markers, unless
+/// `#[scope(module = "..")]` names it: the enum's name in snake case
+/// (`Tenant` → `tenant`), or that plus `_scopes` where the snake case is a
+/// keyword.
 fn module_ident(enum_ident: &Ident) -> Ident {
     let snake = case::snake(&enum_ident.unraw().to_string());
     syn::parse_str::<Ident>(&snake)
@@ -144,7 +145,10 @@ fn typed_path(input: &KeyedEnum<'_>) -> TokenStream {
     let ident = input.ident;
     let vis = input.vis;
     let inner_vis = inner_visibility(vis);
-    let module = module_ident(ident);
+    let module = match &input.module {
+        Some(lit) => Ident::new(&lit.value(), lit.span()),
+        None => module_ident(ident),
+    };
     let p = quote!(::igniter_store::__private);
     let markers: Vec<&Ident> = input.variants.iter().map(|v| v.ident).collect();
     let required: Vec<bool> = input

@@ -14,11 +14,24 @@ pub(crate) fn keyed_enum(cx: &Ctxt, input: &KeyedEnum<'_>) {
     let attr = kind.attr_name();
 
     for own in &input.own_attrs {
+        let enum_option = if kind.has_required() {
+            " (the enum takes only `#[scope(module = \"name\")]`, the typed path's module)"
+        } else {
+            ""
+        };
         cx.error_spanned_by(
             own,
             format_args!(
-                "`#[{attr}(..)]` belongs on a variant, not on the enum: put it above the variant it configures"
+                "`#[{attr}(..)]` belongs on a variant, not on the enum: put it above the variant it configures{enum_option}"
             ),
+        );
+    }
+    if let Some(module) = &input.module
+        && syn::parse_str::<syn::Ident>(&module.value()).is_err()
+    {
+        cx.error_spanned_by(
+            module,
+            "the module of the typed path must be a Rust identifier, such as `tenant_scopes`",
         );
     }
 
