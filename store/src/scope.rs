@@ -101,8 +101,8 @@ pub trait ScopePosition: Send + Sync + 'static {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot come after `{P}` in this scope chain",
     label = "not allowed after `{P}`",
-    note = "a chain lists the scopes of its `#[derive(StoreScopes)]` enum in declaration order, each at most once, and skips no `#[scope(required)]` scope",
-    note = "a typed scope cannot follow a chain built from scope values (`Dynamic`); a scope of another enum belongs to another store"
+    note = "a chain lists the scopes of its `#[derive(StoreScopes)]` enum in declaration order, each at most once, and skips no `#[scope(required)]` scope; `{P}` names where the chain stands: its last typed scope, or the enum itself at the root",
+    note = "after `Dynamic<..>`, a chain built from scope values (the enum's variants), only scope values follow; a typed scope of another enum belongs to another store"
 )]
 pub trait NextScope<P> {
     /// The position of the handle once this scope is added.
@@ -122,7 +122,7 @@ pub enum AllRequired {}
 #[diagnostic::on_unimplemented(
     message = "this handle lacks the required scope `{Self}`",
     label = "needs `{Self}` in its scope chain",
-    note = "add it first, in declaration order: `.scope({Self}, id)?`"
+    note = "add it first, in declaration order, with its typed marker from the enum's snake-case module: `.scope(tenant::{Self}, id)?` for an enum named `Tenant`"
 )]
 pub trait NoneMissing {}
 
