@@ -61,7 +61,13 @@ impl ScopeDef {
 ///
 /// The derive checks every key at compile time with the rules of
 /// `igniter-store-names`; a hand-written implementation is checked by the same
-/// rules when the store is built.
+/// rules when the store is built. A hand-written set also implements
+/// [`ScopePosition`] for itself (its root: `type Scopes = Self`), which
+/// [`StoreBuilder::scopes`](crate::StoreBuilder::scopes) requires, and
+/// [`NextScope`] for each position its values may follow (at least
+/// `NextScope<Self>` and `NextScope<Dynamic<Self>>`, with `type Next =
+/// Dynamic<Self>`) to be passed to `scope()`; without markers it has no
+/// typed path.
 pub trait StoreScopes: Send + Sync + 'static {
     /// Every scope, in declaration order. At most 64.
     const SCOPES: &'static [ScopeDef];
@@ -122,7 +128,7 @@ pub enum AllRequired {}
 #[diagnostic::on_unimplemented(
     message = "this handle lacks the required scope `{Self}`",
     label = "needs `{Self}` in its scope chain",
-    note = "add it first, in declaration order, with its typed marker from the enum's snake-case module: `.scope(tenant::{Self}, id)?` for an enum named `Tenant`"
+    note = "add the scope `{Self}` first, in declaration order, with its marker from the module the derive writes: `.scope(tenant::Organization, id)?` for the `Organization` of an `enum Tenant`"
 )]
 pub trait NoneMissing {}
 

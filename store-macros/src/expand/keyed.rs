@@ -204,6 +204,23 @@ fn typed_path(input: &KeyedEnum<'_>) -> TokenStream {
         }
     });
 
+    // A scope value may follow every position (checked at run time). One
+    // impl per position rather than a blanket one, so that a value of
+    // another enum is the `NextScope` error, on the argument.
+    let value_positions = std::iter::once(quote!(#ident))
+        .chain(markers.iter().map(|m| quote!(#module::#m)))
+        .chain(std::iter::once(quote!(#p::Dynamic<#ident>)));
+    let values: Vec<TokenStream> = value_positions
+        .map(|position| {
+            value_follows(
+                &p,
+                ident,
+                &position,
+                quote!(<Self as #p::StoreScopes>::index(self)),
+            )
+        })
+        .collect();
+
     // Scope `t` may follow position `from` (None: the root) when it comes
     // later and no required scope lies between them.
     let mut follows = Vec::new();
@@ -250,14 +267,7 @@ fn typed_path(input: &KeyedEnum<'_>) -> TokenStream {
 
         #(#positions)*
 
-        #[automatically_derived]
-        impl<P: #p::ScopePosition<Scopes = #ident>> #p::NextScope<P> for #ident {
-            type Next = #p::Dynamic<#ident>;
-            #[inline]
-            fn scope_index(&self) -> usize {
-                <Self as #p::StoreScopes>::index(self)
-            }
-        }
+        #(#values)*
 
         #(#follows)*
     }
@@ -282,22 +292,22 @@ fn fallback(input: &DeriveInput, kind: KeyedKind) -> TokenStream {
     let ident = &input.ident;
     let derive = kind.derive_name();
     let p = quote!(::igniter_store::__private);
+    let unreachable = quote!(::core::unreachable!(
+        concat!("the ", #derive, " derive failed to compile")
+    ));
+    let root_value = value_follows(&p, ident, &quote!(#ident), unreachable.clone());
+    let dynamic_value = value_follows(&p, ident, &quote!(#p::Dynamic<#ident>), unreachable);
     let scope_fallback = match kind {
         KeyedKind::Scope => quote! {
-            #[automatically_derived]
-            impl #p::ScopePosition for #ident {
-                type Scopes = #ident;
-                type Missing = #p::AllRequired;
-            }
-
-            #[automatically_derived]
-            impl<P: #p::ScopePosition<Scopes = #ident>> #p::NextScope<P> for #ident {
-                type Next = #p::Dynamic<#ident>;
-                fn scope_index(&self) -> usize {
-                    ::core::unreachable!(concat!("the ", #derive, " derive failed to compile"))
+                #[automatically_derived]
+                impl #p::ScopePosition for #ident {
+                    type Scopes = #ident;
+                    type Missing = #p::AllRequired;
                 }
-            }
-        },
+
+        #root_value
+                #dynamic_value
+            },
         KeyedKind::Actor => TokenStream::new(),
     };
     quote! {
@@ -311,5 +321,25 @@ fn fallback(input: &DeriveInput, kind: KeyedKind) -> TokenStream {
         }
 
         #scope_fallback
+    }
+}
+
+/// `impl NextScope<position> for Enum`: a scope value after `position`,
+/// leading to a `Dynamic` chain.
+fn value_follows(
+    p: &TokenStream,
+    ident: &Ident,
+    position: &TokenStream,
+    index: TokenStream,
+) -> TokenStream {
+    quote! {
+        #[automatically_derived]
+        impl #p::NextScope<#position> for #ident {
+            type Next = #p::Dynamic<#ident>;
+            #[inline]
+            fn scope_index(&self) -> usize {
+                #index
+            }
+        }
     }
 }
