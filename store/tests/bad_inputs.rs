@@ -62,7 +62,11 @@ pub enum Billing {
     Refund(Charge),
 }
 
-type S = Store<Tenant, Actor>;
+/// The root of a store: it lacks the required organization, so it has no
+/// data operations.
+type Root = Store<Tenant, Actor>;
+/// An organization's handle (the typed path).
+type S = Store<tenant::Organization, Actor>;
 
 fn service() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -73,7 +77,7 @@ fn service() -> String {
     )
 }
 
-fn build(adapter: Backend) -> S {
+fn build(adapter: Backend) -> Root {
     Store::builder()
         .shared_adapter(adapter)
         .service(service())
@@ -94,7 +98,7 @@ async fn orgs() -> Vec<(&'static str, S)> {
         out.push(("redis", build(Backend::new(redis))));
     }
     out.into_iter()
-        .map(|(name, s)| (name, s.scope(Tenant::Organization, "o").unwrap()))
+        .map(|(name, s)| (name, s.scope(tenant::Organization, "o").unwrap()))
         .collect()
 }
 
@@ -178,8 +182,17 @@ async fn empty_names_are_refused_before_any_io() {
             ErrorCode::StreamConsumerRequired
         );
         assert_eq!(
+            code(s.scope(tenant::Workspace, "")),
+            ErrorCode::ScopeIdentifierRequired
+        );
+        assert_eq!(
             code(s.scope(Tenant::Workspace, "")),
             ErrorCode::ScopeIdentifierRequired
+        );
+        // a chain out of declaration order is refused before any I/O too
+        assert_eq!(
+            code(s.scope(Tenant::Organization, "o2")),
+            ErrorCode::ScopeOrder
         );
         assert_eq!(
             code(s.actor(Actor::User, "")),
@@ -240,9 +253,9 @@ async fn keys_with_control_characters_are_stored_exactly() {
 async fn identifiers_with_control_characters_are_isolated() {
     for (adapter, s) in orgs().await {
         let root = s.clone();
-        let a = root.scope(Tenant::Workspace, "a\0").unwrap();
-        let b = root.scope(Tenant::Workspace, "a").unwrap();
-        let c = root.scope(Tenant::Workspace, "a\n:kv:x").unwrap();
+        let a = root.scope(tenant::Workspace, "a\0").unwrap();
+        let b = root.scope(tenant::Workspace, "a").unwrap();
+        let c = root.scope(tenant::Workspace, "a\n:kv:x").unwrap();
         a.kv().set("k", &1).await.unwrap();
         assert_eq!(b.kv().get::<u8>("k").await.unwrap(), None, "{adapter}");
         assert_eq!(c.kv().get::<u8>("k").await.unwrap(), None, "{adapter}");
@@ -273,7 +286,7 @@ async fn a_one_megabyte_key_and_identifier_work() {
         assert_eq!(s.counter().increment(&big).await.unwrap(), 1);
         let scanned: Vec<String> = s.dev().scan_all("k*").try_collect().await.unwrap();
         assert_eq!(scanned, vec![big.clone()]);
-        let deep = s.scope(Tenant::Workspace, &big).unwrap();
+        let deep = s.scope(tenant::Workspace, &big).unwrap();
         deep.kv().set(&big, &1).await.unwrap();
         assert_eq!(deep.kv().get::<u8>(&big).await.unwrap(), Some(1));
         assert_eq!(s.purge().await.unwrap(), 3);
@@ -375,7 +388,7 @@ async fn values_over_the_size_limit_are_refused() {
         ));
     }
     for adapter in adapters {
-        let s: S = Store::builder()
+        let s: Root = Store::builder()
             .shared_adapter(adapter)
             .service(service())
             .scopes::<Tenant>()
@@ -383,7 +396,7 @@ async fn values_over_the_size_limit_are_refused() {
             .max_value_size(limit)
             .build()
             .unwrap();
-        let s = s.scope(Tenant::Organization, "o").unwrap();
+        let s = s.scope(tenant::Organization, "o").unwrap();
         // a JSON string of `limit` bytes: the quotes count
         let fits = "x".repeat(limit - 2);
         let over = "x".repeat(limit - 1);

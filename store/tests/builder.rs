@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use igniter_store::{
-    ErrorCode, MemoryAdapter, Store, StoreActors, StoreScopes, actor::ActorDef, scope::NoScopes,
-    scope::ScopeDef,
+    ErrorCode, MemoryAdapter, Store, StoreActors, StoreScopes, actor::ActorDef, scope::AllRequired,
+    scope::NoScopes, scope::ScopeDef, scope::ScopePosition,
 };
 
 fn code<T: std::fmt::Debug>(r: Result<T, igniter_store::StoreError>) -> ErrorCode {
@@ -149,6 +149,19 @@ impl StoreScopes for Empty {
         0
     }
 }
+
+/// `scopes::<S>()` takes a set that is also the position of its root
+/// (`ScopePosition`, which the derive writes): a hand-written set writes it
+/// too, with no typed path (its required scopes are checked at run time).
+macro_rules! root_position {
+    ($($set:ident),*) => {$(
+        impl ScopePosition for $set {
+            type Scopes = $set;
+            type Missing = AllRequired;
+        }
+    )*};
+}
+root_position!(Twice, Colon, Word, Empty);
 
 struct Actors;
 impl StoreActors for Actors {

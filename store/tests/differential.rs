@@ -56,7 +56,7 @@ use futures::TryStreamExt;
 use igniter_store::adapter::{KeyTtl, ScanCursor, SetOptions};
 use igniter_store::{
     ErrorCode, MemoryAdapter, RedisAdapter, Store, StoreResult, StoreScopes, batch::BatchEntry,
-    claim::Claim,
+    claim::Claim, scope::Dynamic,
 };
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -74,13 +74,17 @@ enum Tenant {
 /// other, and Redis reports whole milliseconds).
 const TTL_TOLERANCE: Duration = Duration::from_millis(250);
 
+/// A handle of a case: a chain of scope values, or the root made dynamic, so
+/// that handles of every depth fit in one list.
+type Handle = Store<Dynamic<Tenant>>;
+
 /// The handles every case works on: three scope chains and the root.
-fn handles(root: &Store<Tenant>) -> Vec<Store<Tenant>> {
+fn handles(root: &Store<Tenant>) -> Vec<Handle> {
     let o1 = root.scope(Tenant::Organization, "o1").unwrap();
     let ws = o1.scope(Tenant::Workspace, "w:1").unwrap();
     // glob characters in an identifier: escaped in every scan and purge
     let o2 = root.scope(Tenant::Organization, "o*[2]").unwrap();
-    vec![o1, ws, o2, root.clone()]
+    vec![o1, ws, o2, root.clone().into_dynamic()]
 }
 
 // ---------------------------------------------------------------- operations
@@ -594,7 +598,7 @@ fn code<T>(r: StoreResult<T>, f: impl FnOnce(T) -> Obs) -> Out {
 
 /// One side of the comparison: a store and what the test remembers of it.
 struct Side {
-    handles: Vec<Store<Tenant>>,
+    handles: Vec<Handle>,
     claims: Vec<(Claim, String)>,
     /// The largest fencing token seen for each claim key (by full key), kept
     /// across purges: tokens must grow across them too.
@@ -622,7 +626,7 @@ impl Side {
         }
     }
 
-    fn h(&self, h: usize) -> Store<Tenant> {
+    fn h(&self, h: usize) -> Handle {
         self.handles[h].clone()
     }
 
@@ -684,7 +688,7 @@ impl Side {
     }
 }
 
-fn stream_key(s: &Store<Tenant>, stream: usize) -> String {
+fn stream_key(s: &Handle, stream: usize) -> String {
     s.streams().key::<Value, _>(STREAMS[stream]).unwrap()
 }
 

@@ -30,6 +30,9 @@ use futures::TryStreamExt;
 use igniter_store::{ErrorCode, RedisAdapter, Store, StoreResult, StoreScopes, batch::BatchEntry};
 use support::RedisServer;
 
+// Only the typed path (`tenant::Organization`) is used here, so the
+// variants themselves are never constructed.
+#[allow(dead_code)]
 #[derive(StoreScopes, Clone, Copy, Debug)]
 enum Tenant {
     Organization,
@@ -57,6 +60,9 @@ const HANG: Duration = Duration::from_secs(20);
 
 /// The codes a fault may give.
 const FAULT_CODES: &[ErrorCode] = &[ErrorCode::ConnectionFailed, ErrorCode::Timeout];
+
+/// The organization handle every test works on (the typed path).
+type Org = Store<tenant::Organization>;
 
 async fn connect(server: &RedisServer, deadline: Duration) -> Store<Tenant> {
     let adapter = RedisAdapter::connect(&server.url()).await.unwrap();
@@ -90,7 +96,7 @@ const KINDS: &[&str] = &[
 
 /// Runs operation `kind` (an index into [`KINDS`]) on `s` with a counter
 /// `i`; returns its code on failure.
-async fn operation(s: &Store<Tenant>, kind: usize, i: u64) -> StoreResult<()> {
+async fn operation(s: &Org, kind: usize, i: u64) -> StoreResult<()> {
     let key = format!("k{}", i % 32);
     let ttl = Duration::from_secs(30);
     match KINDS[kind] {
@@ -131,7 +137,7 @@ async fn operation(s: &Store<Tenant>, kind: usize, i: u64) -> StoreResult<()> {
         "batch.get" => s.batch().get::<u64, _>(&["b1", "c2", "k3"]).await.map(drop),
         "dev.scan" => s.dev().scan("k*").count(50).await.map(drop),
         "purge" => {
-            let team = s.scope(Tenant::Workspace, format!("tmp{}", i % 3))?;
+            let team = s.scope(tenant::Workspace, format!("tmp{}", i % 3))?;
             team.kv().set("x", &i).await?;
             team.purge().await.map(drop)
         }
@@ -176,7 +182,7 @@ struct Load {
 }
 
 impl Load {
-    async fn start(s: &Store<Tenant>, tasks: usize) -> Load {
+    async fn start(s: &Org, tasks: usize) -> Load {
         // The group the stream kinds use exists before any of them runs: a
         // `stream.pending` racing the first `ensure` would get NOGROUP.
         s.streams()
@@ -292,7 +298,7 @@ use support::subscriptions::drain;
 /// Publishes on `faults::PING` until `sub` yields an event (at most
 /// `within`); how many gap errors it yielded first.
 async fn receives_again<T>(
-    s: &Store<Tenant>,
+    s: &Org,
     sub: &mut igniter_store::events::Subscription<T>,
     within: Duration,
 ) -> usize {
@@ -303,7 +309,7 @@ async fn receives_again<T>(
 }
 
 /// Waits until every kind of operation has succeeded again after a fault.
-async fn recovers(s: &Store<Tenant>, within: Duration) {
+async fn recovers(s: &Org, within: Duration) {
     let until = Instant::now() + within;
     for (kind, name) in KINDS.iter().enumerate() {
         loop {
@@ -320,7 +326,7 @@ async fn recovers(s: &Store<Tenant>, within: Duration) {
 
 /// A reader blocked on `stream` for `block`, on a task.
 fn blocked_reader(
-    s: &Store<Tenant>,
+    s: &Org,
     stream: &'static str,
     block: Duration,
 ) -> tokio::task::JoinHandle<StoreResult<Vec<u64>>> {
@@ -335,7 +341,7 @@ fn blocked_reader(
     })
 }
 
-async fn prepare_stream(s: &Store<Tenant>, stream: &str) {
+async fn prepare_stream(s: &Org, stream: &str) {
     s.streams()
         .group("rg", "reader")
         .ensure::<u64, _>(stream)
@@ -357,7 +363,7 @@ async fn server_killed_and_restarted_under_load() {
     let deadline = Duration::from_secs(1);
     let server = Arc::new(RedisServer::builder().aof().start());
     let store = connect(&server, deadline).await;
-    let s = store.scope(Tenant::Organization, "o").unwrap();
+    let s = store.scope(tenant::Organization, "o").unwrap();
     let mut sub = s.events().subscribe(&faults::PING).await.unwrap();
     let mut all = s.events().subscribe_all::<faults::Event>().await.unwrap();
     prepare_stream(&s, "wake").await;
@@ -429,7 +435,7 @@ async fn client_kill_of_command_connections() {
     let deadline = Duration::from_secs(1);
     let server = Arc::new(RedisServer::start());
     let store = connect(&server, deadline).await;
-    let s = store.scope(Tenant::Organization, "o").unwrap();
+    let s = store.scope(tenant::Organization, "o").unwrap();
     prepare_stream(&s, "wake").await;
     let reader = blocked_reader(&s, "wake", Duration::from_secs(10));
     let load = Load::start(&s, 8).await;
@@ -481,7 +487,7 @@ async fn client_kill_of_the_pubsub_connection() {
     }
     let server = Arc::new(RedisServer::start());
     let store = connect(&server, Duration::from_secs(1)).await;
-    let s = store.scope(Tenant::Organization, "o").unwrap();
+    let s = store.scope(tenant::Organization, "o").unwrap();
     let mut sub = s.events().subscribe(&faults::PING).await.unwrap();
     let mut all = s.events().subscribe_all::<faults::Event>().await.unwrap();
     receives_again(&s, &mut sub, Duration::from_secs(5)).await;
@@ -515,7 +521,7 @@ async fn paused_server_beyond_the_deadline() {
     let deadline = Duration::from_millis(400);
     let server = Arc::new(RedisServer::start());
     let store = connect(&server, deadline).await;
-    let s = store.scope(Tenant::Organization, "o").unwrap();
+    let s = store.scope(tenant::Organization, "o").unwrap();
     let mut sub = s.events().subscribe(&faults::PING).await.unwrap();
     for kind in 0..KINDS.len() {
         operation(&s, kind, 1).await.unwrap();
@@ -625,7 +631,7 @@ async fn a_pause_shorter_than_the_deadline_is_only_latency() {
     let deadline = Duration::from_secs(2);
     let server = Arc::new(RedisServer::start());
     let store = connect(&server, deadline).await;
-    let s = store.scope(Tenant::Organization, "o").unwrap();
+    let s = store.scope(tenant::Organization, "o").unwrap();
     prepare_stream(&s, "load").await;
     let load = Load::start(&s, 8).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -660,7 +666,7 @@ async fn a_pause_shorter_than_the_deadline_is_only_latency() {
 /// preamble) and `key-load-delay` slowing its loading, so operations meet
 /// Redis answering `-LOADING` for a while. Returns the load's outcomes
 /// during the loading.
-async fn load_during_loading(server: &Arc<RedisServer>, s: &Store<Tenant>) -> Vec<Outcome> {
+async fn load_during_loading(server: &Arc<RedisServer>, s: &Org) -> Vec<Outcome> {
     let filler: Vec<String> = (0..2000).map(|i| format!("fill{i}")).collect();
     for chunk in filler.chunks(500) {
         s.batch()
@@ -723,7 +729,7 @@ async fn operations_while_redis_loads_its_data() {
             .start(),
     );
     let store = connect(&server, deadline).await;
-    let s = store.scope(Tenant::Organization, "o").unwrap();
+    let s = store.scope(tenant::Organization, "o").unwrap();
     prepare_stream(&s, "load").await;
     let during = load_during_loading(&server, &s).await;
     assert!(

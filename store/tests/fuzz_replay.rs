@@ -35,6 +35,8 @@
 //!
 //! Case counts: `IGNITER_STORE_FUZZ_CASES` (default 1) multiplies them.
 
+#[path = "support/chains.rs"]
+mod chains;
 mod support;
 
 use igniter_store::adapter::Backend;
@@ -49,7 +51,8 @@ use igniter_store::key::{escape_identifier, unescape_identifier};
 use igniter_store::{
     ErrorCode, MemoryAdapter, RedisAdapter, Store, StoreActors, StoreResult, StoreScopes,
     actor::ActorDef, actor::NoActors, events::ChannelDef, events::EventRegistry,
-    events::Subscription, key::Namespace, scope::NoScopes, scope::ScopeDef,
+    events::Subscription, key::Namespace, scope::AllRequired, scope::Dynamic, scope::NoScopes,
+    scope::ScopeDef, scope::ScopePosition,
 };
 use igniter_store_names::{NameKind, check};
 use proptest::prelude::*;
@@ -263,10 +266,12 @@ const NAMESPACES: [Namespace; 5] = [
     Namespace::Streams,
 ];
 
-type Chain = Vec<(Tenant, String)>;
+type Chain = chains::Chain<Tenant>;
 
+/// A valid chain (declaration order, each scope at most once), the root
+/// included.
 fn chain() -> impl Strategy<Value = Chain> + Clone {
-    prop::collection::vec((select(TENANTS.to_vec()), non_empty(8)), 0..4)
+    chains::valid_chain(&TENANTS, 0..=TENANTS.len(), non_empty(8))
 }
 
 fn user_key() -> impl Strategy<Value = String> + Clone {
@@ -293,11 +298,10 @@ fn key_store(hash_tag: bool) -> Store<Tenant> {
 }
 
 fn full_key(root: &Store<Tenant>, chain: &Chain, ns: Namespace, key: &str) -> String {
-    let mut s = root.clone();
-    for (t, id) in chain {
-        s = s.scope(*t, id).unwrap();
-    }
-    s.full_key(ns, key).unwrap()
+    chains::scoped(root, chain)
+        .unwrap()
+        .full_key(ns, key)
+        .unwrap()
 }
 
 /// Reads a full key from the left: `igniter:store:svc`, then scope links
@@ -372,9 +376,10 @@ fn every_key_reads_back_into_its_chain_namespace_and_key() {
 
 /// Pairs made from one another: an identifier that spells out more links, a
 /// link moved, an escape written by hand, the same identifiers under other
-/// scopes.
+/// scopes. Every chain is valid: one out of declaration order is refused
+/// before it has a key (`hierarchy.rs`).
 fn related_chains() -> impl Strategy<Value = (Chain, Chain)> {
-    chain().prop_flat_map(|a| {
+    (chain(), any::<prop::sample::Index>()).prop_flat_map(|(a, pick)| {
         let b = prop_oneof![
             Just(a.clone()),
             chain(),
@@ -396,13 +401,11 @@ fn related_chains() -> impl Strategy<Value = (Chain, Chain)> {
                     .map(|(t, id)| (*t, escape_identifier(id)))
                     .collect::<Chain>()
             ),
-            // the same identifiers under the next scope
+            // the same identifiers under other scopes, in declaration order
             Just(
-                a.iter()
-                    .map(|(t, id)| {
-                        let i = TENANTS.iter().position(|x| x == t).unwrap();
-                        (TENANTS[(i + 1) % 3], id.clone())
-                    })
+                chains::other_scopes(&TENANTS, &chains::scopes_of(&a), pick)
+                    .into_iter()
+                    .zip(a.iter().map(|(_, id)| id.clone()))
                     .collect::<Chain>()
             ),
             // one link dropped
@@ -939,7 +942,7 @@ fn event_suffix() -> BoxedStrategy<String> {
 }
 
 struct Subscribers {
-    store: Store<Tenant>,
+    store: Store<Dynamic<Tenant>>,
     any: Subscription<Value>,
     strict: Subscription<Strict>,
     all: Subscription<fz::Event>,
@@ -1183,7 +1186,7 @@ fn leak(s: String) -> &'static str {
     Box::leak(s.into_boxed_str())
 }
 
-fn build_with<S: StoreScopes, A: StoreActors>(
+fn build_with<S: StoreScopes + ScopePosition<Scopes = S>, A: StoreActors>(
     service: &str,
     prefix: Option<&str>,
     registries: &[EventRegistry],
@@ -1299,6 +1302,10 @@ macro_rules! key_corpus {
                     0
                 }
             }
+            impl ScopePosition for S {
+                type Scopes = S;
+                type Missing = AllRequired;
+            }
             struct Twice;
             impl StoreScopes for Twice {
                 const SCOPES: &'static [ScopeDef] =
@@ -1306,6 +1313,10 @@ macro_rules! key_corpus {
                 fn index(&self) -> usize {
                     0
                 }
+            }
+            impl ScopePosition for Twice {
+                type Scopes = Twice;
+                type Missing = AllRequired;
             }
             struct A;
             impl StoreActors for A {

@@ -19,6 +19,12 @@
 //! (ancestor and descendant, siblings, the same identifiers under other
 //! scopes, an identifier that spells out another chain, a key that spells
 //! out another chain), since those are where a forged key would come from.
+//! Every chain is valid (scopes in declaration order, each at most once):
+//! `support/chains.rs` draws them, and `hierarchy.rs` checks that the others
+//! are refused before any I/O.
+
+#[path = "support/chains.rs"]
+mod chains;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -27,9 +33,10 @@ use futures::TryStreamExt;
 use igniter_store::adapter::KeyTtl;
 use igniter_store::{
     ErrorCode, MemoryAdapter, Store, StoreScopes, batch::BatchEntry, claim::Claim, key::Namespace,
+    scope::Dynamic,
 };
 use proptest::prelude::*;
-use proptest::sample::select;
+use proptest::sample::{Index, select};
 use proptest::test_runner::{Config, TestCaseError, TestCaseResult, TestRunner};
 
 #[derive(StoreScopes, Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,7 +54,7 @@ fn scope_key(t: Tenant) -> &'static str {
 }
 
 /// A scope chain as data: `(scope, identifier)` links, outermost first.
-type Chain = Vec<(Tenant, String)>;
+type Chain = chains::Chain<Tenant>;
 
 /// Pieces of adversarial identifiers and keys.
 const FRAGMENTS: &[&str] = &[
@@ -99,16 +106,29 @@ fn non_empty() -> impl Strategy<Value = String> + Clone {
     fragments().prop_filter("empty identifiers and keys are refused", |s| !s.is_empty())
 }
 
-fn tenant() -> impl Strategy<Value = Tenant> + Clone {
-    select(TENANTS.to_vec())
+/// A valid chain of `links` links.
+fn chain_of(links: std::ops::RangeInclusive<usize>) -> impl Strategy<Value = Chain> + Clone {
+    chains::valid_chain(&TENANTS, links, non_empty())
 }
 
-fn link() -> impl Strategy<Value = (Tenant, String)> + Clone {
-    (tenant(), non_empty())
-}
-
+/// A valid chain of 1 to 3 links.
 fn chain() -> impl Strategy<Value = Chain> + Clone {
-    prop::collection::vec(link(), 1..=3)
+    chain_of(1..=3)
+}
+
+/// A link that may come after `chain` (`None` when no scope may: the chain
+/// ends with the last scope).
+fn next_link(chain: &Chain, pick: Index, id: String) -> Option<(Tenant, String)> {
+    let follow = chains::may_follow(&TENANTS, &chains::scopes_of(chain));
+    (!follow.is_empty()).then(|| (*pick.get(&follow), id))
+}
+
+/// A chain and one of its proper ancestors (at least one link).
+fn with_ancestor() -> impl Strategy<Value = (Chain, Chain)> {
+    (chain_of(2..=3), any::<Index>()).prop_map(|(descendant, cut)| {
+        let ancestor = descendant[..1 + cut.index(descendant.len() - 1)].to_vec();
+        (descendant, ancestor)
+    })
 }
 
 /// Two chains, often related to each other; possibly equal.
@@ -117,31 +137,22 @@ fn chain_pair() -> impl Strategy<Value = (Chain, Chain)> {
         // independent
         (chain(), chain()),
         // B a descendant of A
-        (chain(), chain()).prop_map(|(a, tail)| {
-            let mut b = a.clone();
-            b.extend(tail);
-            b.truncate(3);
-            (a, b)
-        }),
+        with_ancestor().prop_map(|(b, a)| (a, b)),
         // B an ancestor of A
-        (chain(), chain()).prop_map(|(b, tail)| {
-            let mut a = b.clone();
-            a.extend(tail);
-            a.truncate(3);
+        with_ancestor(),
+        // siblings: same parent, another last link (a scope that may follow
+        // the parent)
+        (chain(), any::<Index>(), non_empty()).prop_map(|(a, pick, id)| {
+            let parent: Chain = a[..a.len() - 1].to_vec();
+            let mut b = parent.clone();
+            b.extend(next_link(&parent, pick, id));
             (a, b)
         }),
-        // siblings: same parent, another last link
-        (chain(), link()).prop_map(|(a, last)| {
-            let mut b = a.clone();
-            *b.last_mut().expect("chains have a link") = last;
-            (a, b)
-        }),
-        // the same identifiers under other scopes
-        (chain(), prop::collection::vec(tenant(), 3)).prop_map(|(a, scopes)| {
-            let b = a
-                .iter()
-                .zip(scopes)
-                .map(|((_, id), t)| (t, id.clone()))
+        // the same identifiers under other scopes, in declaration order
+        (chain(), any::<Index>()).prop_map(|(a, pick)| {
+            let b = chains::other_scopes(&TENANTS, &chains::scopes_of(&a), pick)
+                .into_iter()
+                .zip(a.iter().map(|(_, id)| id.clone()))
                 .collect();
             (a, b)
         }),
@@ -152,7 +163,7 @@ fn chain_pair() -> impl Strategy<Value = (Chain, Chain)> {
             (a, b)
         }),
         // one identifier spelling out a whole chain: `x:ws:y` against x, then ws y
-        prop::collection::vec(link(), 2..=3).prop_map(|a| {
+        chain_of(2..=3).prop_map(|a| {
             let mut forged = a[0].1.clone();
             for (t, id) in &a[1..] {
                 forged.push(':');
@@ -217,12 +228,11 @@ fn new_store() -> (MemoryAdapter, Store<Tenant>) {
     (memory, store)
 }
 
-fn scoped(store: &Store<Tenant>, chain: &Chain) -> Result<Store<Tenant>, TestCaseError> {
-    let mut handle = store.clone();
-    for (t, id) in chain {
-        handle = handle.scope(*t, id)?;
-    }
-    Ok(handle)
+/// A handle on a chain: one scope value after the other (the dynamic path).
+type Handle = Store<Dynamic<Tenant>>;
+
+fn scoped(store: &Store<Tenant>, chain: &Chain) -> Result<Handle, TestCaseError> {
+    Ok(chains::scoped(store, chain)?)
 }
 
 #[derive(Debug, Clone)]
@@ -259,10 +269,7 @@ struct Written {
     claims: Vec<Claim>,
 }
 
-async fn write_through_a(
-    a: &Store<Tenant>,
-    case: &IsolationCase,
-) -> Result<Written, TestCaseError> {
+async fn write_through_a(a: &Handle, case: &IsolationCase) -> Result<Written, TestCaseError> {
     let mut kv = BTreeMap::new();
     for (i, key) in case.keys.iter().enumerate() {
         let value = format!("kv-{i}");
@@ -321,10 +328,7 @@ fn acquired_key(key: &str) -> String {
 }
 
 /// Every kv key `store`'s scan of `pattern` yields, sorted.
-async fn scan_everything(
-    store: &Store<Tenant>,
-    pattern: &str,
-) -> Result<Vec<String>, TestCaseError> {
+async fn scan_everything(store: &Handle, pattern: &str) -> Result<Vec<String>, TestCaseError> {
     let mut keys: Vec<String> = store.dev().scan_all(pattern).try_collect().await?;
     keys.sort();
     Ok(keys)
@@ -332,7 +336,7 @@ async fn scan_everything(
 
 /// The positive control: A reads back all it wrote, and still holds its claims.
 async fn assert_a_intact(
-    a: &Store<Tenant>,
+    a: &Handle,
     case: &IsolationCase,
     written: &Written,
     when: &str,
@@ -544,9 +548,10 @@ fn key_case() -> impl Strategy<Value = KeyCase> {
 /// A key of chain A that spells out a child chain of A and a key in it:
 /// `ws:<id>:kv:<key>` in A against `<key>` in A → ws <id>.
 fn forging_key_case() -> impl Strategy<Value = KeyCase> {
-    (chain(), link(), non_empty(), namespace()).prop_map(|(a, (t, id), key, ns)| {
-        let mut b = a.clone();
-        b.push((t, id.clone()));
+    // B: a chain of 2 or 3 links; A: its parent.
+    (chain_of(2..=3), non_empty(), namespace()).prop_map(|(b, key, ns)| {
+        let a = b[..b.len() - 1].to_vec();
+        let (t, id) = b.last().cloned().expect("B has links");
         KeyCase {
             a,
             b,
@@ -602,7 +607,8 @@ fn distinct_chains_and_keys_never_share_a_full_key() {
     );
 }
 
-/// `scope()` refuses an empty identifier, at any depth.
+/// `scope()` refuses an empty identifier, at any depth (where the scope may
+/// come; elsewhere the order is refused first).
 #[test]
 fn empty_identifiers_are_refused() {
     let (_, store) = new_store();
@@ -613,13 +619,31 @@ fn empty_identifiers_are_refused() {
         let org = store
             .scope(Tenant::Organization, "org")
             .expect("a valid identifier");
+        // The organization cannot come twice: that is refused first.
+        let expected = if t == Tenant::Organization {
+            "STORE_SCOPE_ORDER"
+        } else {
+            "STORE_SCOPE_IDENTIFIER_REQUIRED"
+        };
         let err = org.scope(t, "").expect_err("an empty nested identifier");
-        assert_eq!(err.code().as_str(), "STORE_SCOPE_IDENTIFIER_REQUIRED");
+        assert_eq!(err.code().as_str(), expected);
         let err = org
             .scope(t, String::new())
             .expect_err("an empty String identifier");
-        assert_eq!(err.code().as_str(), "STORE_SCOPE_IDENTIFIER_REQUIRED");
+        assert_eq!(err.code().as_str(), expected);
     }
+    // The typed path refuses them too.
+    let org = store
+        .scope(tenant::Organization, "org")
+        .expect("a valid identifier");
+    assert_eq!(
+        org.scope(tenant::Team, "").unwrap_err().code(),
+        ErrorCode::ScopeIdentifierRequired
+    );
+    assert_eq!(
+        store.scope(tenant::Workspace, "").unwrap_err().code(),
+        ErrorCode::ScopeIdentifierRequired
+    );
     // Identifiers that merely look empty or are numbers are fine.
     store
         .scope(Tenant::Organization, " ")

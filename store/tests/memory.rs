@@ -7,9 +7,12 @@ use std::time::Duration;
 
 use conformance::Tenant;
 use futures::TryStreamExt;
-use igniter_store::{MemoryAdapter, Store, StoreAdapter, adapter::KeyTtl, batch::BatchEntry};
+use igniter_store::{
+    MemoryAdapter, Store, StoreAdapter, adapter::KeyTtl, batch::BatchEntry, scope::Dynamic,
+};
 
-fn paused_store() -> (MemoryAdapter, Store<Tenant>) {
+/// A store on a paused clock, scoped to an organization.
+fn paused_store() -> (MemoryAdapter, Store<Dynamic<Tenant>>) {
     let adapter = MemoryAdapter::new();
     let store = Store::builder()
         .adapter(adapter.clone())

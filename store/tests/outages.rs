@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
+use igniter_store::scope::{NoneMissing, ScopePosition};
 use igniter_store::{ErrorCode, RedisAdapter, Store, StoreScopes};
 use support::RedisServer;
 
@@ -78,11 +79,15 @@ async fn eventually(within: Duration, what: &str, mut f: impl AsyncFnMut() -> bo
 
 /// Publishes on `outage::PING` until `sub` yields an event (at most
 /// `within`); how many gap errors it yielded first.
-async fn receives_again<T>(
-    s: &Store<Tenant>,
+async fn receives_again<S, T>(
+    s: &Store<S>,
     sub: &mut igniter_store::events::Subscription<T>,
     within: Duration,
-) -> usize {
+) -> usize
+where
+    S: ScopePosition,
+    S::Missing: NoneMissing,
+{
     support::subscriptions::receives_again(sub, within, async |n| {
         let _ = s.events().publish(&outage::PING, &Ping { n }).await;
     })
@@ -110,7 +115,7 @@ async fn pubsub_survives_an_outage(outage: Duration) {
     }
     let server = Arc::new(RedisServer::start());
     let store = connect(&server).await;
-    let s = store.scope(Tenant::Organization, "o").unwrap();
+    let s = store.scope(tenant::Organization, "o").unwrap();
     let mut sub = s.events().subscribe(&outage::PING).await.unwrap();
     let mut all = s.events().subscribe_all::<outage::Event>().await.unwrap();
     let dropped = s.events().subscribe(&outage::PONG).await.unwrap();

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use conformance::{Tenant, UserCreated, user};
 use futures::StreamExt;
+use igniter_store::scope::Dynamic;
 use igniter_store::{ErrorCode, RedisAdapter, Store};
 use tokio::sync::Mutex;
 
@@ -231,7 +232,7 @@ async fn a_blocked_stream_reader_survives_a_restart() {
 
 /// Acquires `key` on `s` and releases it at once, retrying while the server
 /// comes back from a restart; the token.
-async fn acquire_token(s: &Store<Tenant>, key: &str) -> u64 {
+async fn acquire_token(s: &Store<Dynamic<Tenant>>, key: &str) -> u64 {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         match s.claim().acquire(key, Duration::from_secs(60)).await {

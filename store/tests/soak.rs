@@ -40,6 +40,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use igniter_store::scope::Dynamic;
 use igniter_store::{ErrorCode, RedisAdapter, Store, StoreResult, StoreScopes, batch::BatchEntry};
 
 #[derive(StoreScopes, Clone, Copy, Debug)]
@@ -133,7 +134,7 @@ struct TaskLog {
 }
 
 struct Shared {
-    orgs: Vec<Store<Tenant>>,
+    orgs: Vec<Store<Dynamic<Tenant>>>,
     stop: AtomicBool,
     published: AtomicU64,
 }
@@ -374,7 +375,7 @@ async fn run_soak(length: Duration) {
         .timeout(DEADLINE)
         .build()
         .unwrap();
-    let orgs: Vec<Store<Tenant>> = (0..ORGS)
+    let orgs: Vec<Store<Dynamic<Tenant>>> = (0..ORGS)
         .map(|o| root.scope(Tenant::Organization, format!("org{o}")).unwrap())
         .collect();
     for (o, s) in orgs.iter().enumerate() {

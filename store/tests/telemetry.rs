@@ -159,6 +159,14 @@ enum Tenant {
     Workspace,
 }
 
+/// A set whose required scope is not the first: a chain may stop above it.
+#[derive(StoreScopes, Clone, Copy, Debug)]
+enum Nested {
+    Organization,
+    #[scope(required)]
+    Project,
+}
+
 const SERVICE: &str = "telemetry-svc";
 const ORG_ID: &str = "org-SECRET-ID";
 const WS_ID: &str = "ws-SECRET-ID";
@@ -865,66 +873,62 @@ async fn every_failure(rec: &Recorder) {
     assert!(!ws.kv().exists(b1).await.unwrap());
     rec.take();
 
-    // Missing required scope, at the root and on a chain without it.
-    let ws_only = store.scope(Tenant::Workspace, WS_ID).unwrap();
-    let ws_only_at = At {
-        scope_key: Some("ws"),
-        depth: 1,
-    };
+    // Missing required scope. A chain that skips it is refused when it is
+    // built, before any I/O and without an event (`scope()` is no operation):
     const REQUIRED: &str = "STORE_SCOPE_REQUIRED";
-    let err = store.kv().get::<String>(key).await.unwrap_err();
+    let err = store.scope(Tenant::Workspace, WS_ID).unwrap_err();
+    assert_eq!(err.code().as_str(), REQUIRED);
+    assert!(!err.to_string().contains("SECRET"), "{err}");
+    assert_eq!(rec.take().len(), 0, "a refused scope() emits no event");
+    // so the handle that lacks it is the root, whose data operations run
+    // once it is dynamic (the typed root has none) and fail with the code.
+    let root = store.clone().into_dynamic();
+    let err = root.kv().get::<String>(key).await.unwrap_err();
     assert_error(rec.take(), "kv.get", "kv", ROOT, REQUIRED, &err);
-    let err = store.kv().set(key, &VALUE).await.unwrap_err();
+    let err = root.kv().set(key, &VALUE).await.unwrap_err();
     assert_error(rec.take(), "kv.set", "kv", ROOT, REQUIRED, &err);
-    let err = ws_only.kv().exists(key).await.unwrap_err();
-    assert_error(rec.take(), "kv.exists", "kv", ws_only_at, REQUIRED, &err);
-    let err = ws_only.counter().increment(key).await.unwrap_err();
+    // A chain can stop above a required scope that is not the first one: its
+    // operations fail the same way, and their events name where it stopped.
+    let org_only = Store::builder()
+        .adapter(memory.clone())
+        .service(SERVICE)
+        .scopes::<Nested>()
+        .build()
+        .expect("a valid store")
+        .scope(Nested::Organization, ORG_ID)
+        .unwrap();
+    let err = org_only.kv().exists(key).await.unwrap_err();
+    assert_error(rec.take(), "kv.exists", "kv", ORG, REQUIRED, &err);
+    let err = org_only.counter().increment(key).await.unwrap_err();
     assert_error(
         rec.take(),
         "counter.increment",
         "counter",
-        ws_only_at,
+        ORG,
         REQUIRED,
         &err,
     );
-    let err = ws_only.counter().get(key).await.unwrap_err();
-    assert_error(
-        rec.take(),
-        "counter.get",
-        "counter",
-        ws_only_at,
-        REQUIRED,
-        &err,
-    );
-    let err = ws_only.claim().once(key, &OWNER, ttl).await.unwrap_err();
-    assert_error(
-        rec.take(),
-        "claim.once",
-        "claim",
-        ws_only_at,
-        REQUIRED,
-        &err,
-    );
-    let err = ws_only.claim().acquire(key, ttl).await.unwrap_err();
-    assert_error(
-        rec.take(),
-        "claim.acquire",
-        "claim",
-        ws_only_at,
-        REQUIRED,
-        &err,
-    );
-    let err = ws_only.batch().get::<String, _>(&[key]).await.unwrap_err();
-    assert_error(rec.take(), "batch.get", "kv", ws_only_at, REQUIRED, &err);
-    let err = ws_only
+    let err = org_only.counter().get(key).await.unwrap_err();
+    assert_error(rec.take(), "counter.get", "counter", ORG, REQUIRED, &err);
+    let err = org_only.claim().once(key, &OWNER, ttl).await.unwrap_err();
+    assert_error(rec.take(), "claim.once", "claim", ORG, REQUIRED, &err);
+    let err = org_only.claim().acquire(key, ttl).await.unwrap_err();
+    assert_error(rec.take(), "claim.acquire", "claim", ORG, REQUIRED, &err);
+    let err = org_only.batch().get::<String, _>(&[key]).await.unwrap_err();
+    assert_error(rec.take(), "batch.get", "kv", ORG, REQUIRED, &err);
+    let err = org_only
         .batch()
         .set([BatchEntry::new(key, &VALUE)])
         .await
         .unwrap_err();
-    assert_error(rec.take(), "batch.set", "kv", ws_only_at, REQUIRED, &err);
-    let err = ws_only.dev().scan("key-SECRET*").await.unwrap_err();
-    assert_error(rec.take(), "dev.scan", "kv", ws_only_at, REQUIRED, &err);
-    let err = store.purge().await.unwrap_err();
+    assert_error(rec.take(), "batch.set", "kv", ORG, REQUIRED, &err);
+    let err = org_only.dev().scan("key-SECRET*").await.unwrap_err();
+    assert_error(rec.take(), "dev.scan", "kv", ORG, REQUIRED, &err);
+    // The positive control: with the project, the same handle's child works.
+    let project = org_only.scope(Nested::Project, WS_ID).unwrap();
+    assert!(!project.kv().exists(key).await.unwrap());
+    rec.take();
+    let err = root.purge().await.unwrap_err();
     assert_error(rec.take(), "dev.purge", "*", ROOT, REQUIRED, &err);
 
     // A counter whose value is not an integer (written by another client).
@@ -1362,7 +1366,7 @@ fn events_emit_publish_subscribe_unsubscribe() {
             assert_common(event, "events", ORG);
         }
         assert_eq!(dropped[1].field("events.wildcard"), Some("true"));
-        let root = new_store(&memory);
+        let root = new_store(&memory).into_dynamic();
         let err = root
             .events()
             .publish(&audit::SIGNED, &payload)
