@@ -30,9 +30,6 @@ use futures::TryStreamExt;
 use igniter_store::{ErrorCode, RedisAdapter, Store, StoreResult, StoreScopes, batch::BatchEntry};
 use support::RedisServer;
 
-// Only the typed path (`tenant::Organization`) is used here, so the
-// variants themselves are never constructed.
-#[allow(dead_code)]
 #[derive(StoreScopes, Clone, Copy, Debug)]
 enum Tenant {
     Organization,
