@@ -23,11 +23,56 @@ pub const DEFAULT_PREFIX: &str = "igniter:store";
 /// The deadline of every operation unless told otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A builder setting that has not been given yet. `build` is only available
-/// once the adapter and the service are given, so forgetting either is a
-/// compile error rather than a run-time one.
+/// The adapter of a builder before [`StoreBuilder::adapter`]: `build` needs
+/// one, so forgetting it is a compile error that names it.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Missing;
+pub struct NoAdapter;
+
+/// The service of a builder before [`StoreBuilder::service`]: `build` needs
+/// one, so forgetting it is a compile error that names it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoService;
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for crate::adapter::Backend {}
+    impl Sealed for String {}
+}
+
+/// The adapter slot of a builder once given (a [`Backend`]); `build` needs
+/// it.
+#[diagnostic::on_unimplemented(
+    message = "the store has no adapter: call `.adapter(..)` before `.build()`",
+    label = "this builder has no adapter yet",
+    note = "for example `.adapter(MemoryAdapter::new())`, `.adapter(RedisAdapter::connect(url).await?)`, or `.shared_adapter(backend)` to share one"
+)]
+pub trait HasAdapter: sealed::Sealed {
+    #[doc(hidden)]
+    fn into_backend(self) -> Backend;
+}
+
+impl HasAdapter for Backend {
+    fn into_backend(self) -> Backend {
+        self
+    }
+}
+
+/// The service slot of a builder once given (a `String`); `build` needs it.
+#[diagnostic::on_unimplemented(
+    message = "the store has no service: call `.service(\"name\")` before `.build()`",
+    label = "this builder has no service yet",
+    note = "the service name is the key segment after the prefix: `igniter:store:<service>:..`"
+)]
+pub trait HasService: sealed::Sealed {
+    #[doc(hidden)]
+    fn into_service(self) -> String;
+}
+
+impl HasService for String {
+    fn into_service(self) -> String {
+        self
+    }
+}
 
 /// Configures a [`Store`]; start with [`Store::builder`].
 ///
@@ -76,11 +121,11 @@ impl<Ad, Sv, S, A, Z> fmt::Debug for StoreBuilder<Ad, Sv, S, A, Z> {
     }
 }
 
-impl StoreBuilder<Missing, Missing> {
+impl StoreBuilder<NoAdapter, NoService> {
     pub(crate) fn new() -> Self {
         StoreBuilder {
-            adapter: Missing,
-            service: Missing,
+            adapter: NoAdapter,
+            service: NoService,
             serializer: JsonSerializer,
             settings: Settings {
                 prefix: DEFAULT_PREFIX.to_owned(),
@@ -216,9 +261,7 @@ fn self_with<Ad, Sv, S, A, Z>(
     }
 }
 
-impl<S: StoreScopes + ScopePosition<Scopes = S>, A: StoreActors, Z: Serializer>
-    StoreBuilder<Backend, String, S, A, Z>
-{
+impl<Ad, Sv, S, A, Z> StoreBuilder<Ad, Sv, S, A, Z> {
     /// Checks the configuration and builds the store.
     ///
     /// Errors: `STORE_SERVICE_REQUIRED` (empty service),
@@ -227,14 +270,26 @@ impl<S: StoreScopes + ScopePosition<Scopes = S>, A: StoreActors, Z: Serializer>
     /// holding it, see [`prefix`](Self::prefix), zero timeout), `STORE_INVALID_SCOPE_KEY` /
     /// `STORE_DUPLICATE_SCOPE` (a hand-written scope set breaking the rules
     /// the derive enforces at compile time).
-    pub fn build(self) -> StoreResult<Store<S, A, Z>> {
-        if self.service.is_empty() {
+    ///
+    /// Exists once `.adapter(..)` and `.service(..)` are given: without
+    /// either it does not compile, and the message says which is missing.
+    pub fn build(self) -> StoreResult<Store<S, A, Z>>
+    where
+        Ad: HasAdapter,
+        Sv: HasService,
+        S: StoreScopes + ScopePosition<Scopes = S>,
+        A: StoreActors,
+        Z: Serializer,
+    {
+        let adapter = self.adapter.into_backend();
+        let service = self.service.into_service();
+        if service.is_empty() {
             return Err(StoreError::new(
                 ErrorCode::ServiceRequired,
                 "a service name is required",
             ));
         }
-        check(NameKind::Service, &self.service).map_err(|e| {
+        check(NameKind::Service, &service).map_err(|e| {
             StoreError::new(
                 ErrorCode::ConfigurationInvalid,
                 format!("invalid service name: {e}"),
@@ -248,7 +303,7 @@ impl<S: StoreScopes + ScopePosition<Scopes = S>, A: StoreActors, Z: Serializer>
                 )
             })?;
         }
-        check_key_space(&self.settings.prefix, &self.service)?;
+        check_key_space(&self.settings.prefix, &service)?;
         if self.settings.timeout.is_some_and(|t| t.is_zero()) {
             return Err(StoreError::new(
                 ErrorCode::ConfigurationInvalid,
@@ -258,10 +313,10 @@ impl<S: StoreScopes + ScopePosition<Scopes = S>, A: StoreActors, Z: Serializer>
         let required = validate_scopes(S::SCOPES)?;
         validate_actors(A::ACTORS)?;
         validate_registries(&self.settings.events)?;
-        let root = Chain::root(KeySpace::root(&self.settings.prefix, &self.service));
+        let root = Chain::root(KeySpace::root(&self.settings.prefix, &service));
         let shared = Shared {
-            backend: self.adapter,
-            service: self.service.into_boxed_str(),
+            backend: adapter,
+            service: service.into_boxed_str(),
             serializer: self.serializer,
             timeout: self.settings.timeout,
             scopes: S::SCOPES,

@@ -255,6 +255,11 @@ impl StoreError {
     /// Replaces a generic [`ErrorCode::OperationFailed`] with the code of the
     /// operation that failed; specific codes (timeouts, connection failures,
     /// type errors) are kept.
+    pub(crate) fn with_message(mut self, message: impl Into<Cow<'static, str>>) -> Self {
+        self.message = message.into();
+        self
+    }
+
     pub(crate) fn for_operation(mut self, code: ErrorCode) -> Self {
         if self.code == ErrorCode::OperationFailed {
             self.code = code;

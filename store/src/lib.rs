@@ -198,9 +198,9 @@
 //! let ws = store.scope(tenant::Workspace, 7);  // error: `Workspace` cannot come after `Tenant`
 //! ```
 //!
-//! ```compile_fail,E0599
+//! ```compile_fail,E0277
 //! # use igniter_store::{MemoryAdapter, Store};
-//! let store = Store::builder().adapter(MemoryAdapter::new()).build();  // no service
+//! let store = Store::builder().adapter(MemoryAdapter::new()).build();  // error: the store has no service: call `.service("name")` before `.build()`
 //! ```
 //!
 //! The envelope is the TypeScript package's:

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::actor::{NoActors, StoreActors};
 use crate::adapter::{Backend, DynStoreAdapter, StoreAdapter};
-use crate::builder::{Missing, StoreBuilder};
+use crate::builder::{NoAdapter, NoService, StoreBuilder};
 use crate::engine::{ActorLink, Core, Shared};
 use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::events::{EventRegistry, Events};
@@ -122,7 +122,7 @@ impl<S, A, Z> fmt::Debug for Store<S, A, Z> {
 impl Store {
     /// Starts a builder. An adapter and a service are required; `build` exists
     /// only once both are given, so forgetting one is a compile error.
-    pub fn builder() -> StoreBuilder<Missing, Missing> {
+    pub fn builder() -> StoreBuilder<NoAdapter, NoService> {
         StoreBuilder::new()
     }
 }

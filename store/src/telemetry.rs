@@ -70,7 +70,7 @@ macro_rules! op {
         let core = $core;
         let ctx = core.telemetry();
         $crate::telemetry::op!(@started ctx, $ns, $area, $op);
-        let result = ($body).map_err(|e| e.for_operation($fail));
+        let result = ($body).map_err(|e| core.fail(e, $fail));
         $crate::telemetry::op!(@finished ctx, result, $ns, $area, $op $(, |$ok| $($field)+)?);
         result
     }};
@@ -81,7 +81,7 @@ macro_rules! op {
         let result = core
             .$run(::std::pin::pin!($body))
             .await
-            .map_err(|e| e.for_operation($fail));
+            .map_err(|e| core.fail(e, $fail));
         $crate::telemetry::op!(@finished ctx, result, $ns, $area, $op $(, |$ok| $($field)+)?);
         result
     }};

@@ -42,6 +42,20 @@ impl fmt::Debug for Backend {
 }
 
 impl Backend {
+    /// Adds where a built-in network adapter connects to a connection
+    /// failure (`details.address`, and the message); other errors and
+    /// adapters are returned as they are.
+    #[cold]
+    pub(crate) fn locate(&self, e: crate::error::StoreError) -> crate::error::StoreError {
+        match self {
+            #[cfg(feature = "redis")]
+            Backend::Redis(adapter) => crate::adapter::redis::at_address(e, adapter.address()),
+            #[cfg(feature = "cluster")]
+            Backend::Cluster(adapter) => crate::adapter::redis::at_address(e, adapter.address()),
+            _ => e,
+        }
+    }
+
     /// The backend of `adapter`: [`StoreAdapter::into_backend`].
     pub fn new(adapter: impl StoreAdapter) -> Backend {
         adapter.into_backend()

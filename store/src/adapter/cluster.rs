@@ -68,6 +68,8 @@ pub struct Cluster {
     client: ClusterClient,
     /// A client whose connections may block as long as a stream read asks.
     blocking_client: ClusterClient,
+    /// The seed nodes, without credentials, for messages.
+    address: String,
 }
 
 impl fmt::Debug for Cluster {
@@ -167,8 +169,17 @@ impl RedisClusterAdapterBuilder {
                 "a Redis Cluster needs at least one seed node",
             ));
         }
+        let address = self
+            .nodes
+            .iter()
+            .map(|n| crate::adapter::redis::redact_url(n))
+            .collect::<Vec<_>>()
+            .join(", ");
         let client = self.client(self.response_timeout, None)?;
-        let commands = client.get_async_connection().await.map_err(map_error)?;
+        let commands = client
+            .get_async_connection()
+            .await
+            .map_err(|e| crate::adapter::redis::connect_error(&address, e))?;
         // Blocking reads are bounded by the store's deadline, extended by their
         // block time; the connection itself waits as long as they ask.
         let blocking_client = self.client(Duration::from_secs(24 * 3600), None)?;
@@ -183,6 +194,7 @@ impl RedisClusterAdapterBuilder {
         let topology = Cluster {
             client,
             blocking_client,
+            address,
         };
         Ok(Redis::start(topology, commands, pubsub))
     }
@@ -235,6 +247,10 @@ impl Topology for Cluster {
     const NAME: &'static str = "redis-cluster";
     const TYPE_NAME: &'static str = "RedisClusterAdapter";
     const CLOSED: &'static str = "the Redis Cluster adapter is closed";
+
+    fn address(&self) -> &str {
+        &self.address
+    }
 
     fn into_backend(adapter: Redis<Self>) -> Backend {
         Backend::Cluster(adapter)

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use crate::adapter::Backend;
 use crate::channel::EventRegistry;
-use crate::error::StoreResult;
+use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::key::Namespace;
 use crate::scope::{Chain, ScopeDef};
 use crate::serializer::Serializer;
@@ -87,6 +87,13 @@ impl<Z> fmt::Debug for Core<Z> {
 impl<Z: Serializer> Core<Z> {
     pub(crate) fn serializer(&self) -> &Z {
         &self.shared.serializer
+    }
+
+    /// An operation's error as the caller sees it: the operation's code
+    /// for a generic failure, and where a connection failure happened.
+    #[cold]
+    pub(crate) fn fail(&self, e: StoreError, code: ErrorCode) -> StoreError {
+        self.shared.backend.locate(e.for_operation(code))
     }
 
     pub(crate) fn telemetry(&self) -> Ctx<'_> {

@@ -110,30 +110,43 @@ pub(crate) struct InEnvelope<'a> {
 /// Decodes one message for a subscriber: a TypeScript envelope whose data
 /// decodes with `decode_data`; else the whole message as the payload, wrapped
 /// as the TypeScript package wraps raw messages (type = `event`, timestamp =
-/// now); else `None`.
+/// now). When neither decodes: why, as serde said it (the envelope's data's
+/// error for an envelope, the payload's otherwise; prefixed with `data.`
+/// for an envelope by `decode_data`'s caller).
 pub(crate) fn decode_message<T>(
     payload: &[u8],
     event: &str,
-    decode_data: impl Fn(&RawValue) -> Option<T>,
-) -> Option<EventContext<T>> {
+    decode_data: impl Fn(&RawValue) -> Result<T, serde_json::Error>,
+) -> Result<EventContext<T>, DecodeError> {
     if let Ok(envelope) = serde_json::from_slice::<InEnvelope<'_>>(payload)
         && let (Some(event_type), Some(data), Some(timestamp)) =
             (envelope.event_type, envelope.data, envelope.timestamp)
     {
         // An envelope: its data is the payload, or the message is bad. It is
         // never read as a raw payload instead, which could fit a lenient type.
-        return decode_data(data).map(|data| EventContext {
-            event_type,
-            data,
-            timestamp,
-            scope: envelope.scope,
-            scopes: envelope.scopes.unwrap_or_default(),
-            actor: envelope.actor,
-        });
+        return decode_data(data)
+            .map(|data| EventContext {
+                event_type,
+                data,
+                timestamp,
+                scope: envelope.scope,
+                scopes: envelope.scopes.unwrap_or_default(),
+                actor: envelope.actor,
+            })
+            .map_err(|e| DecodeError {
+                in_envelope: true,
+                error: e,
+            });
     }
-    let whole: &RawValue = serde_json::from_slice(payload).ok()?;
-    let data = decode_data(whole)?;
-    Some(EventContext {
+    let whole: &RawValue = serde_json::from_slice(payload).map_err(|e| DecodeError {
+        in_envelope: false,
+        error: e,
+    })?;
+    let data = decode_data(whole).map_err(|e| DecodeError {
+        in_envelope: false,
+        error: e,
+    })?;
+    Ok(EventContext {
         event_type: event.to_owned(),
         data,
         timestamp: now_iso8601(),
@@ -141,6 +154,14 @@ pub(crate) fn decode_message<T>(
         scopes: Vec::new(),
         actor: None,
     })
+}
+
+/// Why a message did not decode: serde's error, and whether it is about an
+/// envelope's `data` (else the whole message).
+#[derive(Debug)]
+pub(crate) struct DecodeError {
+    pub(crate) in_envelope: bool,
+    pub(crate) error: serde_json::Error,
 }
 
 /// Now as ISO-8601 UTC with milliseconds, the TypeScript package's

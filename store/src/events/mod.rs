@@ -133,10 +133,10 @@ impl<'a, Z: Serializer> Events<'a, Z> {
                 let raw = call!(core, subscribe(TopicKind::Channel, &topic))?;
                 let decode = move |message: &RawMessage| -> Decoded<T> {
                     decode_message(message.payload(), name, |raw| {
-                        serde_json::from_str(raw.get()).ok()
+                        serde_json::from_str(raw.get())
                     })
                     .map(Arc::new)
-                    .ok_or(Failure::Undecodable)
+                    .map_err(|e| Failure::undecodable::<T>(e, message.payload()))
                 };
                 Ok(Subscription::new(core.clone(), name, false, raw, decode))
             },
@@ -170,10 +170,12 @@ impl<'a, Z: Serializer> Events<'a, Z> {
                         return Err(Failure::UnknownChannel);
                     }
                     decode_message(message.payload(), event, |raw| {
-                        E::decode_event(event, raw)?.ok()
+                        E::decode_event(event, raw).unwrap_or_else(|| {
+                            Err(serde::de::Error::custom("the event is not declared"))
+                        })
                     })
                     .map(Arc::new)
-                    .ok_or(Failure::Undecodable)
+                    .map_err(|e| Failure::Undecodable(Arc::new(Undecodable::from(e))))
                 };
                 Ok(Subscription::new(
                     core.clone(),
@@ -227,21 +229,107 @@ fn encode_envelope<Z: Serializer, T: Serialize>(
 
 /// Why a message did not decode; shared by every subscriber of a message and
 /// turned into a fresh [`StoreError`] for each.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Failure {
-    Undecodable,
+    Undecodable(Arc<Undecodable>),
     UnknownChannel,
 }
 
 type Decoded<T> = Result<Arc<EventContext<T>>, Failure>;
 
+/// serde's error for a message, and the path of the field it is about
+/// (`data.items[2].width`) when known: the source of a subscriber's
+/// `STORE_DESERIALIZATION_FAILED`.
+#[derive(Debug)]
+struct Undecodable {
+    path: Option<String>,
+    error: serde_json::Error,
+}
+
+impl From<envelope::DecodeError> for Undecodable {
+    fn from(e: envelope::DecodeError) -> Self {
+        Undecodable {
+            path: None,
+            error: e.error,
+        }
+    }
+}
+
+impl fmt::Display for Undecodable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.path {
+            Some(path) => write!(f, "{path}: {}", self.error),
+            None => fmt::Display::fmt(&self.error, f),
+        }
+    }
+}
+
+impl std::error::Error for Undecodable {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+/// Shares one [`Undecodable`] among the errors of every subscriber.
+#[derive(Debug)]
+struct SharedUndecodable(Arc<Undecodable>);
+
+impl fmt::Display for SharedUndecodable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for SharedUndecodable {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0.error)
+    }
+}
+
 impl Failure {
-    fn error(self) -> StoreError {
+    /// A message that did not decode as a `T`, with the path of the field
+    /// serde stopped at (found again on this cold path by decoding once more
+    /// with `serde_path_to_error`).
+    #[cold]
+    fn undecodable<T: DeserializeOwned>(e: envelope::DecodeError, payload: &[u8]) -> Failure {
+        let mut path = None;
+        if e.error.is_data() {
+            let data = if e.in_envelope {
+                serde_json::from_slice::<envelope::InEnvelope<'_>>(payload)
+                    .ok()
+                    .and_then(|env| env.data)
+            } else {
+                serde_json::from_slice::<&serde_json::value::RawValue>(payload).ok()
+            };
+            if let Some(data) = data {
+                let mut de = serde_json::Deserializer::from_str(data.get());
+                if let Err(err) = serde_path_to_error::deserialize::<_, T>(&mut de) {
+                    let field = err.path().to_string();
+                    path = Some(match (e.in_envelope, field.as_str()) {
+                        (true, ".") => "data".to_owned(),
+                        (true, _) => format!("data.{field}"),
+                        (false, _) => field,
+                    });
+                }
+            }
+        }
+        Failure::Undecodable(Arc::new(Undecodable {
+            path,
+            error: e.error,
+        }))
+    }
+
+    fn error(&self) -> StoreError {
         match self {
-            Failure::Undecodable => StoreError::new(
-                ErrorCode::DeserializationFailed,
-                "a message on the channel is neither an envelope nor a payload of the channel's type",
-            ),
+            Failure::Undecodable(why) => {
+                let error = StoreError::new(
+                    ErrorCode::DeserializationFailed,
+                    "a message on the channel is neither an envelope nor a payload of the channel's type (the source says why)",
+                );
+                // The path stays in the source: a map's keys in it may be
+                // tenant data, which never goes into a message or details.
+                error.with_source(SharedUndecodable(Arc::clone(why)))
+            }
             Failure::UnknownChannel => StoreError::new(
                 ErrorCode::SchemaChannelNotFound,
                 "a message arrived on a channel that the namespace does not declare",

@@ -265,14 +265,29 @@ pub async fn events_malformed_then_good(h: H) {
     let s = org(h, "o").await;
     let mut sub = s.events().subscribe(&user::CREATED).await.unwrap();
     let channel = s.events().channel_name(&user::CREATED).unwrap();
-    for bad in [
-        &b"not json"[..],
-        br#"{"type":"user:created","data":{"id":5},"timestamp":"t"}"#,
-        b"\xff\xfe",
+    // serde's error is the source, with the path of the field it is about;
+    // the message names no value.
+    for (bad, why) in [
+        (&b"not json"[..], "expected ident"),
+        (
+            br#"{"type":"user:created","data":{"id":5},"timestamp":"t"}"#,
+            "data.id: invalid type: integer `5`, expected a string",
+        ),
+        (
+            br#"{"id":["x"]}"#,
+            "id: invalid type: sequence, expected a string",
+        ),
+        (b"\xff\xfe", "expected value"),
     ] {
         s.adapter().publish(&channel, bad.into()).await.unwrap();
         let err = next(&mut sub).await.unwrap_err();
         assert_eq!(err.code(), ErrorCode::DeserializationFailed);
+        let source = std::error::Error::source(&err).expect("serde's error is the source");
+        assert!(
+            source.to_string().starts_with(why),
+            "{source} does not start with {why}"
+        );
+        assert!(!err.message().contains('5'), "{}", err.message());
     }
     s.events()
         .publish(&user::CREATED, &created("good"))

@@ -99,6 +99,11 @@ pub trait Topology: sealed::Sealed + Sized + Send + Sync + 'static {
     #[doc(hidden)]
     const CLOSED: &'static str;
 
+    /// Where the adapter connects, without credentials: `host:port`, or
+    /// the seed nodes of a cluster.
+    #[doc(hidden)]
+    fn address(&self) -> &str;
+
     /// [`StoreAdapter::into_backend`]: the adapter's own [`Backend`] variant.
     #[doc(hidden)]
     fn into_backend(adapter: Redis<Self>) -> Backend;
@@ -199,6 +204,13 @@ impl<T: Topology> Redis<T> {
         }
     }
 
+    /// Where the adapter connects, never with credentials: `host:port` (or
+    /// the socket path), or a cluster's seed nodes. Connection failures name
+    /// it in their message and in `details.address`.
+    pub fn address(&self) -> &str {
+        self.inner.topology.address()
+    }
+
     pub(crate) fn topology(&self) -> &T {
         &self.inner.topology
     }
@@ -212,6 +224,83 @@ impl<T: Topology> Redis<T> {
             .clone()
             .ok_or_else(|| StoreError::new(ErrorCode::NotConnected, T::CLOSED))
     }
+}
+
+/// The URL schemes the `redis` crate connects with.
+const SCHEMES: &[&str] = &[
+    "redis",
+    "rediss",
+    "valkey",
+    "valkeys",
+    "unix",
+    "redis+unix",
+    "valkey+unix",
+];
+
+/// `url` with its password (and user) replaced by `***`, for messages.
+pub(crate) fn redact_url(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, url),
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let shown = match rest[..authority_end].rfind('@') {
+        Some(at) => format!("***{}", &rest[at..]),
+        None => rest.to_owned(),
+    };
+    match scheme {
+        Some(scheme) => format!("{scheme}://{shown}"),
+        None => shown,
+    }
+}
+
+/// Parses a Redis URL, with a message that says what is wrong with it
+/// (never its password): `STORE_CONFIGURATION_INVALID`, `details.url`.
+pub(crate) fn parse_url(url: &str) -> StoreResult<redis::ConnectionInfo> {
+    use redis::IntoConnectionInfo;
+    let shown = redact_url(url);
+    let invalid = |message: String| {
+        StoreError::new(ErrorCode::ConfigurationInvalid, message).with_detail("url", shown.as_str())
+    };
+    match url.split_once("://") {
+        None => {
+            return Err(invalid(format!(
+                "the Redis URL `{shown}` has no scheme: write `redis://{shown}` (`rediss://` for TLS, `unix://` for a socket path)"
+            )));
+        }
+        Some((scheme, _)) if !SCHEMES.contains(&scheme) => {
+            return Err(invalid(format!(
+                "the Redis URL `{shown}` has the scheme `{scheme}`; expected one of {}",
+                SCHEMES.join(", ")
+            )));
+        }
+        Some(_) => {}
+    }
+    url.into_connection_info().map_err(|e| {
+        let reason = e
+            .detail()
+            .map(str::to_owned)
+            .unwrap_or_else(|| e.to_string());
+        invalid(format!("the Redis URL `{shown}` is not valid: {reason}")).with_source(e)
+    })
+}
+
+/// A failure to connect to `address`: `STORE_CONNECTION_FAILED` (or what
+/// [`map_error`] makes of `e`), with the address (never credentials) in the
+/// message and in `details.address`.
+pub(crate) fn connect_error(address: &str, e: RedisError) -> StoreError {
+    at_address(map_error(e), address)
+}
+
+/// Adds where a connection failure happened to `e`.
+pub(crate) fn at_address(e: StoreError, address: &str) -> StoreError {
+    if e.code() != ErrorCode::ConnectionFailed
+        || e.details().is_some_and(|d| d.contains_key("address"))
+    {
+        return e;
+    }
+    let message = format!("{} (Redis at {address})", e.message());
+    e.with_message(message).with_detail("address", address)
 }
 
 /// Maps a `redis` error to the store's codes. The message is generic (Redis

@@ -6,7 +6,7 @@ use std::fmt;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
-use redis::{AsyncConnectionConfig, Client, IntoConnectionInfo, RedisError};
+use redis::{AsyncConnectionConfig, Client, RedisError};
 
 use super::pubsub::{self, PubSub};
 use super::{DEFAULT_CONNECTION_TIMEOUT, Redis, Topology, map_error, sealed};
@@ -46,6 +46,8 @@ pub type RedisAdapter = Redis<Single>;
 pub struct Single {
     client: Client,
     connection_timeout: Duration,
+    /// `host:port` (or the socket path), for messages.
+    address: String,
 }
 
 impl fmt::Debug for Single {
@@ -65,6 +67,10 @@ impl Topology for Single {
     const TYPE_NAME: &'static str = "RedisAdapter";
     const CLOSED: &'static str = "the Redis adapter is closed";
 
+    fn address(&self) -> &str {
+        &self.address
+    }
+
     fn into_backend(adapter: Redis<Self>) -> Backend {
         Backend::Redis(adapter)
     }
@@ -83,7 +89,7 @@ impl Topology for Single {
 /// Options of a [`RedisAdapter`]; from [`RedisAdapter::builder`].
 #[must_use = "a builder does nothing until `connect` is awaited"]
 pub struct RedisAdapterBuilder {
-    target: Result<redis::ConnectionInfo, RedisError>,
+    target: StoreResult<redis::ConnectionInfo>,
     client: Option<Client>,
     connection_timeout: Duration,
     response_timeout: Option<Duration>,
@@ -140,13 +146,7 @@ impl RedisAdapterBuilder {
         let client = match self.client {
             Some(client) => client,
             None => {
-                let info = self.target.map_err(|e| {
-                    StoreError::new(
-                        ErrorCode::ConfigurationInvalid,
-                        "the Redis URL is not valid",
-                    )
-                    .with_source(e)
-                })?;
+                let info = self.target?;
                 let tcp = info.tcp_settings().clone().set_nodelay(true);
                 let info = info.set_tcp_settings(tcp);
                 open_client(
@@ -161,9 +161,10 @@ impl RedisAdapterBuilder {
             .set_response_timeout(self.response_timeout)
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_secs(1));
+        let address = client.get_connection_info().addr().to_string();
         let commands = ConnectionManager::new_with_config(client.clone(), config)
             .await
-            .map_err(map_error)?;
+            .map_err(|e| super::connect_error(&address, e))?;
         let (pubsub_client, timeout) = (client.clone(), self.connection_timeout);
         let pubsub = PubSub::start(self.subscriber_capacity, move |sink| {
             pubsub::pubsub_connection(pubsub_client.clone(), sink, timeout)
@@ -171,6 +172,7 @@ impl RedisAdapterBuilder {
         let topology = Single {
             client,
             connection_timeout: self.connection_timeout,
+            address,
         };
         Ok(Redis::start(topology, commands, pubsub))
     }
@@ -208,7 +210,7 @@ impl RedisAdapter {
     /// Options for a connection to `url`.
     pub fn builder(url: &str) -> RedisAdapterBuilder {
         RedisAdapterBuilder {
-            target: url.into_connection_info(),
+            target: super::parse_url(url),
             client: None,
             connection_timeout: DEFAULT_CONNECTION_TIMEOUT,
             // The store's deadline bounds every command; a second timer per
