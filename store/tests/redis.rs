@@ -273,3 +273,79 @@ async fn batch_set_is_never_seen_half_applied() {
         "the reader ran alongside the writes ({reads} reads)"
     );
 }
+
+/// Connection errors say where (host and port, never the password) and URL
+/// errors say what is wrong.
+#[tokio::test]
+async fn connection_errors_name_the_address_and_never_the_password() {
+    if support::skip_redis() {
+        return;
+    }
+    // Nothing listens on a port just freed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("redis://app:s3cret@127.0.0.1:{port}/");
+    let err = RedisAdapter::builder(&url)
+        .connection_timeout(Duration::from_secs(2))
+        .connect()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ConnectionFailed);
+    let address = format!("127.0.0.1:{port}");
+    assert!(err.message().contains(&address), "{}", err.message());
+    assert_eq!(err.details().unwrap()["address"], address.as_str());
+    assert!(!format!("{err} {err:?}").contains("s3cret"), "{err:?}");
+
+    // A URL without a scheme, or with another one.
+    let err = RedisAdapter::connect("app:s3cret@localhost:6379")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ConfigurationInvalid);
+    assert!(err.message().contains("has no scheme"), "{}", err.message());
+    assert!(
+        err.message().contains("redis://***@localhost:6379"),
+        "{}",
+        err.message()
+    );
+    assert!(!format!("{err} {err:?}").contains("s3cret"), "{err:?}");
+    let err = RedisAdapter::connect("http://localhost:6379")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ConfigurationInvalid);
+    assert!(
+        err.message().contains("the scheme `http`"),
+        "{}",
+        err.message()
+    );
+
+    // Once connected, an operation that meets a stopped server says where.
+    let server = support::RedisServer::start();
+    let adapter = RedisAdapter::connect(&server.url()).await.unwrap();
+    assert_eq!(adapter.address(), format!("127.0.0.1:{}", server.port()));
+    let store = Store::builder()
+        .adapter(adapter)
+        .service("errors")
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    store.kv().set("k", &1).await.unwrap();
+    server.stop();
+    let err = store.kv().get::<i32>("k").await.unwrap_err();
+    if err.code() == ErrorCode::ConnectionFailed {
+        assert_eq!(
+            err.details().unwrap()["address"],
+            format!("127.0.0.1:{}", server.port()).as_str()
+        );
+        assert!(
+            err.message()
+                .starts_with("the connection to Redis at 127.0.0.1:"),
+            "{}",
+            err.message()
+        );
+    } else {
+        assert_eq!(err.code(), ErrorCode::Timeout, "{err:?}");
+    }
+}

@@ -299,7 +299,10 @@ pub(crate) fn at_address(e: StoreError, address: &str) -> StoreError {
     {
         return e;
     }
-    let message = format!("{} (Redis at {address})", e.message());
+    let message = match e.message() {
+        "the connection to Redis failed" => format!("the connection to Redis at {address} failed"),
+        other => format!("{other} (Redis at {address})"),
+    };
     e.with_message(message).with_detail("address", address)
 }
 
