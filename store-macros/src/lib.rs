@@ -245,6 +245,13 @@ pub fn derive_store_actors(input: TokenStream) -> TokenStream {
 /// `Event`, a module named like a group). Call `events!` at module level,
 /// not inside a function, whose local items a module cannot see.
 ///
+/// The namespace's visibility (`pub user`) is that of its modules,
+/// constants and `Event` enum; payload types may be less visible (private
+/// structs of a binary crate, say) without a `private_interfaces` warning:
+/// the channels are then as usable as their payloads, which is all anyone
+/// can do with them. A `ui-tests` pass case builds this with
+/// `#![deny(warnings)]`.
+///
 /// # Compile-time checks
 ///
 /// Every namespace, group and event name follows the rules of

@@ -161,6 +161,10 @@ fn namespace_module(ns: &Namespace, mode: Mode) -> TokenStream {
             #body
 
             #[doc = #enum_doc]
+            // The payload types are the user's, often private to a binary
+            // crate while the namespace is `pub`: the enum is as usable as
+            // they are, which is what the user wrote, not a leak to warn of.
+            #[allow(private_interfaces)]
             pub enum Event {
                 #(#variants,)*
             }
