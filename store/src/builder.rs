@@ -281,6 +281,8 @@ impl<Ad, Sv, S, A, Z> StoreBuilder<Ad, Sv, S, A, Z> {
         A: StoreActors,
         Z: Serializer,
     {
+        #[cfg(feature = "metrics")]
+        crate::telemetry::metrics::describe();
         let adapter = self.adapter.into_backend();
         let service = self.service.into_service();
         if service.is_empty() {
@@ -316,6 +318,10 @@ impl<Ad, Sv, S, A, Z> StoreBuilder<Ad, Sv, S, A, Z> {
         let root = Chain::root(KeySpace::root(&self.settings.prefix, &service));
         let shared = Shared {
             backend: adapter,
+            #[cfg(feature = "metrics")]
+            service_label: metrics::SharedString::from_shared(std::sync::Arc::from(
+                service.as_str(),
+            )),
             service: service.into_boxed_str(),
             serializer: self.serializer,
             timeout: self.settings.timeout,

@@ -99,6 +99,8 @@ macro_rules! op {
     (@finished $ctx:ident, $result:ident, $ns:literal, $area:literal, $op:literal $(, |$ok:ident| $($field:tt)+)?) => {
         match &$result {
             Ok(_value) => {
+                #[cfg(feature = "metrics")]
+                $ctx.metrics.finished(concat!($area, ".", $op), "ok");
                 $(let $ok = _value;)?
                 ::tracing::event!(
                     name: concat!("igniter.store.", $area, ".", $op, ".success"),
@@ -112,6 +114,8 @@ macro_rules! op {
                 );
             }
             Err(e) => {
+                #[cfg(feature = "metrics")]
+                $ctx.metrics.finished(concat!($area, ".", $op), e.code().as_str());
                 ::tracing::event!(
                     name: concat!("igniter.store.", $area, ".", $op, ".error"),
                     target: "igniter_store",
@@ -132,12 +136,105 @@ macro_rules! op {
 
 pub(crate) use op;
 
-/// The fields every event of one store handle carries.
-#[derive(Debug, Clone, Copy)]
+/// The fields every event of one store handle carries (and, with the
+/// `metrics` feature, when the operation started).
+#[derive(Debug, Clone)]
 pub(crate) struct Ctx<'a> {
     pub(crate) service: &'a str,
     pub(crate) scope_key: Option<&'static str>,
     pub(crate) scope_depth: usize,
+    #[cfg(feature = "metrics")]
+    pub(crate) metrics: metrics::Started<'a>,
+}
+
+/// Metrics through the `metrics` facade (feature `metrics`). Every label is
+/// a constant of the store or the service name: never a tenant identifier,
+/// a key, a stream name given at run time or a payload.
+///
+/// | series | kind | labels |
+/// |---|---|---|
+/// | `igniter_store_operations_total` | counter | `service`, `operation` (`kv.get`, ...), `outcome` (`ok` or the error code) |
+/// | `igniter_store_operation_duration_seconds` | histogram | `service`, `operation` |
+/// | `igniter_store_subscriber_lagged_messages_total` | counter | `service` |
+/// | `igniter_store_subscription_gaps_total` | counter | `service` |
+/// | `igniter_store_stream_dead_lettered_total` | counter | `service` |
+/// | `igniter_store_stream_pending_entries` | gauge, set by `Group::pending` | `service`, `stream` (a `Channel`'s declared name; `other` for a name given as a string) |
+#[cfg(feature = "metrics")]
+pub mod metrics {
+    use std::time::Instant;
+
+    /// Operations, by outcome.
+    pub const OPERATIONS: &str = "igniter_store_operations_total";
+    /// Latency of operations, in seconds.
+    pub const DURATION: &str = "igniter_store_operation_duration_seconds";
+    /// Messages a subscriber lost by falling behind.
+    pub const LAGGED: &str = "igniter_store_subscriber_lagged_messages_total";
+    /// Connection drops under subscriptions (messages published meanwhile are lost).
+    pub const GAPS: &str = "igniter_store_subscription_gaps_total";
+    /// Stream entries a worker moved to a dead-letter stream.
+    pub const DEAD_LETTERED: &str = "igniter_store_stream_dead_lettered_total";
+    /// Pending entries of a consumer group, as last read by `pending`.
+    pub const PENDING: &str = "igniter_store_stream_pending_entries";
+
+    /// When an operation started, and for which service.
+    #[derive(Debug, Clone)]
+    pub(crate) struct Started<'a> {
+        service: &'a ::metrics::SharedString,
+        at: Instant,
+    }
+
+    impl<'a> Started<'a> {
+        pub(crate) fn now(service: &'a ::metrics::SharedString) -> Self {
+            Started {
+                service,
+                at: Instant::now(),
+            }
+        }
+
+        /// Counts the operation and records its latency.
+        pub(crate) fn finished(&self, operation: &'static str, outcome: &'static str) {
+            let elapsed = self.at.elapsed().as_secs_f64();
+            ::metrics::counter!(OPERATIONS, "service" => self.service.clone(), "operation" => operation, "outcome" => outcome)
+                .increment(1);
+            ::metrics::histogram!(DURATION, "service" => self.service.clone(), "operation" => operation)
+                .record(elapsed);
+        }
+    }
+
+    /// Describes every series to the installed recorder (its `# HELP`
+    /// lines); once per process, when the first store is built.
+    pub(crate) fn describe() {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            ::metrics::describe_counter!(
+                OPERATIONS,
+                "Store operations, by outcome (ok or the error code)."
+            );
+            ::metrics::describe_histogram!(
+                DURATION,
+                ::metrics::Unit::Seconds,
+                "Latency of store operations."
+            );
+            ::metrics::describe_counter!(LAGGED, "Messages subscribers lost by falling behind.");
+            ::metrics::describe_counter!(
+                GAPS,
+                "Connection drops under subscriptions; messages published meanwhile are lost."
+            );
+            ::metrics::describe_counter!(
+                DEAD_LETTERED,
+                "Stream entries workers moved to a dead-letter stream."
+            );
+            ::metrics::describe_gauge!(
+                PENDING,
+                "Pending entries of a consumer group, as last read."
+            );
+        });
+    }
+
+    /// Adds `n` to the counter `name` of `service`.
+    pub(crate) fn count(name: &'static str, service: &::metrics::SharedString, n: u64) {
+        ::metrics::counter!(name, "service" => service.clone()).increment(n);
+    }
 }
 
 /// A TTL as the milliseconds the store applies (rounded up), for a field.

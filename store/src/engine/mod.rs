@@ -49,6 +49,9 @@ pub(crate) struct Shared<Z> {
     pub(crate) scope_hash_tag: bool,
     /// The longest encoded value the store writes.
     pub(crate) max_value_size: Option<usize>,
+    /// The service as a metrics label, shared by every series.
+    #[cfg(feature = "metrics")]
+    pub(crate) service_label: metrics::SharedString,
 }
 
 /// The untyped core of a handle: the shared store and one scope chain. The
@@ -101,6 +104,8 @@ impl<Z: Serializer> Core<Z> {
             service: &self.shared.service,
             scope_key: self.chain.innermost_key(),
             scope_depth: self.chain.depth(),
+            #[cfg(feature = "metrics")]
+            metrics: crate::telemetry::metrics::Started::now(&self.shared.service_label),
         }
     }
 

@@ -363,25 +363,49 @@ impl<T: Send + Sync + 'static> Subscription<T> {
         raw: RawSubscription,
         decode: impl Fn(&RawMessage) -> Decoded<T> + Send + Sync + 'static,
     ) -> Self {
-        let inner = futures::stream::unfold((raw, decode), |(mut raw, decode)| async move {
-            let item = match raw.recv().await {
-                Ok(message) if message.is_gap() => Err(StoreError::new(
-                    ErrorCode::ConnectionFailed,
-                    "the connection under the subscription dropped: messages published until it was restored are lost",
-                )),
-                Ok(message) => message.with_decoded(&decode, |decoded| match decoded {
-                    Ok(event) => Ok(Arc::clone(event)),
-                    Err(failure) => Err(failure.error()),
-                }),
-                Err(RecvError::Lagged(lost)) => Err(StoreError::new(
-                    ErrorCode::SubscriberLagged,
-                    "the subscriber fell behind and lost messages",
-                )
-                .with_detail("lost", lost)),
-                Err(RecvError::Closed) => return None,
-            };
-            Some((item, (raw, decode)))
-        });
+        #[cfg(feature = "metrics")]
+        let service = core.shared.service_label.clone();
+        #[cfg(not(feature = "metrics"))]
+        let service = ();
+        let inner = futures::stream::unfold(
+            (raw, decode, service),
+            |(mut raw, decode, service)| async move {
+                let _ = &service;
+                let item = match raw.recv().await {
+                    Ok(message) if message.is_gap() => {
+                        #[cfg(feature = "metrics")]
+                        crate::telemetry::metrics::count(
+                            crate::telemetry::metrics::GAPS,
+                            &service,
+                            1,
+                        );
+                        Err(StoreError::new(
+                            ErrorCode::ConnectionFailed,
+                            "the connection under the subscription dropped: messages published until it was restored are lost",
+                        ))
+                    }
+                    Ok(message) => message.with_decoded(&decode, |decoded| match decoded {
+                        Ok(event) => Ok(Arc::clone(event)),
+                        Err(failure) => Err(failure.error()),
+                    }),
+                    Err(RecvError::Lagged(lost)) => {
+                        #[cfg(feature = "metrics")]
+                        crate::telemetry::metrics::count(
+                            crate::telemetry::metrics::LAGGED,
+                            &service,
+                            lost,
+                        );
+                        Err(StoreError::new(
+                            ErrorCode::SubscriberLagged,
+                            "the subscriber fell behind and lost messages",
+                        )
+                        .with_detail("lost", lost))
+                    }
+                    Err(RecvError::Closed) => return None,
+                };
+                Some((item, (raw, decode, service)))
+            },
+        );
         let ctx = core.telemetry();
         Subscription {
             inner: Box::pin(inner),
