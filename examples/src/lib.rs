@@ -7,8 +7,16 @@
 //! | `axum_service` | an HTTP service: per-tenant rate limiter, idempotency keys, typed events as server-sent events ([`axum_service`]) |
 //! | `job_worker` | a job queue on a stream with a consumer group and a dead-letter stream |
 //! | `telemetry` | every operation's `tracing` events, as JSON lines |
+//! | `metrics` | the `metrics` feature, served as Prometheus text at `/metrics` |
 //!
 //! Each runs on the in-memory adapter, or on Redis when
 //! `IGNITER_STORE_REDIS_URL` is set.
 
 pub mod axum_service;
+
+/// Every Rust block of the workspace's README, compiled (and, unless marked
+/// `no_run` or `ignore`, run) as a doc test of this crate, so the README
+/// cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct Readme;

@@ -280,6 +280,7 @@
 //! | `cluster` | yes | `RedisClusterAdapter`, `RedisClusterAdapterBuilder` |
 //! | `tls` | no | `rediss://` URLs on rustls, custom root certificates |
 //! | `garde` | no | `Events::publish_validated`, `Subscription::validated` |
+//! | `metrics` | no | metrics through the `metrics` facade: `telemetry::metrics` |
 //!
 //! `default-features = false` gives a memory-only build without the `redis`
 //! crate.

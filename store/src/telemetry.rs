@@ -1,4 +1,5 @@
-//! Telemetry through `tracing`.
+//! Telemetry through `tracing`, and with the `metrics` feature through the
+//! `metrics` facade (the `metrics` module, when that feature is on).
 //!
 //! Every operation emits three kinds of events, target `igniter_store`:
 //!
