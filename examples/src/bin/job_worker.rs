@@ -87,7 +87,7 @@ async fn main() -> Result<(), StoreError> {
                 .start();
             while let Some(delivery) = worker.next().await {
                 let Ok(delivery) = delivery else { continue };
-                match &delivery.message {
+                match &delivery.data {
                     Ok(job) => {
                         println!("{name}  resized {} to {}px", job.image, job.width);
                         delivery.ack().await.ok();
@@ -107,7 +107,7 @@ async fn main() -> Result<(), StoreError> {
     // Wait until every job is done and the poison entry is dead-lettered.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while done.load(std::sync::atomic::Ordering::SeqCst) < JOBS
-        || org.streams().len::<Resize, _>("jobs:resize:dead").await? == 0
+        || org.streams().len("jobs:resize:dead").await? == 0
     {
         if tokio::time::Instant::now() > deadline {
             eprintln!("timed out");
@@ -118,7 +118,7 @@ async fn main() -> Result<(), StoreError> {
     for handle in &handles {
         handle.abort();
     }
-    let dead = org.streams().range::<Resize, _>("jobs:resize:dead").await?;
+    let dead = org.streams().range::<Resize>("jobs:resize:dead").await?;
     let pending = org
         .streams()
         .group("resizers", "worker-a")
