@@ -58,6 +58,30 @@ fn check_job_worker(stdout: &str) {
             "done      20 jobs handled, 1 entry dead-lettered, 0 pending",
         ],
     );
+    // The two workers shared the jobs: each handled some, none twice.
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("workers   "))
+        .unwrap_or_else(|| panic!("no `workers` line in:\n{stdout}"));
+    let counts: Vec<(&str, usize)> = line
+        .split(", ")
+        .map(|w| {
+            let (name, n) = w
+                .split_once(" handled ")
+                .unwrap_or_else(|| panic!("`{w}` in `{line}`"));
+            (
+                name,
+                n.parse().unwrap_or_else(|_| panic!("`{n}` in `{line}`")),
+            )
+        })
+        .collect();
+    let names: Vec<&str> = counts.iter().map(|(name, _)| *name).collect();
+    assert_eq!(names, ["worker-a", "worker-b"], "{line}");
+    assert!(
+        counts.iter().all(|(_, n)| *n > 0),
+        "a worker handled nothing: {line}"
+    );
+    assert_eq!(counts.iter().map(|(_, n)| n).sum::<usize>(), 20, "{line}");
 }
 
 #[test]

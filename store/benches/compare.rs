@@ -1056,7 +1056,7 @@ async fn streams_store_round(
     store
         .streams()
         .group(GROUP, "c0")
-        .ensure::<Job, _>(name.as_str())
+        .ensure(name.as_str())
         .await
         .expect("ensure");
     let name = Arc::new(name);
@@ -1096,7 +1096,7 @@ async fn streams_store_round(
                 loop {
                     let t0 = Instant::now();
                     let entries = group
-                        .read::<Job, _>(name.as_str())
+                        .read::<Job>(name.as_str())
                         .count(STREAM_COUNT)
                         .await
                         .expect("read");
@@ -1105,9 +1105,9 @@ async fn streams_store_round(
                     }
                     let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
                     for e in &entries {
-                        black_box(e.message.as_ref().expect("a job"));
+                        black_box(e.data.as_ref().expect("a job"));
                     }
-                    group.ack::<Job, _>(name.as_str(), &ids).await.expect("ack");
+                    group.ack(name.as_str(), &ids).await.expect("ack");
                     n += entries.len() as u64;
                     lat.push(nanos(t0.elapsed()));
                 }
@@ -1117,7 +1117,7 @@ async fn streams_store_round(
         .collect();
     let read = gather(handles, start).await;
     assert_eq!(read.ops, STREAM_ENTRIES, "every entry read once");
-    let key = store.streams().key::<Job, _>(name.as_str()).expect("key");
+    let key = store.streams().key(name.as_str()).expect("key");
     drop_key(raw, &key).await;
     vec![append, read]
 }

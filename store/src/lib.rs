@@ -216,9 +216,13 @@
 //!
 //! Work queues and event logs that survive a crash: Redis Streams with
 //! consumer groups, scoped like keys and typed by a [`Channel<T>`] (or a
-//! name with a type). Delivery is at least once: an entry stays pending
-//! until acknowledged, and [`Group::reclaim`](streams::Group::reclaim) or a [`Worker`](streams::Worker) hands the
-//! entries of a dead consumer to another.
+//! plain name with a type: `read::<Resize>("jobs:resize")`). Operations that
+//! never touch a payload (`ensure`, `ack`, `pending`, `len`, ...) take any
+//! name, with no type. An entry's payload is its `data`, like an event's.
+//! Delivery is at least once: an entry stays pending until acknowledged, and
+//! [`Group::reclaim`](streams::Group::reclaim) or a [`Worker`](streams::Worker)
+//! hands the entries of a dead consumer to another. A
+//! [`Group`](streams::Group) owns what it needs: clone it into a task.
 //!
 //! ```
 //! # use igniter_store::{events, MemoryAdapter, Store};
@@ -232,12 +236,12 @@
 //! let group = streams.group("resizers", "worker-1");
 //! group.ensure(&jobs::RESIZE).await?;                     // idempotent; from the start of the stream
 //! for entry in group.read(&jobs::RESIZE).count(10).await? {
-//!     if let Ok(job) = &entry.message {                   // an entry that does not decode is an Err
+//!     if let Ok(job) = &entry.data {                      // an entry that does not decode is an Err
 //!         assert_eq!(job.width, 128);
 //!         group.ack(&jobs::RESIZE, &[&entry.id]).await?;
 //!     }
 //! }
-//! assert_eq!(group.pending(&jobs::RESIZE).await?.count, 0);
+//! assert_eq!(group.pending("jobs:resize").await?.count, 0); // the same stream, by its name
 //! # Ok(()) }
 //! # fn main() {
 //! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(run()).unwrap();

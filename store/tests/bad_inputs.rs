@@ -170,15 +170,15 @@ async fn empty_names_are_refused_before_any_io() {
             ErrorCode::StreamNameRequired
         );
         assert_eq!(
-            code(streams.range::<u8, _>("").await),
+            code(streams.range::<u8>("").await),
             ErrorCode::StreamNameRequired
         );
         assert_eq!(
-            code(streams.group("", "c").ensure::<u8, _>("s").await),
+            code(streams.group("", "c").ensure("s").await),
             ErrorCode::StreamGroupRequired
         );
         assert_eq!(
-            code(streams.group("g", "").read::<u8, _>("s").await),
+            code(streams.group("g", "").read::<u8>("s").await),
             ErrorCode::StreamConsumerRequired
         );
         assert_eq!(
@@ -574,13 +574,13 @@ async fn ttls_of_zero_or_overflowing_are_ttl_invalid() {
 async fn a_blocking_read_of_duration_max_does_not_panic() {
     for (adapter, s) in orgs().await {
         let g = s.streams().group("g", "c");
-        g.ensure::<u8, _>("s").await.unwrap();
+        g.ensure("s").await.unwrap();
         let reader = {
             let s = s.clone();
             tokio::spawn(async move {
                 s.streams()
                     .group("g", "c")
-                    .read::<u8, _>("s")
+                    .read::<u8>("s")
                     .block(Duration::MAX)
                     .await
                     .map(|entries| entries.len())
@@ -602,10 +602,10 @@ async fn a_blocking_read_of_duration_max_does_not_panic() {
 async fn reclaim_with(min_idle: Duration) {
     for (adapter, s) in orgs().await {
         let g = s.streams().group("g", "c");
-        g.ensure::<u8, _>("s").await.unwrap();
+        g.ensure("s").await.unwrap();
         s.streams().append("s", &1u8).await.unwrap();
-        assert_eq!(g.read::<u8, _>("s").await.unwrap().len(), 1);
-        let got = g.reclaim::<u8, _>("s", min_idle).await;
+        assert_eq!(g.read::<u8>("s").await.unwrap().len(), 1);
+        let got = g.reclaim::<u8>("s", min_idle).await;
         assert_eq!(
             got.map(|e| e.len()).map_err(|e| e.code()),
             Ok(0),
@@ -645,9 +645,9 @@ struct Job {
 async fn stream_entries_that_do_not_decode_are_reported_not_dropped() {
     for (adapter, s) in orgs().await {
         let streams = s.streams();
-        let key = streams.key::<Job, _>("jobs").unwrap();
+        let key = streams.key("jobs").unwrap();
         let g = streams.group("g", "c");
-        g.ensure::<Job, _>("jobs").await.unwrap();
+        g.ensure("jobs").await.unwrap();
         let raws: Vec<&[u8]> = vec![b"not json", b"\xff\xfe", b"{\"id\":-1}", b"[1,2]", b""];
         for raw in &raws {
             s.adapter()
@@ -663,17 +663,17 @@ async fn stream_entries_that_do_not_decode_are_reported_not_dropped() {
         }
         streams.append("jobs", &Job { id: 7 }).await.unwrap();
 
-        let read = g.read::<Job, _>("jobs").await.unwrap();
+        let read = g.read::<Job>("jobs").await.unwrap();
         assert_eq!(read.len(), expected + 1, "{adapter}");
         for entry in &read[..expected] {
             assert_eq!(
-                entry.message.as_ref().map_err(|e| e.code()).unwrap_err(),
+                entry.data.as_ref().map_err(|e| e.code()).unwrap_err(),
                 ErrorCode::DeserializationFailed,
                 "{adapter} {:?}",
                 entry.raw
             );
         }
-        assert_eq!(read[expected].message.as_ref().unwrap(), &Job { id: 7 });
+        assert_eq!(read[expected].data.as_ref().unwrap(), &Job { id: 7 });
         for (entry, raw) in read.iter().zip(&raws) {
             assert_eq!(entry.raw.as_deref(), Some(*raw));
         }
@@ -681,17 +681,14 @@ async fn stream_entries_that_do_not_decode_are_reported_not_dropped() {
             assert_eq!(read[expected - 1].raw, None, "no data field");
         }
         // the same through range, and they can be acknowledged
-        let range = streams.range::<Job, _>("jobs").await.unwrap();
+        let range = streams.range::<Job>("jobs").await.unwrap();
         assert_eq!(range.len(), expected + 1);
-        assert!(range[..expected].iter().all(|e| e.message.is_err()));
+        assert!(range[..expected].iter().all(|e| e.data.is_err()));
         let ids: Vec<&str> = read.iter().map(|e| e.id.as_str()).collect();
-        assert_eq!(
-            g.ack::<Job, _>("jobs", &ids).await.unwrap(),
-            expected as u64 + 1
-        );
+        assert_eq!(g.ack("jobs", &ids).await.unwrap(), expected as u64 + 1);
         // not JSON reads as a string where a string is asked for
-        let as_text = streams.range::<String, _>("jobs").count(1).await.unwrap();
-        assert_eq!(as_text[0].message.as_deref().unwrap(), "not json");
+        let as_text = streams.range::<String>("jobs").count(1).await.unwrap();
+        assert_eq!(as_text[0].data.as_deref().unwrap(), "not json");
     }
 }
 
@@ -700,34 +697,24 @@ async fn stream_ids_that_do_not_parse_are_stream_id_invalid() {
     for (adapter, s) in orgs().await {
         let streams = s.streams();
         let g = streams.group("g", "c");
-        g.ensure::<u8, _>("s").await.unwrap();
+        g.ensure("s").await.unwrap();
         streams.append("s", &1u8).await.unwrap();
         let sii = ErrorCode::StreamIdInvalid;
         for bad in ["x", "1-", "-1", "1-x", "18446744073709551616-0", "1.5"] {
+            assert_eq!(code(g.ack("s", &[bad]).await), sii, "{adapter} ack {bad:?}");
             assert_eq!(
-                code(g.ack::<u8, _>("s", &[bad]).await),
-                sii,
-                "{adapter} ack {bad:?}"
-            );
-            assert_eq!(
-                code(streams.range::<u8, _>("s").start(bad).await),
+                code(streams.range::<u8>("s").start(bad).await),
                 sii,
                 "{adapter} range {bad:?}"
             );
             assert_eq!(
-                code(
-                    streams
-                        .group("h", "c")
-                        .ensure::<u8, _>("s")
-                        .start_id(bad)
-                        .await
-                ),
+                code(streams.group("h", "c").ensure("s").start_id(bad).await),
                 sii,
                 "{adapter} ensure {bad:?}"
             );
         }
         // a string at a stream's key is another type
-        let key = streams.key::<u8, _>("t").unwrap();
+        let key = streams.key("t").unwrap();
         s.adapter()
             .set(&key, Bytes::from("1"), SetOptions::default())
             .await
@@ -737,15 +724,8 @@ async fn stream_ids_that_do_not_parse_are_stream_id_invalid() {
             ErrorCode::WrongType,
             "{adapter}"
         );
-        assert_eq!(
-            code(streams.range::<u8, _>("t").await),
-            ErrorCode::WrongType
-        );
-        assert_eq!(
-            code(g.ensure::<u8, _>("t").await),
-            ErrorCode::WrongType,
-            "{adapter}"
-        );
+        assert_eq!(code(streams.range::<u8>("t").await), ErrorCode::WrongType);
+        assert_eq!(code(g.ensure("t").await), ErrorCode::WrongType, "{adapter}");
     }
 }
 

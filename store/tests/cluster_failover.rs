@@ -48,7 +48,7 @@ async fn failover_keeps_subscribers_readers_and_entries() {
     let s = store.scope(Tenant::Organization, "o").unwrap();
     let mut sub = s.events().subscribe(&user::CREATED).await.unwrap();
     let group = s.streams().group("g", "reader");
-    group.ensure::<u32, _>("jobs").await.unwrap();
+    group.ensure("jobs").await.unwrap();
 
     // A producer and a reader that acknowledges everything it reads.
     let appended: Arc<Mutex<HashSet<u32>>> = Arc::default();
@@ -74,16 +74,16 @@ async fn failover_keeps_subscribers_readers_and_entries() {
             let mut errors = Vec::new();
             while !stop.load(std::sync::atomic::Ordering::SeqCst) {
                 match group
-                    .read::<u32, _>("jobs")
+                    .read::<u32>("jobs")
                     .count(50)
                     .block(Duration::from_millis(200))
                     .await
                 {
                     Ok(entries) => {
                         let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
-                        if group.ack::<u32, _>("jobs", &ids).await.is_ok() {
+                        if group.ack("jobs", &ids).await.is_ok() {
                             let mut acked = acked.lock().unwrap();
-                            acked.extend(entries.iter().map(|e| *e.message.as_ref().unwrap()));
+                            acked.extend(entries.iter().map(|e| *e.data.as_ref().unwrap()));
                         }
                     }
                     Err(e) => {
@@ -99,7 +99,7 @@ async fn failover_keeps_subscribers_readers_and_entries() {
     assert!(!acked.lock().unwrap().is_empty(), "the reader works before");
 
     // Fail over the primary that holds the stream.
-    let key = s.streams().key::<u32, _>("jobs").unwrap();
+    let key = s.streams().key("jobs").unwrap();
     let owner = owner_of(&cluster, &key);
     let replica = cluster
         .nodes()
@@ -151,24 +151,24 @@ async fn failover_keeps_subscribers_readers_and_entries() {
             "{missing} appended entries were never acked"
         );
         // the reader task stopped with `stop`; read what is left here
-        let rest = group.read::<u32, _>("jobs").count(500).await.unwrap();
+        let rest = group.read::<u32>("jobs").count(500).await.unwrap();
         let ids: Vec<&str> = rest.iter().map(|e| e.id.as_str()).collect();
-        group.ack::<u32, _>("jobs", &ids).await.unwrap();
+        group.ack("jobs", &ids).await.unwrap();
         acked
             .lock()
             .unwrap()
-            .extend(rest.iter().map(|e| *e.message.as_ref().unwrap()));
+            .extend(rest.iter().map(|e| *e.data.as_ref().unwrap()));
     }
     let errors = reader.await.unwrap();
     assert!(errors.len() < 50, "the reader kept failing: {errors:?}");
     // and none of the acked entries is gone from the stream
     let stored: HashSet<u32> = s
         .streams()
-        .range::<u32, _>("jobs")
+        .range::<u32>("jobs")
         .await
         .unwrap()
         .into_iter()
-        .map(|e| e.message.unwrap())
+        .map(|e| e.data.unwrap())
         .collect();
     assert!(
         appended.is_subset(&stored),

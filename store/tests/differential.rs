@@ -682,14 +682,14 @@ impl Side {
         Obs::Entries(
             entries
                 .into_iter()
-                .map(|e| (self.ordinal(key, &e.id), e.message.map_err(|e| e.code())))
+                .map(|e| (self.ordinal(key, &e.id), e.data.map_err(|e| e.code())))
                 .collect(),
         )
     }
 }
 
 fn stream_key(s: &Handle, stream: usize) -> String {
-    s.streams().key::<Value, _>(STREAMS[stream]).unwrap()
+    s.streams().key(STREAMS[stream]).unwrap()
 }
 
 fn owner(o: u8) -> String {
@@ -921,7 +921,7 @@ async fn apply(side: &mut Side, op: &Op) -> Out {
             let key = stream_key(&s, *stream);
             let mut range = s
                 .streams()
-                .range::<Value, _>(STREAMS[*stream])
+                .range::<Value>(STREAMS[*stream])
                 .start(side.resolve(&key, start))
                 .end(side.resolve(&key, end));
             if let Some(n) = count {
@@ -935,14 +935,11 @@ async fn apply(side: &mut Side, op: &Op) -> Out {
                 Err(e) => Err(e.code()),
             }
         }
-        Op::Len { h, stream } => code(
-            side.h(*h).streams().len::<Value, _>(STREAMS[*stream]).await,
-            Obs::Count,
-        ),
+        Op::Len { h, stream } => code(side.h(*h).streams().len(STREAMS[*stream]).await, Obs::Count),
         Op::Trim { h, stream, max_len } => code(
             side.h(*h)
                 .streams()
-                .trim::<Value, _>(STREAMS[*stream], *max_len, false)
+                .trim(STREAMS[*stream], *max_len, false)
                 .await,
             Obs::Count,
         ),
@@ -957,7 +954,7 @@ async fn apply(side: &mut Side, op: &Op) -> Out {
             code(
                 s.streams()
                     .group(GROUPS[*group], "c1")
-                    .ensure::<Value, _>(STREAMS[*stream])
+                    .ensure(STREAMS[*stream])
                     .start_id(side.resolve(&key, start))
                     .await,
                 Obs::Bool,
@@ -975,7 +972,7 @@ async fn apply(side: &mut Side, op: &Op) -> Out {
             let key = stream_key(&s, *stream);
             let streams = s.streams();
             let g = streams.group(GROUPS[*group], CONSUMERS[*consumer]);
-            let mut read = g.read::<Value, _>(STREAMS[*stream]);
+            let mut read = g.read::<Value>(STREAMS[*stream]);
             if let Some(n) = count {
                 read = read.count(*n);
             }
@@ -999,7 +996,7 @@ async fn apply(side: &mut Side, op: &Op) -> Out {
             code(
                 s.streams()
                     .group(GROUPS[*group], "c1")
-                    .ack::<Value, _>(STREAMS[*stream], &ids)
+                    .ack(STREAMS[*stream], &ids)
                     .await,
                 Obs::Count,
             )
@@ -1010,7 +1007,7 @@ async fn apply(side: &mut Side, op: &Op) -> Out {
             match s
                 .streams()
                 .group(GROUPS[*group], "c1")
-                .pending::<Value, _>(STREAMS[*stream])
+                .pending(STREAMS[*stream])
                 .await
             {
                 Ok(p) => Ok(Obs::Summary {
@@ -1034,9 +1031,7 @@ async fn apply(side: &mut Side, op: &Op) -> Out {
             let key = stream_key(&s, *stream);
             let streams = s.streams();
             let g = streams.group(GROUPS[*group], CONSUMERS[*consumer]);
-            let mut q = g
-                .pending_entries::<Value, _>(STREAMS[*stream])
-                .count(*count);
+            let mut q = g.pending_entries(STREAMS[*stream]).count(*count);
             if *mine {
                 q = q.mine();
             }
@@ -1069,7 +1064,7 @@ async fn apply(side: &mut Side, op: &Op) -> Out {
             let streams = s.streams();
             let g = streams.group(GROUPS[*group], CONSUMERS[*consumer]);
             match g
-                .reclaim::<Value, _>(STREAMS[*stream], min_idle)
+                .reclaim::<Value>(STREAMS[*stream], min_idle)
                 .count(*count)
                 .await
             {
@@ -1086,7 +1081,7 @@ async fn apply(side: &mut Side, op: &Op) -> Out {
             side.h(*h)
                 .streams()
                 .group(GROUPS[*group], CONSUMERS[*consumer])
-                .remove_consumer::<Value, _>(STREAMS[*stream])
+                .remove_consumer(STREAMS[*stream])
                 .await,
             Obs::Count,
         ),

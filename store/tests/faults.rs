@@ -146,15 +146,15 @@ async fn operation(s: &Org, kind: usize, i: u64) -> StoreResult<()> {
         "stream.append" => s.streams().append("load", &i).await.map(drop),
         "stream.read+ack" => {
             let g = s.streams().group("load-g", "load-c");
-            g.ensure::<u64, _>("load").await?;
-            let entries = g.read::<u64, _>("load").count(5).await?;
+            g.ensure("load").await?;
+            let entries = g.read::<u64>("load").count(5).await?;
             let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
-            g.ack::<u64, _>("load", &ids).await.map(drop)
+            g.ack("load", &ids).await.map(drop)
         }
         "stream.pending" => s
             .streams()
             .group("load-g", "load-c")
-            .pending::<u64, _>("load")
+            .pending("load")
             .await
             .map(drop),
         other => unreachable!("{other}"),
@@ -184,7 +184,7 @@ impl Load {
         // `stream.pending` racing the first `ensure` would get NOGROUP.
         s.streams()
             .group("load-g", "load-c")
-            .ensure::<u64, _>("load")
+            .ensure("load")
             .await
             .unwrap();
         let outcomes: Arc<Mutex<Vec<Outcome>>> = Arc::default();
@@ -330,10 +330,10 @@ fn blocked_reader(
     let s = s.clone();
     tokio::spawn(async move {
         let g = s.streams().group("rg", "reader");
-        let entries = g.read::<u64, _>(stream).block(block).await?;
+        let entries = g.read::<u64>(stream).block(block).await?;
         Ok(entries
             .into_iter()
-            .map(|e| e.message.expect("decodes"))
+            .map(|e| e.data.expect("decodes"))
             .collect())
     })
 }
@@ -341,7 +341,7 @@ fn blocked_reader(
 async fn prepare_stream(s: &Org, stream: &str) {
     s.streams()
         .group("rg", "reader")
-        .ensure::<u64, _>(stream)
+        .ensure(stream)
         .await
         .unwrap();
 }
@@ -557,7 +557,7 @@ async fn paused_server_beyond_the_deadline() {
     let blocked = s
         .streams()
         .group("rg", "other")
-        .read::<u64, _>("other")
+        .read::<u64>("other")
         .block(Duration::from_millis(300))
         .await;
     results.push((

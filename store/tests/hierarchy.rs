@@ -399,10 +399,10 @@ async fn read_back(h: &Store<Dynamic<Tenant>>, w: &Written, alive: bool) -> Test
             prop_assert_eq!(claim.extend(TTL).await?, alive, "claim {:?} {}", key, what);
         }
         Op::Stream => {
-            let entries = h.streams().range::<u64, _>(key.as_str()).await?;
+            let entries = h.streams().range::<u64>(key.as_str()).await?;
             let values: Vec<u64> = entries
                 .into_iter()
-                .map(|e| e.message)
+                .map(|e| e.data)
                 .collect::<StoreResult<_>>()?;
             let expected = if alive { vec![w.value] } else { vec![] };
             prop_assert_eq!(values, expected, "stream {:?} {}", key, what);

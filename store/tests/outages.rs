@@ -208,13 +208,7 @@ async fn blocking_reads_work_as_soon_as_commands_do_after_a_restart() {
     }
     let server = Arc::new(RedisServer::start());
     let store = connect(&server).await;
-    let ensure = async || {
-        store
-            .streams()
-            .group("g", "c")
-            .ensure::<u32, _>("jobs")
-            .await
-    };
+    let ensure = async || store.streams().group("g", "c").ensure("jobs").await;
     ensure().await.unwrap();
     // Several reads at once: several pooled connections.
     let reads = (0..6).map(|_| {
@@ -223,7 +217,7 @@ async fn blocking_reads_work_as_soon_as_commands_do_after_a_restart() {
             store
                 .streams()
                 .group("g", "c")
-                .read::<u32, _>("jobs")
+                .read::<u32>("jobs")
                 .block(Duration::from_millis(200))
                 .await
         }
@@ -246,7 +240,7 @@ async fn blocking_reads_work_as_soon_as_commands_do_after_a_restart() {
         let read = store
             .streams()
             .group("g", "c")
-            .read::<u32, _>("jobs")
+            .read::<u32>("jobs")
             .block(Duration::from_millis(50))
             .await;
         assert!(
@@ -270,7 +264,7 @@ async fn a_worker_goes_on_after_a_restart_without_data() {
     let mut worker = store
         .streams()
         .group("g", "w")
-        .worker::<u32, _>("jobs")
+        .worker::<u32>("jobs")
         .block(Duration::from_millis(200))
         .start();
     let (tx, mut delivered) = tokio::sync::mpsc::unbounded_channel();
@@ -278,7 +272,7 @@ async fn a_worker_goes_on_after_a_restart_without_data() {
         while let Some(delivery) = worker.next().await {
             if let Ok(delivery) = delivery {
                 let _ = delivery.ack().await;
-                if tx.send(delivery.message.unwrap()).is_err() {
+                if tx.send(delivery.data.unwrap()).is_err() {
                     return;
                 }
             }
@@ -331,7 +325,7 @@ async fn close_ends_what_waits() {
     store
         .streams()
         .group("g", "reader")
-        .ensure::<u32, _>("jobs")
+        .ensure("jobs")
         .await
         .unwrap();
     let reader = tokio::spawn({
@@ -340,7 +334,7 @@ async fn close_ends_what_waits() {
             store
                 .streams()
                 .group("g", "reader")
-                .read::<u32, _>("jobs")
+                .read::<u32>("jobs")
                 .block(Duration::from_secs(20))
                 .await
                 .map(|entries| entries.len())
@@ -350,7 +344,7 @@ async fn close_ends_what_waits() {
         let mut worker = store
             .streams()
             .group("g", "worker")
-            .worker::<u32, _>("jobs")
+            .worker::<u32>("jobs")
             .block(Duration::from_secs(20))
             .start();
         async move {

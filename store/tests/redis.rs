@@ -201,7 +201,7 @@ async fn a_blocked_stream_reader_delays_nothing() {
     let Some(root) = store().await else { return };
     let s = root.scope(Tenant::Organization, "o").unwrap();
     let group = s.streams().group("g", "reader");
-    group.ensure::<u32, _>("empty").await.unwrap();
+    group.ensure("empty").await.unwrap();
     let reader = {
         let s = s.clone();
         tokio::spawn(async move {
@@ -209,7 +209,7 @@ async fn a_blocked_stream_reader_delays_nothing() {
             let got = s
                 .streams()
                 .group("g", "reader")
-                .read::<u32, _>("empty")
+                .read::<u32>("empty")
                 .block(Duration::from_secs(2))
                 .await
                 .unwrap();

@@ -185,21 +185,17 @@ async fn a_blocked_stream_reader_survives_a_restart() {
         .build()
         .unwrap();
     let s = store.scope(Tenant::Organization, "o").unwrap();
-    s.streams()
-        .group("g", "c")
-        .ensure::<u32, _>("jobs")
-        .await
-        .unwrap();
+    s.streams().group("g", "c").ensure("jobs").await.unwrap();
     s.streams().append("jobs", &1u32).await.unwrap();
     let first = s
         .streams()
         .group("g", "c")
-        .read::<u32, _>("jobs")
+        .read::<u32>("jobs")
         .await
         .unwrap();
     s.streams()
         .group("g", "c")
-        .ack::<u32, _>("jobs", &[&first[0].id])
+        .ack("jobs", &[&first[0].id])
         .await
         .unwrap();
 
@@ -208,7 +204,7 @@ async fn a_blocked_stream_reader_survives_a_restart() {
         tokio::spawn(async move {
             s.streams()
                 .group("g", "c")
-                .read::<u32, _>("jobs")
+                .read::<u32>("jobs")
                 .block(Duration::from_secs(20))
                 .await
         })
@@ -227,7 +223,7 @@ async fn a_blocked_stream_reader_survives_a_restart() {
         .unwrap()
         .expect("the reader survived the restart");
     assert_eq!(got.len(), 1);
-    assert_eq!(*got[0].message.as_ref().unwrap(), 2);
+    assert_eq!(*got[0].data.as_ref().unwrap(), 2);
 }
 
 /// Acquires `key` on `s` and releases it at once, retrying while the server

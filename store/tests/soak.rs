@@ -284,7 +284,7 @@ async fn run_task(t: u64, shared: Arc<Shared>) -> TaskLog {
                 "stream.read+ack" => {
                     let g = s.streams().group("soak", &consumer);
                     let entries = g
-                        .read::<u64, _>(&stream_of(org))
+                        .read::<u64>(&stream_of(org))
                         .count(10)
                         .block(Duration::from_millis(20))
                         .await?;
@@ -292,7 +292,7 @@ async fn run_task(t: u64, shared: Arc<Shared>) -> TaskLog {
                     log.delivered
                         .extend(ids.iter().map(|id| (org, (*id).to_owned())));
                     if !ids.is_empty() {
-                        g.ack::<u64, _>(&stream_of(org), &ids).await?;
+                        g.ack(&stream_of(org), &ids).await?;
                         log.consumed
                             .extend(ids.iter().map(|id| (org, (*id).to_owned())));
                     }
@@ -300,21 +300,21 @@ async fn run_task(t: u64, shared: Arc<Shared>) -> TaskLog {
                 "stream.pending" => {
                     s.streams()
                         .group("soak", &consumer)
-                        .pending::<u64, _>(&stream_of(org))
+                        .pending(&stream_of(org))
                         .await?;
                 }
                 "stream.reclaim" => {
                     // entries left pending by a read whose reply was lost
                     let g = s.streams().group("soak", &consumer);
                     let entries = g
-                        .reclaim::<u64, _>(&stream_of(org), Duration::from_secs(5))
+                        .reclaim::<u64>(&stream_of(org), Duration::from_secs(5))
                         .count(20)
                         .await?;
                     let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
                     log.delivered
                         .extend(ids.iter().map(|id| (org, (*id).to_owned())));
                     if !ids.is_empty() {
-                        g.ack::<u64, _>(&stream_of(org), &ids).await?;
+                        g.ack(&stream_of(org), &ids).await?;
                         log.consumed
                             .extend(ids.iter().map(|id| (org, (*id).to_owned())));
                     }
@@ -381,7 +381,7 @@ async fn run_soak(length: Duration) {
     for (o, s) in orgs.iter().enumerate() {
         s.streams()
             .group("soak", "setup")
-            .ensure::<u64, _>(&stream_of(o as u64))
+            .ensure(&stream_of(o as u64))
             .await
             .unwrap();
     }
@@ -488,11 +488,11 @@ async fn run_soak(length: Duration) {
         let stream = stream_of(o);
         let present: HashMap<String, u64> = s
             .streams()
-            .range::<u64, _>(&stream)
+            .range::<u64>(&stream)
             .await
             .unwrap()
             .into_iter()
-            .map(|e| (e.id, e.message.unwrap()))
+            .map(|e| (e.id, e.data.unwrap()))
             .collect();
         let g = s.streams().group("soak", "final");
         // delivered to a consumer during the run (acknowledged, or not: an
@@ -519,7 +519,7 @@ async fn run_soak(length: Duration) {
         // ack lost in the restart)
         loop {
             let reclaimed = g
-                .reclaim::<u64, _>(&stream, Duration::ZERO)
+                .reclaim::<u64>(&stream, Duration::ZERO)
                 .count(1000)
                 .await
                 .unwrap();
@@ -527,19 +527,19 @@ async fn run_soak(length: Duration) {
                 break;
             }
             let ids: Vec<&str> = reclaimed.iter().map(|e| e.id.as_str()).collect();
-            g.ack::<u64, _>(&stream, &ids).await.unwrap();
+            g.ack(&stream, &ids).await.unwrap();
             for id in ids {
                 *accounted.entry(id.to_owned()).or_default() += 1;
             }
         }
         // not delivered yet
         loop {
-            let read = g.read::<u64, _>(&stream).count(1000).await.unwrap();
+            let read = g.read::<u64>(&stream).count(1000).await.unwrap();
             if read.is_empty() {
                 break;
             }
             let ids: Vec<&str> = read.iter().map(|e| e.id.as_str()).collect();
-            g.ack::<u64, _>(&stream, &ids).await.unwrap();
+            g.ack(&stream, &ids).await.unwrap();
             for id in ids {
                 *accounted.entry(id.to_owned()).or_default() += 1;
             }

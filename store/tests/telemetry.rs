@@ -1404,7 +1404,7 @@ fn streams_emit_their_events() {
             ORG,
             &[("stream.name", Some("jobs"))],
         );
-        st.range::<String, _>("jobs").await.unwrap();
+        st.range::<String>("jobs").await.unwrap();
         assert_success(
             rec.take(),
             "stream.range",
@@ -1413,7 +1413,7 @@ fn streams_emit_their_events() {
             &[("stream.count", Some("1"))],
         );
         let group = st.group("g", "c");
-        group.ensure::<String, _>("jobs").await.unwrap();
+        group.ensure("jobs").await.unwrap();
         assert_success(
             rec.take(),
             "stream.group",
@@ -1424,7 +1424,7 @@ fn streams_emit_their_events() {
                 ("stream.created", Some("true")),
             ],
         );
-        let read = group.read::<String, _>("jobs").await.unwrap();
+        let read = group.read::<String>("jobs").await.unwrap();
         assert_success(
             rec.take(),
             "stream.read",
@@ -1432,10 +1432,7 @@ fn streams_emit_their_events() {
             ORG,
             &[("stream.consumer", Some("c")), ("stream.count", Some("1"))],
         );
-        group
-            .ack::<String, _>("jobs", &[&read[0].id])
-            .await
-            .unwrap();
+        group.ack("jobs", &[&read[0].id]).await.unwrap();
         assert_success(
             rec.take(),
             "stream.ack",
@@ -1445,7 +1442,7 @@ fn streams_emit_their_events() {
         );
         let err = st
             .group("missing", "c")
-            .read::<String, _>("jobs")
+            .read::<String>("jobs")
             .await
             .unwrap_err();
         assert_error(

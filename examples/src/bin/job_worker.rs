@@ -1,5 +1,5 @@
 //! A job queue on a stream: a producer appends jobs, two workers of one
-//! consumer group handle them, a poison job ends up in a dead-letter stream.
+//! consumer group share them, a poison job ends up in a dead-letter stream.
 //!
 //! ```text
 //! cargo run -p igniter-store-examples --bin job_worker
@@ -8,6 +8,7 @@
 
 use igniter_store::adapter::Backend;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -15,6 +16,7 @@ use igniter_store::{
     MemoryAdapter, RedisAdapter, Store, StoreAdapter, StoreError, StoreScopes, events,
 };
 use serde::{Deserialize, Serialize};
+use tokio::sync::Barrier;
 
 #[derive(StoreScopes, Clone, Copy, Debug)]
 enum Tenant {
@@ -38,6 +40,9 @@ events! {
 }
 
 const JOBS: usize = 20;
+
+/// How long one job takes.
+const WORK: Duration = Duration::from_millis(20);
 
 #[tokio::main]
 async fn main() -> Result<(), StoreError> {
@@ -68,30 +73,40 @@ async fn main() -> Result<(), StoreError> {
     org.adapter().xadd(&key, "{not json".into(), None).await?;
     println!("producer  appended {JOBS} jobs and one poison entry");
 
-    // Two workers of one group. Each acknowledges what it handled; the poison
-    // entry is never acknowledged, comes back after the idle time, and after
-    // three deliveries moves to `jobs:resize:dead`.
-    let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // Two workers of one group share the jobs. Each takes at most two entries
+    // per read and spends a while on each job, so neither can take the whole
+    // queue while the other waits: both start together (the barrier), and
+    // while one works on its two jobs the other reads the next ones. Each
+    // acknowledges what it handled; the poison entry is never acknowledged,
+    // comes back after the idle time, and after three deliveries moves to
+    // `jobs:resize:dead`.
+    let start = Arc::new(Barrier::new(2));
+    let mut workers = Vec::new();
     let mut handles = Vec::new();
     for name in ["worker-a", "worker-b"] {
-        let (org, done) = (org.clone(), done.clone());
+        // A group owns what it needs: it moves into the task.
+        let group = org.streams().group("resizers", name);
+        let handled = Arc::new(AtomicUsize::new(0));
+        workers.push((name, handled.clone()));
+        let start = start.clone();
         handles.push(tokio::spawn(async move {
-            let mut worker = org
-                .streams()
-                .group("resizers", name)
+            let mut worker = group
                 .worker(&jobs::RESIZE)
-                .count(5)
+                .count(2)
                 .block(Duration::from_millis(100))
                 .reclaim_idle(Duration::from_millis(200))
                 .dead_letter(3, "jobs:resize:dead")
                 .start();
+            start.wait().await;
             while let Some(delivery) = worker.next().await {
                 let Ok(delivery) = delivery else { continue };
-                match &delivery.message {
+                match &delivery.data {
                     Ok(job) => {
+                        // The work: resizing takes a while.
+                        tokio::time::sleep(WORK).await;
                         println!("{name}  resized {} to {}px", job.image, job.width);
                         delivery.ack().await.ok();
-                        done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        handled.fetch_add(1, Ordering::SeqCst);
                     }
                     Err(e) => println!(
                         "{name}  entry {} does not decode ({}), delivery {}",
@@ -103,12 +118,11 @@ async fn main() -> Result<(), StoreError> {
             }
         }));
     }
+    let done = || -> usize { workers.iter().map(|(_, n)| n.load(Ordering::SeqCst)).sum() };
 
     // Wait until every job is done and the poison entry is dead-lettered.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while done.load(std::sync::atomic::Ordering::SeqCst) < JOBS
-        || org.streams().len::<Resize, _>("jobs:resize:dead").await? == 0
-    {
+    while done() < JOBS || org.streams().len("jobs:resize:dead").await? == 0 {
         if tokio::time::Instant::now() > deadline {
             eprintln!("timed out");
             std::process::exit(1);
@@ -118,7 +132,12 @@ async fn main() -> Result<(), StoreError> {
     for handle in &handles {
         handle.abort();
     }
-    let dead = org.streams().range::<Resize, _>("jobs:resize:dead").await?;
+    let counts: Vec<String> = workers
+        .iter()
+        .map(|(name, n)| format!("{name} handled {}", n.load(Ordering::SeqCst)))
+        .collect();
+    println!("workers   {}", counts.join(", "));
+    let dead = org.streams().range::<Resize>("jobs:resize:dead").await?;
     let pending = org
         .streams()
         .group("resizers", "worker-a")
@@ -126,7 +145,7 @@ async fn main() -> Result<(), StoreError> {
         .await?;
     println!(
         "done      {} jobs handled, {} entry dead-lettered, {} pending",
-        done.load(std::sync::atomic::Ordering::SeqCst),
+        done(),
         dead.len(),
         pending.count
     );

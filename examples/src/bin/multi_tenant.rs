@@ -143,10 +143,10 @@ async fn main() -> Result<(), StoreError> {
     assert_eq!(audit, (3, 1));
     let globex_log: Vec<String> = globex
         .streams()
-        .range::<AuditEntry, _>("audit-log")
+        .range::<AuditEntry>("audit-log")
         .await?
         .into_iter()
-        .filter_map(|entry| entry.message.ok().map(|e| e.action))
+        .filter_map(|entry| entry.data.ok().map(|e| e.action))
         .collect();
     println!("streams    globex's audit-log -> {globex_log:?}");
     assert_eq!(globex_log, ["signed up"]);
@@ -307,7 +307,7 @@ async fn write(org: &Org, plan: &str, seats: i64, audit: &[&str]) -> StoreResult
 }
 
 async fn audit_len(org: &Org) -> StoreResult<u64> {
-    org.streams().len::<AuditEntry, _>("audit-log").await
+    org.streams().len("audit-log").await
 }
 
 async fn scan(org: &Org) -> StoreResult<Vec<String>> {

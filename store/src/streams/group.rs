@@ -5,12 +5,13 @@ use std::fmt;
 use std::future::IntoFuture;
 use std::marker::PhantomData;
 use std::pin::pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
-use super::{StreamEntry, StreamName, decode_entry, pooled_stream_key, stream_key};
+use super::{AnyStream, StreamEntry, StreamName, decode_entry, pooled_stream_key, stream_key};
 use crate::adapter::streams::{GroupRead, PendingEntry, PendingSummary, RangeQuery};
 use crate::engine::Core;
 use crate::engine::StoreFuture;
@@ -29,19 +30,66 @@ use crate::telemetry::op;
 /// been served by the backend; its entries are then pending under this
 /// consumer, and are reclaimed after `min_idle` like those of a dead
 /// consumer. Nothing is lost.
-#[derive(Debug)]
-pub struct Group<'a, Z> {
-    core: &'a Core<Z>,
-    group: &'a str,
-    consumer: &'a str,
+///
+/// A group owns what it needs (it borrows neither the store nor the names):
+/// it is `Clone + Send + Sync + 'static`, so a clone moves into a task. The
+/// builders it returns (`ensure`, `read`, ...) borrow it until awaited.
+///
+/// ```
+/// use igniter_store::{MemoryAdapter, Store};
+///
+/// # async fn run() -> Result<(), igniter_store::StoreError> {
+/// let store = Store::builder().adapter(MemoryAdapter::new()).service("api").build()?;
+/// let group = store.streams().group("mailers", "mailer-1");
+/// group.ensure("emails").await?;
+/// store.streams().append("emails", &"welcome ada").await?;
+///
+/// let task = tokio::spawn({
+///     let group = group.clone();
+///     async move {
+///         let batch = group.read::<String>("emails").count(10).await?;
+///         for entry in &batch {
+///             group.ack("emails", &[&entry.id]).await?;
+///         }
+///         Ok::<_, igniter_store::StoreError>(batch.len())
+///     }
+/// });
+/// assert_eq!(task.await.unwrap()?, 1);
+/// assert_eq!(group.pending("emails").await?.count, 0);
+/// # Ok(()) }
+/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(run()).unwrap();
+/// ```
+pub struct Group<Z> {
+    core: Core<Z>,
+    group: Arc<str>,
+    consumer: Arc<str>,
 }
 
-impl<'a, Z: Serializer> Group<'a, Z> {
-    pub(crate) fn new(core: &'a Core<Z>, group: &'a str, consumer: &'a str) -> Self {
+impl<Z> Clone for Group<Z> {
+    fn clone(&self) -> Self {
+        Group {
+            core: self.core.clone(),
+            group: Arc::clone(&self.group),
+            consumer: Arc::clone(&self.consumer),
+        }
+    }
+}
+
+impl<Z> fmt::Debug for Group<Z> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Group")
+            .field("group", &self.group)
+            .field("consumer", &self.consumer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<Z: Serializer> Group<Z> {
+    pub(crate) fn new(core: Core<Z>, group: &str, consumer: &str) -> Self {
         Group {
             core,
-            group,
-            consumer,
+            group: group.into(),
+            consumer: consumer.into(),
         }
     }
 
@@ -65,9 +113,9 @@ impl<'a, Z: Serializer> Group<'a, Z> {
     /// await it, after `.start_id(..)`, for whether it was created. The group
     /// starts at `0` (the whole stream) by default; `$` starts after the
     /// current last entry.
-    pub fn ensure<T, N: StreamName<T> + ?Sized>(&self, stream: &N) -> Ensure<'a, Z> {
+    pub fn ensure(&self, stream: &(impl AnyStream + ?Sized)) -> Ensure<'_, Z> {
         Ensure {
-            group: self.clone_ref(),
+            group: self,
             name: stream.stream_name().to_owned(),
             start_id: "0".into(),
         }
@@ -78,9 +126,9 @@ impl<'a, Z: Serializer> Group<'a, Z> {
     /// of its own, never delaying other operations; the store's deadline is
     /// extended by the block time, and a read whose connection drops while it
     /// blocks connects again and goes on until the block time is over.
-    pub fn read<T, N: StreamName<T> + ?Sized>(&self, stream: &N) -> Read<'a, T, Z> {
+    pub fn read<T>(&self, stream: &(impl StreamName<T> + ?Sized)) -> Read<'_, T, Z> {
         Read {
-            group: self.clone_ref(),
+            group: self,
             name: stream.stream_name().to_owned(),
             count: None,
             block: None,
@@ -89,15 +137,15 @@ impl<'a, Z: Serializer> Group<'a, Z> {
     }
 
     /// Acknowledges `ids`: they are no longer pending. Returns how many were.
-    pub async fn ack<T, N: StreamName<T> + ?Sized>(
+    pub async fn ack(
         &self,
-        stream: &N,
+        stream: &(impl AnyStream + ?Sized),
         ids: &[impl AsRef<str>],
     ) -> StoreResult<u64> {
-        let core = self.core;
+        let core = &self.core;
         let name = stream.stream_name();
         let ids: Vec<String> = ids.iter().map(|id| id.as_ref().to_owned()).collect();
-        let (group, consumer) = (self.group, self.consumer);
+        let (group, consumer) = (&*self.group, &*self.consumer);
         op!(
             core,
             "streams",
@@ -120,13 +168,10 @@ impl<'a, Z: Serializer> Group<'a, Z> {
     }
 
     /// The group's pending entries, summed up.
-    pub async fn pending<T, N: StreamName<T> + ?Sized>(
-        &self,
-        stream: &N,
-    ) -> StoreResult<PendingSummary> {
-        let core = self.core;
+    pub async fn pending(&self, stream: &(impl AnyStream + ?Sized)) -> StoreResult<PendingSummary> {
+        let core = &self.core;
         let name = stream.stream_name();
-        let group = self.group;
+        let group = &*self.group;
         op!(
             core,
             "streams",
@@ -147,9 +192,9 @@ impl<'a, Z: Serializer> Group<'a, Z> {
     /// The group's pending entries one by one, with their consumer, idle
     /// time and delivery count; await it after `.count(..)` (100 by default)
     /// and `.mine()` (only this consumer's).
-    pub fn pending_entries<T, N: StreamName<T> + ?Sized>(&self, stream: &N) -> PendingQuery<'a, Z> {
+    pub fn pending_entries(&self, stream: &(impl AnyStream + ?Sized)) -> PendingQuery<'_, Z> {
         PendingQuery {
-            group: self.clone_ref(),
+            group: self,
             name: stream.stream_name().to_owned(),
             count: 100,
             mine: false,
@@ -160,13 +205,13 @@ impl<'a, Z: Serializer> Group<'a, Z> {
     /// presumed dead) for this consumer, incrementing their delivery count
     /// (`XAUTOCLAIM`); await it after `.count(..)` (100 by default) for the
     /// entries now this consumer's.
-    pub fn reclaim<T, N: StreamName<T> + ?Sized>(
+    pub fn reclaim<T>(
         &self,
-        stream: &N,
+        stream: &(impl StreamName<T> + ?Sized),
         min_idle: Duration,
-    ) -> Reclaim<'a, T, Z> {
+    ) -> Reclaim<'_, T, Z> {
         Reclaim {
-            group: self.clone_ref(),
+            group: self,
             name: stream.stream_name().to_owned(),
             min_idle,
             count: 100,
@@ -177,13 +222,10 @@ impl<'a, Z: Serializer> Group<'a, Z> {
     /// Removes this consumer from the group. Its pending entries stop being
     /// pending (as with Redis's `XGROUP DELCONSUMER`): reclaim them first.
     /// Returns how many it had.
-    pub async fn remove_consumer<T, N: StreamName<T> + ?Sized>(
-        &self,
-        stream: &N,
-    ) -> StoreResult<u64> {
-        let core = self.core;
+    pub async fn remove_consumer(&self, stream: &(impl AnyStream + ?Sized)) -> StoreResult<u64> {
+        let core = &self.core;
         let name = stream.stream_name();
-        let (group, consumer) = (self.group, self.consumer);
+        let (group, consumer) = (&*self.group, &*self.consumer);
         op!(
             core,
             "streams",
@@ -204,21 +246,13 @@ impl<'a, Z: Serializer> Group<'a, Z> {
 
     /// A worker: a `Stream` of deliveries for this consumer that reads new
     /// entries, reclaims idle ones and dead-letters those delivered too often.
-    pub fn worker<T, N: StreamName<T> + ?Sized>(&self, stream: &N) -> super::WorkerBuilder<T, Z> {
+    pub fn worker<T>(&self, stream: &(impl StreamName<T> + ?Sized)) -> super::WorkerBuilder<T, Z> {
         super::WorkerBuilder::new(
             self.core.clone(),
             stream.stream_name().to_owned(),
-            self.group.to_owned(),
-            self.consumer.to_owned(),
+            Arc::clone(&self.group),
+            Arc::clone(&self.consumer),
         )
-    }
-
-    fn clone_ref(&self) -> Group<'a, Z> {
-        Group {
-            core: self.core,
-            group: self.group,
-            consumer: self.consumer,
-        }
     }
 }
 
@@ -226,7 +260,7 @@ impl<'a, Z: Serializer> Group<'a, Z> {
 #[must_use = "an ensure does nothing until it is awaited"]
 #[derive(Debug)]
 pub struct Ensure<'a, Z> {
-    group: Group<'a, Z>,
+    group: &'a Group<Z>,
     name: String,
     start_id: String,
 }
@@ -251,7 +285,7 @@ impl<'a, Z: Serializer> IntoFuture for Ensure<'a, Z> {
                 name,
                 start_id,
             } = self;
-            let (core, group, name) = (g.core, g.group, name.as_str());
+            let (core, group, name) = (&g.core, &*g.group, name.as_str());
             op!(
                 core,
                 "streams",
@@ -274,7 +308,7 @@ impl<'a, Z: Serializer> IntoFuture for Ensure<'a, Z> {
 /// A pending [`Group::read`].
 #[must_use = "a read does nothing until it is awaited"]
 pub struct Read<'a, T, Z> {
-    group: Group<'a, Z>,
+    group: &'a Group<Z>,
     name: String,
     count: Option<usize>,
     block: Option<Duration>,
@@ -320,7 +354,7 @@ impl<'a, T: DeserializeOwned + Send + 'a, Z: Serializer> IntoFuture for Read<'a,
                 block,
                 ..
             } = self;
-            let (core, group, consumer, name) = (g.core, g.group, g.consumer, name.as_str());
+            let (core, group, consumer, name) = (&g.core, &*g.group, &*g.consumer, name.as_str());
             op!(unbounded core, "streams", "stream", "read", ErrorCode::StreamReadFailed, async {
                 g.check()?;
                 let key = pooled_stream_key(core, name)?;
@@ -378,7 +412,7 @@ pub(crate) async fn read_group<Z: Serializer>(
 #[must_use = "a query does nothing until it is awaited"]
 #[derive(Debug)]
 pub struct PendingQuery<'a, Z> {
-    group: Group<'a, Z>,
+    group: &'a Group<Z>,
     name: String,
     count: usize,
     mine: bool,
@@ -410,7 +444,7 @@ impl<'a, Z: Serializer> IntoFuture for PendingQuery<'a, Z> {
                 count,
                 mine,
             } = self;
-            let (core, group, name) = (g.core, g.group, name.as_str());
+            let (core, group, name) = (&g.core, &*g.group, name.as_str());
             op!(
                 core,
                 "streams",
@@ -426,7 +460,7 @@ impl<'a, Z: Serializer> IntoFuture for PendingQuery<'a, Z> {
                         count: Some(count),
                         reverse: false,
                     };
-                    let consumer = mine.then_some(g.consumer);
+                    let consumer = mine.then_some(&*g.consumer);
                     call!(core, xpending(&key, group, &query, consumer))
                 },
                 |v| stream.name = name,
@@ -440,7 +474,7 @@ impl<'a, Z: Serializer> IntoFuture for PendingQuery<'a, Z> {
 /// A pending [`Group::reclaim`].
 #[must_use = "a reclaim does nothing until it is awaited"]
 pub struct Reclaim<'a, T, Z> {
-    group: Group<'a, Z>,
+    group: &'a Group<Z>,
     name: String,
     min_idle: Duration,
     count: usize,
@@ -478,7 +512,7 @@ impl<'a, T: DeserializeOwned + Send + 'a, Z: Serializer> IntoFuture for Reclaim<
                 count,
                 ..
             } = self;
-            let (core, group, consumer, name) = (g.core, g.group, g.consumer, name.as_str());
+            let (core, group, consumer, name) = (&g.core, &*g.group, &*g.consumer, name.as_str());
             op!(
                 core,
                 "streams",

@@ -25,33 +25,88 @@ use crate::key::Namespace;
 use crate::serializer::Serializer;
 use crate::telemetry::op;
 
-/// Something that names a stream carrying `T`: a [`Channel<T>`] from
-/// `events!` / `#[derive(StoreEvents)]` (so the compiler checks what is
-/// appended and read), or a plain name (`str`, `String`) for any `T`.
-pub trait StreamName<T: ?Sized> {
+/// Something that names a stream, whatever it carries: a [`Channel<T>`] for
+/// any `T`, or a plain name (`str`, `String`).
+///
+/// The operations that never touch a payload take it ([`Streams::len`],
+/// [`Streams::trim`], [`Streams::key`], [`Group::ensure`], [`Group::ack`],
+/// [`Group::pending`], [`Group::pending_entries`],
+/// [`Group::remove_consumer`]), so a plain name needs no type there:
+///
+/// ```
+/// # use igniter_store::{MemoryAdapter, Store};
+/// # async fn run() -> Result<(), igniter_store::StoreError> {
+/// # let store = Store::builder().adapter(MemoryAdapter::new()).service("api").build()?;
+/// let streams = store.streams();
+/// assert_eq!(streams.len("jobs").await?, 0);
+/// streams.group("workers", "worker-1").ensure("jobs").await?;
+/// # Ok(()) }
+/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(run()).unwrap();
+/// ```
+///
+/// Implement it (with [`StreamName<T>`] for the payloads it carries) for a
+/// type of your own that names streams.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not name a stream",
+    label = "not a stream name",
+    note = "a stream is named by a `&str`, a `&String` or a `&Channel<T>` (from `events!` or `#[derive(StoreEvents)]`)"
+)]
+pub trait AnyStream {
     /// The stream's name, the key segment after `streams:`.
     fn stream_name(&self) -> &str;
 }
 
-impl<T> StreamName<T> for Channel<T> {
+/// Something that names a stream carrying `T`: a [`Channel<T>`] from
+/// `events!` / `#[derive(StoreEvents)]` (so the compiler checks what is
+/// appended and read), or a plain name (`str`, `String`) for any `T`.
+///
+/// The operations that encode or decode a payload take it
+/// ([`Streams::append`], [`Streams::range`], [`Group::read`],
+/// [`Group::reclaim`], [`Group::worker`]). `T` is their only generic
+/// parameter, so a plain name is given its type as `read::<Job>("jobs")`;
+/// a channel gives its own, and another payload type does not compile:
+///
+/// ```compile_fail,E0277
+/// # use igniter_store::{events, MemoryAdapter, Store};
+/// # #[derive(serde::Serialize, serde::Deserialize)] pub struct Resize { width: u32 }
+/// events! { pub jobs { resize(Resize), } }
+/// # async fn run() -> Result<(), igniter_store::StoreError> {
+/// # let store = Store::builder().adapter(MemoryAdapter::new()).service("api").build()?;
+/// store.streams().append(&jobs::RESIZE, &"not a Resize").await?;  // error: not a stream of `&str`
+/// # Ok(()) }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not name a stream of `{T}`",
+    label = "not a stream of `{T}`",
+    note = "a `Channel<T>` carries only its own `T`; a plain name (`&str`, `&String`) carries any"
+)]
+pub trait StreamName<T: ?Sized>: AnyStream {}
+
+impl<T> AnyStream for Channel<T> {
     fn stream_name(&self) -> &str {
         self.name()
     }
 }
 
-impl<T: ?Sized> StreamName<T> for str {
+impl AnyStream for str {
     fn stream_name(&self) -> &str {
         self
     }
 }
 
-impl<T: ?Sized> StreamName<T> for String {
+impl AnyStream for String {
     fn stream_name(&self) -> &str {
         self
     }
 }
 
-/// One entry read from a stream: its id, and its message decoded as `T` —
+impl<T> StreamName<T> for Channel<T> {}
+
+impl<T: ?Sized> StreamName<T> for str {}
+
+impl<T: ?Sized> StreamName<T> for String {}
+
+/// One entry read from a stream: its id, and its payload decoded as `T` —
 /// or the error that decoding it gave. An entry that does not decode is
 /// handed out like any other (so it can be acknowledged or dead-lettered),
 /// never dropped and never fatal.
@@ -60,18 +115,28 @@ impl<T: ?Sized> StreamName<T> for String {
 pub struct StreamEntry<T> {
     /// The entry id, `<ms>-<seq>`.
     pub id: String,
-    /// The message, or `STORE_DESERIALIZATION_FAILED` for an entry whose
-    /// `data` field does not decode (or that has none).
-    pub message: StoreResult<T>,
+    /// The payload, or `STORE_DESERIALIZATION_FAILED` for an entry whose
+    /// `data` field does not decode (or that has none). Named like an
+    /// event's payload, [`EventContext::data`](crate::events::EventContext::data).
+    pub data: StoreResult<T>,
     /// The `data` field as stored, if the entry has one.
     pub raw: Option<Bytes>,
+}
+
+impl<T> StreamEntry<T> {
+    /// The payload: the field [`data`](StreamEntry::data), under its former
+    /// name.
+    #[deprecated(note = "renamed `data`, like an event's payload")]
+    pub fn message(&self) -> &StoreResult<T> {
+        &self.data
+    }
 }
 
 pub(crate) fn decode_entry<T: DeserializeOwned, Z: Serializer>(
     core: &Core<Z>,
     entry: RawEntry,
 ) -> StreamEntry<T> {
-    let message = match &entry.data {
+    let data = match &entry.data {
         Some(bytes) => core.serializer().decode(bytes),
         None => Err(StoreError::new(
             ErrorCode::DeserializationFailed,
@@ -80,7 +145,7 @@ pub(crate) fn decode_entry<T: DeserializeOwned, Z: Serializer>(
     };
     StreamEntry {
         id: entry.id,
-        message,
+        data,
         raw: entry.data,
     }
 }
@@ -88,7 +153,7 @@ pub(crate) fn decode_entry<T: DeserializeOwned, Z: Serializer>(
 /// The streams of one scope chain (`<chain>:streams:<name>`); from
 /// [`Store::streams`](crate::Store::streams).
 ///
-/// Each entry holds one field, `data`, the encoded message — the TypeScript
+/// Each entry holds one field, `data`, the encoded payload — the TypeScript
 /// package's layout.
 ///
 /// ```
@@ -99,12 +164,12 @@ pub(crate) fn decode_entry<T: DeserializeOwned, Z: Serializer>(
 /// let streams = store.streams();
 /// let id = streams.append("jobs", &"resize:42").max_len(10_000).approximate().await?;
 /// let jobs = streams.group("workers", "worker-1");
-/// jobs.ensure::<String, _>("jobs").await?;
+/// jobs.ensure("jobs").await?;
 /// // the group starts at the beginning of the stream by default
-/// let batch = jobs.read::<String, _>("jobs").count(10).await?;
+/// let batch = jobs.read::<String>("jobs").count(10).await?;
 /// assert_eq!(batch[0].id, id);
-/// assert_eq!(batch[0].message.as_deref().ok(), Some("resize:42"));
-/// jobs.ack::<String, _>("jobs", &[&id]).await?;
+/// assert_eq!(batch[0].data.as_deref().ok(), Some("resize:42"));
+/// jobs.ack("jobs", &[&id]).await?;
 /// # Ok(()) }
 /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(run()).unwrap();
 /// ```
@@ -144,28 +209,28 @@ impl<'a, Z: Serializer> Streams<'a, Z> {
     }
 
     /// The full key of a stream, for commands the store does not wrap.
-    pub fn key<T, N: StreamName<T> + ?Sized>(&self, stream: &N) -> StoreResult<String> {
+    pub fn key(&self, stream: &(impl AnyStream + ?Sized)) -> StoreResult<String> {
         stream_key(self.core, stream.stream_name())
     }
 
-    /// Appends `message`; await it (after `.max_len(..)` and `.approximate()`
+    /// Appends `data`; await it (after `.max_len(..)` and `.approximate()`
     /// as needed) for the new entry's id.
-    pub fn append<T: Serialize, N: StreamName<T> + ?Sized>(
+    pub fn append<T: Serialize>(
         &self,
-        stream: &N,
-        message: &T,
+        stream: &(impl StreamName<T> + ?Sized),
+        data: &T,
     ) -> Append<'a, Z> {
         Append {
             core: self.core,
             name: stream.stream_name().to_owned(),
-            encoded: self.core.encode(message),
+            encoded: self.core.encode(data),
             max_len: None,
         }
     }
 
     /// Entries in id order; await it after `.start(..)`, `.end(..)`,
     /// `.count(..)`, `.reverse()` as needed.
-    pub fn range<T, N: StreamName<T> + ?Sized>(&self, stream: &N) -> Range<'a, T, Z> {
+    pub fn range<T>(&self, stream: &(impl StreamName<T> + ?Sized)) -> Range<'a, T, Z> {
         Range {
             core: self.core,
             name: stream.stream_name().to_owned(),
@@ -180,7 +245,7 @@ impl<'a, Z: Serializer> Streams<'a, Z> {
     }
 
     /// How many entries the stream holds (0 when it does not exist).
-    pub async fn len<T, N: StreamName<T> + ?Sized>(&self, stream: &N) -> StoreResult<u64> {
+    pub async fn len(&self, stream: &(impl AnyStream + ?Sized)) -> StoreResult<u64> {
         let core = self.core;
         let name = stream.stream_name();
         op!(
@@ -200,9 +265,9 @@ impl<'a, Z: Serializer> Streams<'a, Z> {
 
     /// Trims the stream to `max_len` entries (at least `max_len` when
     /// `approximate`); how many were removed.
-    pub async fn trim<T, N: StreamName<T> + ?Sized>(
+    pub async fn trim(
         &self,
-        stream: &N,
+        stream: &(impl AnyStream + ?Sized),
         max_len: u64,
         approximate: bool,
     ) -> StoreResult<u64> {
@@ -234,8 +299,11 @@ impl<'a, Z: Serializer> Streams<'a, Z> {
 
     /// The consumer `consumer` of the group `group`: ensure the group, read,
     /// acknowledge, inspect and reclaim pending entries, or run a worker.
-    pub fn group(&self, group: &'a str, consumer: &'a str) -> Group<'a, Z> {
-        Group::new(self.core, group, consumer)
+    ///
+    /// The [`Group`] owns what it needs (a handle on the store, and the two
+    /// names, taken as `&str` or `String`): clone it into a task.
+    pub fn group(&self, group: impl AsRef<str>, consumer: impl AsRef<str>) -> Group<Z> {
+        Group::new(self.core.clone(), group.as_ref(), consumer.as_ref())
     }
 }
 

@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -28,24 +29,35 @@ use crate::telemetry::op;
 pub struct Delivery<T, Z = JsonSerializer> {
     /// The entry id.
     pub id: String,
-    /// The message, or the error decoding it gave (a poison entry).
-    pub message: StoreResult<T>,
+    /// The payload, or the error decoding it gave (a poison entry). Named
+    /// like an event's payload,
+    /// [`EventContext::data`](crate::events::EventContext::data).
+    pub data: StoreResult<T>,
     /// How many times the entry has been delivered, this time included.
     pub deliveries: u64,
     /// The `data` field as stored.
     pub raw: Option<Bytes>,
     core: Core<Z>,
     key: String,
-    group: String,
+    group: Arc<str>,
 }
 
 impl<T: fmt::Debug, Z> fmt::Debug for Delivery<T, Z> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Delivery")
             .field("id", &self.id)
-            .field("message", &self.message)
+            .field("data", &self.data)
             .field("deliveries", &self.deliveries)
             .finish_non_exhaustive()
+    }
+}
+
+impl<T, Z> Delivery<T, Z> {
+    /// The payload: the field [`data`](Delivery::data), under its former
+    /// name.
+    #[deprecated(note = "renamed `data`, like an event's payload")]
+    pub fn message(&self) -> &StoreResult<T> {
+        &self.data
     }
 }
 
@@ -54,7 +66,7 @@ impl<T, Z: Serializer> Delivery<T, Z> {
     /// whether it was still pending.
     pub async fn ack(&self) -> StoreResult<bool> {
         let core = &self.core;
-        let group = self.group.as_str();
+        let group = &*self.group;
         op!(
             core,
             "streams",
@@ -73,8 +85,8 @@ impl<T, Z: Serializer> Delivery<T, Z> {
 pub struct WorkerBuilder<T, Z> {
     core: Core<Z>,
     name: String,
-    group: String,
-    consumer: String,
+    group: Arc<str>,
+    consumer: Arc<str>,
     count: usize,
     block: Duration,
     min_idle: Duration,
@@ -96,7 +108,7 @@ impl<T, Z> fmt::Debug for WorkerBuilder<T, Z> {
 }
 
 impl<T, Z> WorkerBuilder<T, Z> {
-    pub(crate) fn new(core: Core<Z>, name: String, group: String, consumer: String) -> Self {
+    pub(crate) fn new(core: Core<Z>, name: String, group: Arc<str>, consumer: Arc<str>) -> Self {
         WorkerBuilder {
             core,
             name,
@@ -255,7 +267,7 @@ impl<T: DeserializeOwned + Send + 'static, Z: Serializer> State<T, Z> {
             return self.reclaim(&key).await;
         }
         let o = &self.opts;
-        let (core, group, consumer) = (&o.core, o.group.as_str(), o.consumer.as_str());
+        let (core, group, consumer) = (&o.core, &*o.group, &*o.consumer);
         let read = GroupRead {
             group: group.to_owned(),
             consumer: consumer.to_owned(),
@@ -278,12 +290,7 @@ impl<T: DeserializeOwned + Send + 'static, Z: Serializer> State<T, Z> {
 
     async fn reclaim(&mut self, key: &str) -> StoreResult<()> {
         let o = &self.opts;
-        let (core, group, consumer, name) = (
-            &o.core,
-            o.group.as_str(),
-            o.consumer.as_str(),
-            o.name.as_str(),
-        );
+        let (core, group, consumer, name) = (&o.core, &*o.group, &*o.consumer, o.name.as_str());
         let (min_idle, count) = (o.min_idle, o.count);
         let claimed = op!(
             core,
@@ -329,18 +336,18 @@ impl<T: DeserializeOwned + Send + 'static, Z: Serializer> State<T, Z> {
         let decoded = decode_entry(&o.core, entry);
         self.ready.push_back(Delivery {
             id: decoded.id,
-            message: decoded.message,
+            data: decoded.data,
             deliveries,
             raw: decoded.raw,
             core: o.core.clone(),
             key: key.to_owned(),
-            group: o.group.clone(),
+            group: Arc::clone(&o.group),
         });
     }
 }
 
 async fn ensure<T, Z: Serializer>(o: &WorkerBuilder<T, Z>) -> StoreResult<String> {
-    let (core, group, name) = (&o.core, o.group.as_str(), o.name.as_str());
+    let (core, group, name) = (&o.core, &*o.group, o.name.as_str());
     op!(
         core,
         "streams",
@@ -365,7 +372,7 @@ async fn bury<T, Z: Serializer>(
     entry: RawEntry,
     dead: &str,
 ) -> StoreResult<()> {
-    let (core, group, name) = (&o.core, o.group.as_str(), o.name.as_str());
+    let (core, group, name) = (&o.core, &*o.group, o.name.as_str());
     op!(
         core,
         "streams",

@@ -136,7 +136,7 @@ macro_rules! conformance_suite {
             streams_append_range_len_trim, streams_typed_by_channel, streams_group_read_ack_pending,
             streams_consumers_split_and_reclaim, streams_undecodable_entries_are_reported, streams_errors,
             streams_blocking_read_wakes_on_append, streams_worker_dead_letters_poison, streams_at_least_once,
-            streams_worker_recovers_when_its_group_is_gone,
+            streams_worker_recovers_when_its_group_is_gone, streams_group_moves_into_a_task,
             events_lagging_subscriber_is_told_what_it_lost, events_publish_counts_backend_subscriptions,
             events_envelope_with_bad_data_is_an_error);
     };

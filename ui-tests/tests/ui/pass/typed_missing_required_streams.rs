@@ -19,8 +19,8 @@ async fn main() -> Result<(), StoreError> {
         .scopes::<Tenant>()
         .build()?;
     let dynamic = store.scope(Tenant::Organization, "acme")?;
-    let key = store.scope(tenant::Organization, "acme")?.streams().key::<u32, _>("jobs")?;
+    let key = store.scope(tenant::Organization, "acme")?.streams().key("jobs")?;
     assert_eq!(key, "igniter:store:api:organization:acme:streams:jobs");
-    assert_eq!(key, dynamic.streams().key::<u32, _>("jobs")?);
+    assert_eq!(key, dynamic.streams().key("jobs")?);
     Ok(())
 }
