@@ -65,6 +65,10 @@ fn check(body: &str) {
         r#"igniter_store_operations_total{service="metrics-example",operation="dev.purge",outcome="ok"} 2"#,
         r#"igniter_store_operation_duration_seconds_count{service="metrics-example",operation="kv.get"} 2"#,
         r#"igniter_store_operation_duration_seconds_bucket{service="metrics-example",operation="kv.get",le="5"} 2"#,
+        r#"igniter_store_subscriber_lagged_messages_total{service="metrics-example"} 12"#,
+        r#"igniter_store_stream_dead_lettered_total{service="metrics-example"} 2"#,
+        r#"igniter_store_stream_pending_entries{service="metrics-example",stream="jobs:resize"} 0"#,
+        r#"igniter_store_operations_total{service="metrics-example",operation="stream.dead_letter",outcome="ok"} 2"#,
         "# HELP igniter_store_operations_total Store operations, by outcome",
         "# TYPE igniter_store_operation_duration_seconds histogram",
     ] {
@@ -85,7 +89,7 @@ fn check(body: &str) {
         .collect();
     assert_eq!(
         labels,
-        ["le", "operation", "outcome", "service"]
+        ["le", "operation", "outcome", "service", "stream"]
             .into_iter()
             .collect(),
         "label names"

@@ -50,6 +50,20 @@ events! {
     }
 }
 
+/// The payload of `jobs::RESIZE`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Resize {
+    width: u32,
+}
+
+events! {
+    /// Job queues.
+    pub jobs {
+        /// Images to resize.
+        resize(Resize),
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr: SocketAddr = std::env::var("IGNITER_METRICS_ADDR")
@@ -74,9 +88,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )?
         .install_recorder()?;
 
+    // Subscribers may fall 4 messages behind, so that the workload shows a
+    // lagging one.
     let adapter: Backend = match std::env::var("IGNITER_STORE_REDIS_URL") {
-        Ok(url) => RedisAdapter::connect(&url).await?.into_backend(),
-        Err(_) => MemoryAdapter::new().into_backend(),
+        Ok(url) => RedisAdapter::builder(&url)
+            .subscriber_capacity(4)
+            .connect()
+            .await?
+            .into_backend(),
+        Err(_) => MemoryAdapter::with_subscriber_capacity(4).into_backend(),
     };
     let store = Store::builder()
         .shared_adapter(adapter)
@@ -125,11 +145,47 @@ async fn workload(store: &Store<Tenant>) -> Result<(), StoreError> {
         // A zero TTL is refused: an `outcome="STORE_TTL_INVALID"` series.
         let _ = org.kv().set("x", &1).ttl(Duration::ZERO).await;
 
+        // A subscriber that falls behind: 10 published, 4 kept, 6 counted lost.
         let mut placed = org.events().subscribe(&orders::PLACED).await?;
-        org.events()
-            .publish(&orders::PLACED, &OrderPlaced { total_cents: 990 })
-            .await?;
+        for _ in 0..10 {
+            org.events()
+                .publish(&orders::PLACED, &OrderPlaced { total_cents: 990 })
+                .await?;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
         let _ = placed.next().await;
+
+        // A stream with a poison entry: delivered twice, then dead-lettered.
+        let streams = org.streams();
+        streams.append(&jobs::RESIZE, &Resize { width: 64 }).await?;
+        let key = streams.key(&jobs::RESIZE)?;
+        org.adapter().xadd(&key, "{not json".into(), None).await?;
+        let group = streams.group("resizers", "worker-1");
+        group.ensure(&jobs::RESIZE).await?;
+        let pending = group.pending(&jobs::RESIZE).await?; // the gauge
+        let _ = pending.count;
+        let mut worker = group
+            .worker(&jobs::RESIZE)
+            .block(Duration::from_millis(20))
+            .reclaim_idle(Duration::from_millis(20))
+            .dead_letter(1, "jobs:resize:dead")
+            .start();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while streams.len("jobs:resize:dead").await? == 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "nothing dead-lettered"
+            );
+            // The good job is acknowledged; the poison one never is.
+            if let Ok(Some(Ok(delivery))) =
+                tokio::time::timeout(Duration::from_millis(50), worker.next()).await
+                && delivery.data.is_ok()
+            {
+                delivery.ack().await?;
+            }
+        }
+        group.pending(&jobs::RESIZE).await?;
+        drop(worker);
         org.purge().await?;
     }
     Ok(())

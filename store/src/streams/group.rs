@@ -172,7 +172,7 @@ impl<Z: Serializer> Group<Z> {
         let core = &self.core;
         let name = stream.stream_name();
         let group = &*self.group;
-        op!(
+        let summary = op!(
             core,
             "streams",
             "stream",
@@ -186,7 +186,15 @@ impl<Z: Serializer> Group<Z> {
             |v| stream.name = name,
             stream.group = group,
             stream.count = v.count
+        )?;
+        #[cfg(feature = "metrics")]
+        ::metrics::gauge!(
+            crate::telemetry::metrics::PENDING,
+            "service" => core.shared.service_label.clone(),
+            "stream" => stream.declared_name().unwrap_or("other")
         )
+        .set(summary.count as f64);
+        Ok(summary)
     }
 
     /// The group's pending entries one by one, with their consumer, idle

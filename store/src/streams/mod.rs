@@ -54,6 +54,12 @@ use crate::telemetry::op;
 pub trait AnyStream {
     /// The stream's name, the key segment after `streams:`.
     fn stream_name(&self) -> &str;
+
+    /// The name when it is declared in the code (a [`Channel`]'s), never a
+    /// name made at run time: what a metrics label may hold.
+    fn declared_name(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// Something that names a stream carrying `T`: a [`Channel<T>`] from
@@ -85,6 +91,10 @@ pub trait StreamName<T: ?Sized>: AnyStream {}
 impl<T> AnyStream for Channel<T> {
     fn stream_name(&self) -> &str {
         self.name()
+    }
+
+    fn declared_name(&self) -> Option<&'static str> {
+        Some(self.name())
     }
 }
 

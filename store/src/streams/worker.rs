@@ -391,5 +391,11 @@ async fn bury<T, Z: Serializer>(
         |_v| stream.name = name,
         stream.group = group
     )?;
+    #[cfg(feature = "metrics")]
+    crate::telemetry::metrics::count(
+        crate::telemetry::metrics::DEAD_LETTERED,
+        &core.shared.service_label,
+        1,
+    );
     Ok(())
 }
