@@ -108,7 +108,7 @@ pub trait ScopePosition: Send + Sync + 'static {
     message = "`{Self}` cannot come after `{P}` in this scope chain",
     label = "not allowed after `{P}`",
     note = "a chain lists the scopes of its `#[derive(StoreScopes)]` enum in declaration order, each at most once, and skips no `#[scope(required)]` scope; `{P}` names where the chain stands: its last typed scope, or the enum itself at the root",
-    note = "after `Dynamic<..>`, a chain built from scope values (the enum's variants), only scope values follow; a typed scope of another enum belongs to another store"
+    note = "a typed scope of another enum belongs to another store; and where the chain was built from scope values (`Dynamic<..>`), only scope values follow"
 )]
 pub trait NextScope<P> {
     /// The position of the handle once this scope is added.
@@ -133,6 +133,34 @@ pub enum AllRequired {}
 pub trait NoneMissing {}
 
 impl NoneMissing for AllRequired {}
+
+/// A position that lacks no required scope: where every data operation
+/// exists. Bound a function on it to take any such handle, whatever its
+/// depth:
+///
+/// ```
+/// use igniter_store::scope::Complete;
+/// use igniter_store::{MemoryAdapter, Store, StoreResult, StoreScopes};
+///
+/// #[derive(StoreScopes, Clone, Copy, Debug)]
+/// enum Tenant { #[scope(required)] Organization, Workspace }
+///
+/// /// Works on an organization, one of its workspaces, or a dynamic handle.
+/// async fn remember<S: Complete>(handle: &Store<S>, note: &str) -> StoreResult<()> {
+///     handle.kv().set("last-note", &note).await
+/// }
+///
+/// # async fn run() -> StoreResult<()> {
+/// let store = Store::builder().adapter(MemoryAdapter::new()).service("api").scopes::<Tenant>().build()?;
+/// let org = store.scope(tenant::Organization, "acme")?;
+/// remember(&org, "hello").await?;
+/// remember(&org.scope(tenant::Workspace, 7)?, "hello").await?;
+/// # Ok(()) }
+/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(run()).unwrap();
+/// ```
+pub trait Complete: ScopePosition<Missing = AllRequired> {}
+
+impl<S: ScopePosition<Missing = AllRequired>> Complete for S {}
 
 /// The position of a handle whose chain was built from scope values
 /// (`store.scope(Tenant::Workspace, id)`): its order was checked when each
