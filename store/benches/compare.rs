@@ -541,6 +541,126 @@ async fn kv_workload(
     out
 }
 
+/// Workload 8: kv set then get as a user writes it by hand, on both sides:
+/// a `format!` key per operation (the store's relative key; for the raw side
+/// the whole key, the store's layout spelled out in the `format!`),
+/// `serde_json::to_vec` / `from_slice`, one `ConnectionManager` cloned into
+/// every task, `SET k v` (or `SET k v PX ms` with `ttl`) then `GET k`
+/// through `AsyncCommands`. The store keeps its default deadline. Rounds
+/// interleave store and raw; at one task, every operation pair alternates.
+async fn user_kv_workload(
+    cfg: &Config,
+    store: &BenchStore,
+    raw: &ConnectionManager,
+    ttl: bool,
+    conc: usize,
+) -> (Vec<Sample>, Vec<Sample>) {
+    use redis::AsyncCommands;
+    // The key layout a user would write by hand for this store's chain.
+    let prefix: Arc<str> = {
+        let full = store.kv().key("x").expect("key");
+        Arc::from(full.strip_suffix("x").expect("the layout ends with the key"))
+    };
+    let value = Arc::new(profile());
+    async fn store_pair(store: &BenchStore, t: usize, i: u64, value: &Profile, ttl: bool) {
+        let key = format!("user:{t}:{i}");
+        if ttl {
+            store.kv().set(&key, value).ttl(TTL).await.expect("set");
+        } else {
+            store.kv().set(&key, value).await.expect("set");
+        }
+        let v: Option<Profile> = store.kv().get(&key).await.expect("get");
+        black_box(v.expect("a value"));
+    }
+    async fn raw_pair(
+        con: &mut ConnectionManager,
+        prefix: &str,
+        t: usize,
+        i: u64,
+        value: &Profile,
+        ttl: bool,
+    ) {
+        let key = format!("{prefix}user:{t}:{i}");
+        let bytes = serde_json::to_vec(value).expect("encode");
+        if ttl {
+            let _: () = con.pset_ex(&key, bytes, TTL_MS).await.expect("SET PX");
+        } else {
+            let _: () = con.set(&key, bytes).await.expect("SET");
+        }
+        let v: Option<Vec<u8>> = con.get(&key).await.expect("GET");
+        let p: Profile = serde_json::from_slice(&v.expect("a value")).expect("decode");
+        black_box(p);
+    }
+    let mut out = (Vec::new(), Vec::new());
+    if conc == 1 {
+        let mut con = raw.clone();
+        let pairs = |dur: Duration, con: &mut ConnectionManager| {
+            let (store, prefix, value) = (store.clone(), prefix.clone(), value.clone());
+            let mut con = con.clone();
+            async move {
+                let (mut st, mut rw) = (Sample::default(), Sample::default());
+                let deadline = Instant::now() + dur;
+                let mut i = 0u64;
+                while Instant::now() < deadline {
+                    let t0 = Instant::now();
+                    store_pair(&store, 0, i % KEYS_PER_TASK as u64, &value, ttl).await;
+                    let t1 = Instant::now();
+                    raw_pair(&mut con, &prefix, 0, i % KEYS_PER_TASK as u64, &value, ttl).await;
+                    let t2 = Instant::now();
+                    for (sample, a, b) in [(&mut st, t0, t1), (&mut rw, t1, t2)] {
+                        sample.ops += 2;
+                        sample.secs += (b - a).as_secs_f64();
+                        sample.lat.push(nanos(b - a));
+                    }
+                    i += 1;
+                }
+                (st, rw)
+            }
+        };
+        pairs(cfg.round / 4, &mut con).await;
+        for _ in 0..cfg.rounds {
+            let (st, rw) = pairs(cfg.round * 2, &mut con).await;
+            out.0.push(st);
+            out.1.push(rw);
+        }
+        return out;
+    }
+    let store_round = |dur: Duration| {
+        let (store, value) = (store.clone(), value.clone());
+        run_tasks(conc, dur, move |t, deadline| {
+            let (store, value) = (store.clone(), value.clone());
+            async move {
+                closed_loop!(deadline, record, |n| {
+                    store_pair(&store, t, n % KEYS_PER_TASK as u64, &value, ttl).await;
+                })
+            }
+        })
+    };
+    let raw_round = |dur: Duration| {
+        let (raw, prefix, value) = (raw.clone(), prefix.clone(), value.clone());
+        run_tasks(conc, dur, move |t, deadline| {
+            let (mut con, prefix, value) = (raw.clone(), prefix.clone(), value.clone());
+            async move {
+                closed_loop!(deadline, record, |n| {
+                    raw_pair(&mut con, &prefix, t, n % KEYS_PER_TASK as u64, &value, ttl).await;
+                })
+            }
+        })
+    };
+    store_round(cfg.round / 4).await;
+    raw_round(cfg.round / 4).await;
+    let round = cfg.round / 3;
+    for _ in 0..cfg.rounds * 5 {
+        out.0.push(store_round(round).await);
+        out.1.push(raw_round(round).await);
+    }
+    // A pair is two commands.
+    for sample in out.0.iter_mut().chain(out.1.iter_mut()) {
+        sample.ops *= 2;
+    }
+    out
+}
+
 /// Workloads 1 and 4 at concurrency 1: one task runs a set+get on each
 /// store, then the same on raw code and the same keys, in turn, until `dur`
 /// has passed; each side's rate is its operations over the time spent in
@@ -1608,7 +1728,7 @@ async fn run_all(cfg: &Config, url: &str) -> Vec<Row> {
         }
         rows.push(row);
     };
-    let needs_redis = (1..=6).any(|w| cfg.wants(w));
+    let needs_redis = (1..=6).chain([8]).any(|w| cfg.wants(w));
     let (store, raw) = if needs_redis {
         (Some(redis_store(url).await), Some(raw_manager(url).await))
     } else {
@@ -1739,6 +1859,33 @@ async fn run_all(cfg: &Config, url: &str) -> Vec<Row> {
                     target: 0.95,
                 },
             );
+        }
+    }
+    if let (Some(store), Some(raw), true) = (&store, &raw, cfg.wants(8)) {
+        for depth in [0, 3] {
+            let scoped = scoped(store, depth);
+            for ttl in [false, true] {
+                for conc in [1, 64, 256] {
+                    let (st, rw) = user_kv_workload(cfg, &scoped, raw, ttl, conc).await;
+                    let name = format!(
+                        "kv set+get as users write it{}{}",
+                        if ttl { ", TTL" } else { "" },
+                        if depth == 3 { ", 3 deep" } else { "" }
+                    );
+                    push(
+                        &mut rows,
+                        Row {
+                            workload: 8,
+                            name,
+                            conc: conc.to_string(),
+                            unit: "cmd",
+                            store: st,
+                            raw: rw,
+                            target: 0.97,
+                        },
+                    );
+                }
+            }
         }
     }
     if cfg.wants(7) {
