@@ -33,6 +33,7 @@
 //!   (`n / t` operations each), so that commands are pipelined as under load.
 //! - `BENCH_VERBOSE=1`: print each row's per-round ratios and rates too.
 //! - `BENCH_NO_DEADLINE=1` (diagnosis): the Redis store without its deadline.
+//! - `BENCH_CONC=64` (or `1,256`): the concurrencies of workload 8.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -170,6 +171,14 @@ impl Config {
 
     fn wants(&self, workload: u32) -> bool {
         self.only.as_ref().is_none_or(|o| o.contains(&workload))
+    }
+
+    /// `BENCH_CONC` (e.g. `64` or `1,256`): the concurrencies workload 8
+    /// runs at; all of 1, 64 and 256 by default.
+    fn wants_conc(&self, conc: usize) -> bool {
+        std::env::var("BENCH_CONC").map_or(true, |list| {
+            list.split(',').any(|c| c.trim().parse() == Ok(conc))
+        })
     }
 }
 
@@ -559,7 +568,10 @@ async fn user_kv_workload(
     // The key layout a user would write by hand for this store's chain.
     let prefix: Arc<str> = {
         let full = store.kv().key("x").expect("key");
-        Arc::from(full.strip_suffix("x").expect("the layout ends with the key"))
+        Arc::from(
+            full.strip_suffix("x")
+                .expect("the layout ends with the key"),
+        )
     };
     let value = Arc::new(profile());
     async fn store_pair(store: &BenchStore, t: usize, i: u64, value: &Profile, ttl: bool) {
@@ -657,6 +669,153 @@ async fn user_kv_workload(
     // A pair is two commands.
     for sample in out.0.iter_mut().chain(out.1.iter_mut()) {
         sample.ops *= 2;
+    }
+    out
+}
+
+/// Workload 8's single-command rows: `store_op(t, n)` against `raw_op(con,
+/// t, n)` at `conc` tasks, in interleaved rounds.
+async fn user_op_workload<S, SF, R, RF>(
+    cfg: &Config,
+    raw: &ConnectionManager,
+    conc: usize,
+    store_op: S,
+    raw_op: R,
+) -> (Vec<Sample>, Vec<Sample>)
+where
+    S: Fn(usize, u64) -> SF + Clone + Send + Sync + 'static,
+    SF: Future<Output = ()> + Send,
+    R: Fn(ConnectionManager, usize, u64) -> RF + Clone + Send + Sync + 'static,
+    RF: Future<Output = ()> + Send,
+{
+    let store_round = |dur: Duration| {
+        let op = store_op.clone();
+        run_tasks(conc, dur, move |t, deadline| {
+            let op = op.clone();
+            async move {
+                closed_loop!(deadline, record, |n| {
+                    op(t, n).await;
+                })
+            }
+        })
+    };
+    let raw_round = |dur: Duration| {
+        let (op, raw) = (raw_op.clone(), raw.clone());
+        run_tasks(conc, dur, move |t, deadline| {
+            let (op, con) = (op.clone(), raw.clone());
+            async move {
+                closed_loop!(deadline, record, |n| {
+                    op(con.clone(), t, n).await;
+                })
+            }
+        })
+    };
+    store_round(cfg.round / 4).await;
+    raw_round(cfg.round / 4).await;
+    let mut out = (Vec::new(), Vec::new());
+    for _ in 0..cfg.rounds * 5 {
+        out.0.push(store_round(cfg.round / 3).await);
+        out.1.push(raw_round(cfg.round / 3).await);
+    }
+    out
+}
+
+/// Workload 8's counter row: `INCRBY` on a `format!` key per operation, each
+/// task on its own counter.
+async fn user_counter_workload(
+    cfg: &Config,
+    store: &BenchStore,
+    raw: &ConnectionManager,
+    conc: usize,
+) -> (Vec<Sample>, Vec<Sample>) {
+    use redis::AsyncCommands;
+    let full = store.counter().key("x").expect("key");
+    let prefix: Arc<str> = Arc::from(full.strip_suffix("x").expect("layout"));
+    let store = store.clone();
+    user_op_workload(
+        cfg,
+        raw,
+        conc,
+        move |t, _n| {
+            let store = store.clone();
+            async move {
+                black_box(
+                    store
+                        .counter()
+                        .increment(&format!("hits:{t}"))
+                        .await
+                        .expect("increment"),
+                );
+            }
+        },
+        move |mut con, t, _n| {
+            let prefix = prefix.clone();
+            async move {
+                let v: i64 = con
+                    .incr(format!("{prefix}hits:{t}"), 1)
+                    .await
+                    .expect("INCRBY");
+                black_box(v);
+            }
+        },
+    )
+    .await
+}
+
+/// Workload 8's stream row: `XADD <stream> MAXLEN ~ 10000 * data <json>` of a
+/// small job, every task on one stream, the name a `format!` per operation.
+async fn user_append_workload(
+    cfg: &Config,
+    store: &BenchStore,
+    raw: &ConnectionManager,
+    conc: usize,
+) -> (Vec<Sample>, Vec<Sample>) {
+    use redis::AsyncCommands;
+    use redis::streams::StreamMaxlen;
+    let full = store.streams().key("x").expect("key");
+    let prefix: Arc<str> = Arc::from(full.strip_suffix("x").expect("layout"));
+    let cleanup = prefix.clone();
+    let store = store.clone();
+    let out = user_op_workload(
+        cfg,
+        raw,
+        conc,
+        move |t, n| {
+            let store = store.clone();
+            async move {
+                let job = job(n + t as u64);
+                let name = format!("jobs:{}", "user");
+                black_box(
+                    store
+                        .streams()
+                        .append(name.as_str(), &job)
+                        .max_len(10_000)
+                        .approximate()
+                        .await
+                        .expect("append"),
+                );
+            }
+        },
+        move |mut con, t, n| {
+            let prefix = prefix.clone();
+            async move {
+                let bytes = serde_json::to_vec(&job(n + t as u64)).expect("encode");
+                let id: String = con
+                    .xadd_maxlen(
+                        format!("{prefix}jobs:{}", "raw"),
+                        StreamMaxlen::Approx(10_000),
+                        "*",
+                        &[("data", bytes)],
+                    )
+                    .await
+                    .expect("XADD");
+                black_box(id);
+            }
+        },
+    )
+    .await;
+    for name in ["jobs:user", "jobs:raw"] {
+        drop_key(raw, &format!("{cleanup}{name}")).await;
     }
     out
 }
@@ -1865,7 +2024,7 @@ async fn run_all(cfg: &Config, url: &str) -> Vec<Row> {
         for depth in [0, 3] {
             let scoped = scoped(store, depth);
             for ttl in [false, true] {
-                for conc in [1, 64, 256] {
+                for conc in [1, 64, 256].into_iter().filter(|c| cfg.wants_conc(*c)) {
                     let (st, rw) = user_kv_workload(cfg, &scoped, raw, ttl, conc).await;
                     let name = format!(
                         "kv set+get as users write it{}{}",
@@ -1886,6 +2045,34 @@ async fn run_all(cfg: &Config, url: &str) -> Vec<Row> {
                     );
                 }
             }
+        }
+        for conc in [1, 64, 256].into_iter().filter(|c| cfg.wants_conc(*c)) {
+            let (st, rw) = user_counter_workload(cfg, store, raw, conc).await;
+            push(
+                &mut rows,
+                Row {
+                    workload: 8,
+                    name: "counter increment as users write it".into(),
+                    conc: conc.to_string(),
+                    unit: "incr",
+                    store: st,
+                    raw: rw,
+                    target: 0.97,
+                },
+            );
+            let (st, rw) = user_append_workload(cfg, store, raw, conc).await;
+            push(
+                &mut rows,
+                Row {
+                    workload: 8,
+                    name: "stream append as users write it (MAXLEN ~)".into(),
+                    conc: conc.to_string(),
+                    unit: "xadd",
+                    store: st,
+                    raw: rw,
+                    target: 0.97,
+                },
+            );
         }
     }
     if cfg.wants(7) {
