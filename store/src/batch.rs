@@ -119,11 +119,7 @@ impl<'a, Z: Serializer> Batch<'a, Z> {
             async {
                 match prepared? {
                     #[cfg(feature = "redis")]
-                    Prepared::Redis(_, None) => Ok(()),
-                    #[cfg(feature = "redis")]
-                    Prepared::Redis(redis, Some(pipe)) => {
-                        commands::mset_run(&mut redis.open()?, &pipe).await
-                    }
+                    Prepared::Redis(redis, write) => write.run(&mut redis.open()?).await,
                     Prepared::Entries(entries) if entries.is_empty() => Ok(()),
                     Prepared::Entries(entries) => {
                         // A cluster that wrote some slots and not others names
@@ -147,10 +143,10 @@ impl<'a, Z: Serializer> Batch<'a, Z> {
 
 /// A batch set, checked and encoded.
 enum Prepared {
-    /// For a Redis server: the whole `MULTI`/`EXEC`, keys and values
-    /// written straight into it (`None`: no entries).
+    /// For a Redis server: one `MSET`, or a `MULTI`/`EXEC` when an entry
+    /// has a TTL, keys and values written straight into it.
     #[cfg(feature = "redis")]
-    Redis(crate::RedisAdapter, Option<redis::Pipeline>),
+    Redis(crate::RedisAdapter, commands::BatchWrite),
     /// For any other adapter.
     Entries(Vec<MsetEntry>),
 }
@@ -164,18 +160,17 @@ where
 {
     #[cfg(feature = "redis")]
     if let Backend::Redis(redis) = &core.shared.backend {
-        let mut pipe = None;
-        let len = entries.size_hint().0;
+        let mut write = commands::BatchWrite::new();
+        let len = entries.size_hint().0.max(1);
         for e in entries {
             let key = core.redis_key(Namespace::Kv, e.key)?;
-            let pipe = pipe.get_or_insert_with(|| commands::mset_pipeline(len));
             core.with_encoded(e.value, |bytes| {
                 let ttl = e.ttl.map(check_ttl).transpose()?;
-                commands::mset_add(pipe, key, bytes, ttl);
+                write.add(key, bytes, ttl, len);
                 Ok::<_, crate::StoreError>(())
             })??;
         }
-        return Ok(Prepared::Redis(redis.clone(), pipe));
+        return Ok(Prepared::Redis(redis.clone(), write));
     }
     prepare_entries(core, entries).map(Prepared::Entries)
 }

@@ -493,6 +493,17 @@ pub async fn batch_mixed_ttls(h: H) {
     );
     // batch entries are kv entries
     assert_eq!(s.kv().get::<i32>("c").await.unwrap(), Some(3));
+    // a batch without TTLs (one MSET on Redis) clears a TTL as SET does
+    s.kv().set("p", &0).ttl(LONG).await.unwrap();
+    s.batch()
+        .set([BatchEntry::new("p", &1), BatchEntry::new("q", &2)])
+        .await
+        .unwrap();
+    assert_eq!(s.kv().ttl("p").await.unwrap(), KeyTtl::Persistent);
+    assert_eq!(
+        s.batch().get::<i32, _>(&["p", "q"]).await.unwrap(),
+        vec![Some(1), Some(2)]
+    );
 }
 
 pub async fn batch_empty(h: H) {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use redis::aio::ConnectionLike;
-use redis::{Cmd, Pipeline, Script, ToRedisArgs, Value};
+use redis::{Arg, Cmd, Pipeline, Script, ToRedisArgs, Value};
 
 use super::map_error;
 use crate::adapter::{KeyTtl, MsetEntry, SetCondition, SetOptions, ceil_millis};
@@ -290,6 +290,71 @@ pub(crate) fn mset_add(pipe: &mut Pipeline, key: impl KeyArg, value: &[u8], ttl:
 /// Runs an [`mset_pipeline`].
 pub(crate) async fn mset_run(con: &mut impl Conn, pipe: &Pipeline) -> StoreResult<()> {
     pipe.query_async::<()>(con).await.map_err(map_error)
+}
+
+impl KeyArg for &[u8] {
+    fn byte_len(&self) -> usize {
+        self.len()
+    }
+}
+
+/// The commands of a batch set on one server: a single `MSET` while no
+/// entry has a TTL (atomic, and one command for Redis to run instead of a
+/// `MULTI`, N `SET`s and an `EXEC`), a `MULTI`/`EXEC` of `SET .. [PX ms]`
+/// from the first entry that has one.
+pub(crate) enum BatchWrite {
+    /// `MSET k v k v ..`; `None` before the first entry.
+    Mset(Option<Cmd>),
+    /// `MULTI`, `SET`s, `EXEC`.
+    Multi(Pipeline),
+}
+
+impl BatchWrite {
+    pub(crate) fn new() -> Self {
+        BatchWrite::Mset(None)
+    }
+
+    /// Adds one entry; `len` is the number of entries expected.
+    pub(crate) fn add(
+        &mut self,
+        key: impl KeyArg,
+        value: &[u8],
+        ttl: Option<Duration>,
+        len: usize,
+    ) {
+        if ttl.is_some()
+            && let BatchWrite::Mset(mset) = self
+        {
+            // The first TTL: what was gathered moves into a MULTI.
+            let mut pipe = mset_pipeline(len);
+            if let Some(cmd) = mset.take() {
+                let mut args = cmd.args_iter().skip(1);
+                while let (Some(Arg::Simple(k)), Some(Arg::Simple(v))) = (args.next(), args.next())
+                {
+                    mset_add(&mut pipe, k, v, None);
+                }
+            }
+            *self = BatchWrite::Multi(pipe);
+        }
+        match self {
+            BatchWrite::Mset(mset) => {
+                let cmd = mset.get_or_insert_with(|| {
+                    command("MSET", 2 * len, len * (key.byte_len() + value.len() + 16))
+                });
+                cmd.arg(key).arg(value);
+            }
+            BatchWrite::Multi(pipe) => mset_add(pipe, key, value, ttl),
+        }
+    }
+
+    /// Runs it; nothing for no entry.
+    pub(crate) async fn run(&self, con: &mut impl Conn) -> StoreResult<()> {
+        match self {
+            BatchWrite::Mset(None) => Ok(()),
+            BatchWrite::Mset(Some(cmd)) => cmd.query_async::<()>(con).await.map_err(map_error),
+            BatchWrite::Multi(pipe) => mset_run(con, pipe).await,
+        }
+    }
 }
 
 /// Every entry in one `MULTI`/`EXEC` (one slot, on a cluster).
