@@ -474,6 +474,7 @@ fn main() {
     );
     println!("|---|---:|---:|---:|---:|---:|");
     let mut missed = Vec::new();
+    let mut server_time = Vec::new();
     for case in CASES {
         if only
             .as_ref()
@@ -482,6 +483,7 @@ fn main() {
             continue;
         }
         let (mut rs, mut ts) = (Vec::new(), Vec::new());
+        server.cli(["CONFIG", "RESETSTAT"]);
         for _ in 0..rounds {
             rs.push(rt.block_on(rs_round(&store, case, round)));
             ts.push(ts_round(&dir, &url, case, round));
@@ -507,7 +509,33 @@ fn main() {
             human(r),
             human(t)
         );
+        // What the server spent per call, both sides together: the floor
+        // under any client.
+        let stats = server.cli(["INFO", "commandstats"]);
+        let per_call: Vec<String> = stats
+            .lines()
+            .filter_map(|l| l.strip_prefix("cmdstat_"))
+            .filter_map(|l| {
+                let (name, rest) = l.split_once(':')?;
+                let usec = rest
+                    .split(',')
+                    .find_map(|f| f.strip_prefix("usec_per_call="))?;
+                let calls = rest.split(',').find_map(|f| f.strip_prefix("calls="))?;
+                (calls.parse::<u64>().ok()? > 100).then(|| format!("{name} {usec} µs"))
+            })
+            .collect();
+        server_time.push(format!(
+            "{} at {}: {}",
+            case.what,
+            case.conc,
+            per_call.join(", ")
+        ));
         server.cli(["FLUSHALL"]);
+    }
+    println!();
+    println!("redis-server time per call (INFO commandstats, both sides):");
+    for line in &server_time {
+        println!("  {line}");
     }
     println!();
     if missed.is_empty() {
