@@ -53,10 +53,14 @@ struct Scripts {
 /// `EVAL` on a server that does not have them yet).
 static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     incr_ttl_if_created: Script::new(
+        // GET before PEXPIRE: with a TTL of a millisecond, the key can be
+        // gone by a GET after it (the differential test caught "the
+        // increment script answered nothing" on Redis 7.0).
         r"local existed = redis.call('EXISTS', KEYS[1])
 redis.call('INCRBY', KEYS[1], ARGV[1])
+local value = redis.call('GET', KEYS[1])
 if existed == 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return redis.call('GET', KEYS[1])",
+return value",
     ),
     // The fencing token is max(previous + 1, the server's clock in µs): the
     // counter then grows even when it is lost (a purge of the tenant, a
