@@ -8,6 +8,7 @@
 //! ```text
 //! cargo bench -p igniter-store --bench ts_compare
 //! TS_BENCH_ROUNDS=5 TS_BENCH_ROUND_MS=1000 TS_BENCH_ONLY=kv,append cargo bench -p igniter-store --bench ts_compare
+//! TS_BENCH_RUNTIME=current cargo bench -p igniter-store --bench ts_compare   # diagnosis: one thread, as Node
 //! ```
 //!
 //! It needs `node` and `npm` (Node 18 or later). The first run installs
@@ -455,11 +456,20 @@ fn main() {
         "node {node}, @igniter-js/store 0.1.26; {rounds} interleaved rounds of {} ms per side (this store, then the TypeScript package)",
         round.as_millis()
     );
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    // `TS_BENCH_RUNTIME=current` (diagnosis): this store on a current-thread
+    // runtime, as Node runs on one thread: no wake-up crosses threads.
+    let rt = if std::env::var("TS_BENCH_RUNTIME").as_deref() == Ok("current") {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime")
+    };
     let store: RsStore = rt.block_on(async {
         let adapter = RedisAdapter::connect(&url).await.expect("connect");
         Store::builder()
