@@ -49,10 +49,29 @@ fn items(v: Value) -> Option<Vec<Value>> {
     }
 }
 
+/// `v` as a string, taking its bytes rather than copying them.
+fn into_text(v: Value) -> Option<String> {
+    match v {
+        Value::BulkString(b) => String::from_utf8(b).ok(),
+        Value::SimpleString(s) => Some(s),
+        other => text(&other),
+    }
+}
+
+/// Whether a field name is `data`, without making a string of it.
+fn is_data_field(v: &Value) -> bool {
+    match v {
+        Value::BulkString(b) => b == DATA_FIELD.as_bytes(),
+        Value::SimpleString(s) => s == DATA_FIELD,
+        Value::VerbatimString { text, .. } => text == DATA_FIELD,
+        _ => false,
+    }
+}
+
 /// One entry: `[id, [field, value, ...]]`.
 fn entry(v: Value) -> Option<RawEntry> {
     let mut parts = items(v)?.into_iter();
-    let id = text(&parts.next()?)?;
+    let id = into_text(parts.next()?)?;
     let fields = match parts.next()? {
         Value::Map(pairs) => pairs.into_iter().flat_map(|(k, v)| [k, v]).collect(),
         other => items(other)?,
@@ -60,7 +79,7 @@ fn entry(v: Value) -> Option<RawEntry> {
     let mut data = None;
     let mut fields = fields.into_iter();
     while let (Some(name), Some(value)) = (fields.next(), fields.next()) {
-        if text(&name).as_deref() == Some(DATA_FIELD)
+        if is_data_field(&name)
             && let Value::BulkString(bytes) = value
         {
             data = Some(Bytes::from(bytes));
