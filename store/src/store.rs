@@ -2,13 +2,12 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::actor::{NoActors, StoreActors};
 use crate::adapter::{Backend, DynStoreAdapter, StoreAdapter};
 use crate::builder::{NoAdapter, NoService, StoreBuilder};
-use crate::engine::{ActorLink, Core, Shared};
+use crate::engine::{ActorLink, Core, Shared, StoreFuture};
 use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::events::{EventRegistry, Events};
 use crate::key::Namespace;
@@ -285,7 +284,7 @@ impl<S: ScopePosition, A: StoreActors, Z: Serializer> Store<S, A, Z> {
     // A boxed future, neither an `async fn` nor `impl Future`: with either,
     // the bound is reported three times (the call, the future, the `.await`)
     // on a handle lacking a required scope. Purge is rare; the box is free.
-    pub fn purge(&self) -> Pin<Box<dyn Future<Output = StoreResult<u64>> + Send + '_>>
+    pub fn purge(&self) -> StoreFuture<'_, u64>
     where
         S::Missing: NoneMissing,
     {

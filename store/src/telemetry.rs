@@ -232,6 +232,18 @@ pub mod metrics {
         });
     }
 
+    /// Sets the pending-entries gauge of a stream: its declared name
+    /// (never one made at run time, which may hold an identifier), or
+    /// `other`.
+    pub(crate) fn pending(
+        service: &::metrics::SharedString,
+        stream: Option<&'static str>,
+        count: u64,
+    ) {
+        ::metrics::gauge!(PENDING, "service" => service.clone(), "stream" => stream.unwrap_or("other"))
+            .set(count as f64);
+    }
+
     /// Adds `n` to the counter `name` of `service`.
     pub(crate) fn count(name: &'static str, service: &::metrics::SharedString, n: u64) {
         ::metrics::counter!(name, "service" => service.clone()).increment(n);

@@ -1,6 +1,6 @@
 //! Code generation for the keyed enums (`StoreScopes`, `StoreActors`).
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
@@ -107,20 +107,10 @@ fn impl_keyed_enum(input: &KeyedEnum<'_>) -> TokenStream {
 /// keyword.
 fn module_ident(enum_ident: &Ident) -> Ident {
     let snake = case::snake(&enum_ident.unraw().to_string());
-    syn::parse_str::<Ident>(&snake)
-        .unwrap_or_else(|_| format_ident!("{}_scopes", snake))
-        .with_span(enum_ident.span())
-}
-
-trait WithSpan {
-    fn with_span(self, span: Span) -> Self;
-}
-
-impl WithSpan for Ident {
-    fn with_span(mut self, span: Span) -> Self {
-        self.set_span(span);
-        self
-    }
+    let mut module =
+        syn::parse_str::<Ident>(&snake).unwrap_or_else(|_| format_ident!("{}_scopes", snake));
+    module.set_span(enum_ident.span());
+    module
 }
 
 /// The visibility of the markers inside their module: at least the enum's.

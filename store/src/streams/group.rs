@@ -188,12 +188,11 @@ impl<Z: Serializer> Group<Z> {
             stream.count = v.count
         )?;
         #[cfg(feature = "metrics")]
-        ::metrics::gauge!(
-            crate::telemetry::metrics::PENDING,
-            "service" => core.shared.service_label.clone(),
-            "stream" => stream.declared_name().unwrap_or("other")
-        )
-        .set(summary.count as f64);
+        crate::telemetry::metrics::pending(
+            &core.shared.service_label,
+            stream.declared_name(),
+            summary.count,
+        );
         Ok(summary)
     }
 
