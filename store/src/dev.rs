@@ -202,8 +202,11 @@ pub(crate) async fn purge<Z: Serializer>(core: &Core<Z>) -> StoreResult<u64> {
         let mut removed = 0;
         loop {
             let reply = core.run(pin!(async { call!(core, scan(&cursor, &pattern, PURGE_PAGE)) })).await?;
-            if !reply.keys.is_empty() {
-                removed += core.run(pin!(async { call!(core, unlink(&reply.keys)) })).await?;
+            // A page may hold more than PURGE_PAGE keys (a cluster answers a
+            // tenant's slot in one): unlinked in pages all the same, so that
+            // no single command holds Redis for long.
+            for keys in reply.keys.chunks(PURGE_PAGE) {
+                removed += core.run(pin!(async { call!(core, unlink(keys)) })).await?;
             }
             if reply.cursor.is_done() {
                 return Ok(removed);

@@ -18,6 +18,23 @@ pub(crate) fn matches(pattern: &[u8], subject: &[u8]) -> bool {
     match_from(pattern, subject, &mut skip_longer, 0)
 }
 
+/// The literal start of a glob pattern: every key it matches begins with it.
+pub(crate) fn literal_prefix(pattern: &str) -> String {
+    let mut out = String::new();
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' | '?' | '[' => break,
+            '\\' => match chars.next() {
+                Some(escaped) => out.push(escaped),
+                None => out.push('\\'),
+            },
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn signed(b: u8) -> i8 {
     b as i8
 }
@@ -133,7 +150,7 @@ fn match_from(mut p: &[u8], mut s: &[u8], skip_longer: &mut bool, nesting: u32) 
 
 #[cfg(test)]
 mod tests {
-    use super::matches;
+    use super::{literal_prefix, matches};
 
     #[test]
     fn redis_rules() {
@@ -181,5 +198,13 @@ mod tests {
                 String::from_utf8_lossy(s)
             );
         }
+    }
+
+    #[test]
+    fn literal_prefixes() {
+        assert_eq!(literal_prefix(r"a:b\*c*d"), "a:b*c");
+        assert_eq!(literal_prefix("abc"), "abc");
+        assert_eq!(literal_prefix(r"\ü*"), "ü");
+        assert_eq!(literal_prefix("[a]"), "");
     }
 }

@@ -205,3 +205,91 @@ async fn foreign_keys_in_a_tenant_are_purged() {
     let left: Vec<String> = other.dev().scan_all("*").try_collect().await.unwrap();
     assert_eq!(left.len(), 20, "the other tenant is whole");
 }
+
+/// `calls` of SCAN on every primary, from `INFO commandstats`.
+fn scans() -> u64 {
+    cluster()
+        .primaries()
+        .into_iter()
+        .map(|port| {
+            cluster()
+                .node(port)
+                .cli(["INFO", "commandstats"])
+                .lines()
+                .find_map(|l| l.strip_prefix("cmdstat_scan:calls="))
+                .and_then(|rest| rest.split(',').next())
+                .map_or(0, |n| n.parse::<u64>().unwrap())
+        })
+        .sum()
+}
+
+/// With the scope hash tag, a tenant's keys are listed from its one slot
+/// (`CLUSTER GETKEYSINSLOT`), not by a SCAN of every primary: no SCAN is
+/// sent, and another tenant that hashes to the same slot, and a key outside
+/// the store with the same tag, are left whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tagged_tenant_is_listed_and_purged_from_its_slot_alone() {
+    use redis::cluster_routing::Slot;
+    let Some(store) = store(true).await else {
+        return;
+    };
+    let tag = |id: &str| Slot::for_key(format!("{{organization:{id}}}"));
+    let twin = (0..100_000)
+        .map(|i| format!("twin{i}"))
+        .find(|id| tag(id) == tag("acme"))
+        .expect("an identifier whose tag hashes to acme's slot");
+    let acme = store.scope(Tenant::Organization, "acme").unwrap();
+    let twin = store.scope(Tenant::Organization, twin.as_str()).unwrap();
+    for s in [&acme, &twin] {
+        for i in 0..50u32 {
+            s.kv().set(&format!("k{i}"), &i).await.unwrap();
+        }
+        s.counter().increment("c").await.unwrap();
+        s.scope(Tenant::Workspace, "w")
+            .unwrap()
+            .kv()
+            .set("deep", &1u8)
+            .await
+            .unwrap();
+    }
+    let adapter = store.adapter_as::<RedisClusterAdapter>().unwrap();
+    let mut con = adapter.connection().unwrap();
+    let base = acme.kv().key("x").unwrap();
+    let base = base.strip_suffix(":kv:x").unwrap().to_owned();
+    // Outside the store, in the same slot: not below acme's prefix.
+    let outside = "elsewhere:{organization:acme}".to_owned();
+    // Below acme's prefix, not written by the store (not UTF-8).
+    let foreign = [format!("{base}:kv:").as_bytes(), &[0xff]].concat();
+    for key in [outside.as_bytes(), &foreign] {
+        let _: () = redis::cmd("SET")
+            .arg(key)
+            .arg(1)
+            .query_async(&mut con)
+            .await
+            .unwrap();
+    }
+
+    let before = scans();
+    let mut listed: Vec<String> = acme.dev().scan_all("*").try_collect().await.unwrap();
+    listed.sort();
+    assert_eq!(listed.len(), 50, "acme's own kv keys, not its twin's");
+    assert!(listed.iter().all(|k| k.starts_with('k')), "{listed:?}");
+    assert_eq!(
+        acme.purge().await.unwrap(),
+        53,
+        "50 + counter + deep + foreign"
+    );
+    assert_eq!(scans(), before, "no SCAN: the slot alone was read");
+
+    let left: Vec<String> = acme.dev().scan_all("*").try_collect().await.unwrap();
+    assert!(left.is_empty(), "{left:?}");
+    let twin_left: Vec<String> = twin.dev().scan_all("*").try_collect().await.unwrap();
+    assert_eq!(twin_left.len(), 50, "the twin is whole");
+    assert_eq!(twin.counter().get("c").await.unwrap(), 1);
+    let exists: u64 = redis::cmd("EXISTS")
+        .arg(&outside)
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    assert_eq!(exists, 1, "a key outside the store survives");
+}

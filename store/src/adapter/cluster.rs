@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::cluster_async::ClusterConnection;
-use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo, Slot};
+use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, Slot, SlotAddr};
 use redis::io::tcp::TcpSettings;
 use redis::{ProtocolVersion, PushInfo, Value};
 
@@ -21,6 +21,7 @@ use super::redis::{
 use super::{MsetEntry, ScanCursor, ScanReply};
 use crate::adapter::Backend;
 use crate::error::{ErrorCode, StoreError, StoreResult};
+use crate::glob;
 
 /// The store on Redis Cluster, through the `redis` crate's `cluster-async`.
 ///
@@ -37,7 +38,14 @@ use crate::error::{ErrorCode, StoreError, StoreResult};
 ///   the slot whose node timed out or dropped the connection: its transaction
 ///   may or may not have been applied); it stops at the first failing slot;
 /// - `dev.scan` and `purge` run SCAN on every primary in turn (the cursor
-///   names the primary), so every key is returned at least once;
+///   names the primary), so every key is returned at least once; a pattern
+///   whose literal start holds a whole hash tag (every key below a scope
+///   with [`scope_hash_tag`](crate::StoreBuilder::scope_hash_tag)) is
+///   answered from its one slot instead (`CLUSTER GETKEYSINSLOT` on the
+///   slot's primary, filtered by the pattern, in one page), so that `purge`
+///   and `scan_all` of a tenant cost what the tenant's slot holds, not what
+///   the whole keyspace holds (while the slot is being resharded, keys
+///   already moved to its new primary are not seen: purge again after);
 /// - pub/sub runs on a connection of its own (RESP3), resubscribed by the
 ///   `redis` crate after a failover or a node restart;
 /// - blocking stream reads run on cluster connections of their own, which
@@ -328,28 +336,38 @@ impl Topology for Cluster {
         }
     }
 
-    /// One `DEL` or `UNLINK` per slot.
+    /// One `DEL` or `UNLINK` per slot, all sent at once (the connection
+    /// pipelines them per node), so a page of keys over a thousand slots
+    /// costs a round trip per node, not one per slot.
     async fn delete(
         adapter: &Redis<Self>,
         command: &'static str,
         keys: &[Bytes],
     ) -> StoreResult<u64> {
-        let mut deleted = 0;
-        for group in by_slot(keys, |k| k.as_ref()) {
-            let keys: Vec<&[u8]> = group.iter().map(|(_, k)| k.as_ref()).collect();
-            deleted += commands::delete(&mut adapter.open()?, command, &keys).await?;
-        }
-        Ok(deleted)
+        let deletes = by_slot(keys, |k| k.as_ref())
+            .into_iter()
+            .map(|group| async move {
+                let keys: Vec<&[u8]> = group.iter().map(|(_, k)| k.as_ref()).collect();
+                commands::delete(&mut adapter.open()?, command, &keys).await
+            });
+        Ok(futures::future::try_join_all(deletes)
+            .await?
+            .into_iter()
+            .sum())
     }
 
     /// `SCAN` on every primary in turn, in address order; the cursor names
-    /// the primary (`host:port/cursor`).
+    /// the primary (`host:port/cursor`). A pattern that names one slot is
+    /// answered from that slot, in one page.
     async fn scan(
         adapter: &Redis<Self>,
         cursor: &ScanCursor,
         pattern: &str,
         count: usize,
     ) -> StoreResult<ScanReply> {
+        if let Some(tagged) = single_slot(pattern) {
+            return Cluster::scan_slot(adapter, &tagged, pattern).await;
+        }
         let primaries = Cluster::primaries(adapter).await?;
         let (node, node_cursor) = match parse_cursor(cursor)? {
             Some(position) => position,
@@ -392,6 +410,53 @@ impl Topology for Cluster {
 }
 
 impl Cluster {
+    /// The keys matching `pattern` in the slot of `tagged` (a key with its
+    /// hash tag), from the slot's primary: `CLUSTER KEYSLOT` for the slot's
+    /// number, then `CLUSTER GETKEYSINSLOT`, whose cost follows what the slot
+    /// holds (the tenant's keys, and the few of other tenants that hash to
+    /// the same slot: about one 16384th of the keyspace).
+    async fn scan_slot(
+        adapter: &Redis<Self>,
+        tagged: &str,
+        pattern: &str,
+    ) -> StoreResult<ScanReply> {
+        let mut con = adapter.open()?;
+        let slot: u16 = con
+            .route_command(
+                redis::cmd("CLUSTER").arg("KEYSLOT").arg(tagged).clone(),
+                RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random),
+            )
+            .await
+            .and_then(|v| redis::from_redis_value(v).map_err(Into::into))
+            .map_err(map_error)?;
+        let primary = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(Route::new(
+            slot,
+            SlotAddr::Master,
+        )));
+        // No cursor exists for a slot's keys: ask for all of them (Redis
+        // answers at most what the slot holds).
+        let keys: Vec<Vec<u8>> = con
+            .route_command(
+                redis::cmd("CLUSTER")
+                    .arg("GETKEYSINSLOT")
+                    .arg(slot)
+                    .arg(i64::MAX)
+                    .clone(),
+                primary,
+            )
+            .await
+            .and_then(|v| redis::from_redis_value(v).map_err(Into::into))
+            .map_err(map_error)?;
+        Ok(ScanReply {
+            cursor: ScanCursor::start(),
+            keys: keys
+                .into_iter()
+                .filter(|k| glob::matches(pattern.as_bytes(), k))
+                .map(Bytes::from)
+                .collect(),
+        })
+    }
+
     /// The primaries, as `(host, port)`, sorted, from `CLUSTER NODES`.
     async fn primaries(adapter: &RedisClusterAdapter) -> StoreResult<Vec<(String, u16)>> {
         let reply = adapter
@@ -434,6 +499,16 @@ impl Cluster {
     }
 }
 
+/// The literal start of `pattern` when it holds a whole, non-empty hash tag
+/// (`{..}`): every key the pattern matches begins with it, so has that tag,
+/// so lives in its slot.
+fn single_slot(pattern: &str) -> Option<String> {
+    let literal = glob::literal_prefix(pattern);
+    let open = literal.find('{')?;
+    let close = literal[open + 1..].find('}')?;
+    (close > 0).then_some(literal)
+}
+
 /// Groups `items` by the slot of their key, keeping each item's position.
 fn by_slot<T>(
     items: impl IntoIterator<Item = T>,
@@ -470,4 +545,28 @@ fn parse_cursor(cursor: &ScanCursor) -> StoreResult<Option<((String, u16), Strin
     let (host, port) = address.rsplit_once(':').ok_or_else(invalid)?;
     let port = port.parse().map_err(|_| invalid())?;
     Ok(Some(((host.to_owned(), port), node_cursor.to_owned())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::single_slot;
+
+    #[test]
+    fn a_pattern_names_one_slot_only_through_a_whole_literal_hash_tag() {
+        let tagged = "igniter:store:api:{organization:acme}:";
+        assert_eq!(single_slot(&format!("{tagged}*")).as_deref(), Some(tagged));
+        assert_eq!(
+            single_slot(&format!("{tagged}kv:a*")).as_deref(),
+            Some(&*format!("{tagged}kv:a"))
+        );
+        // No tag, an empty one, one left open before the first glob
+        // character, or a brace only a glob could match: every slot.
+        assert_eq!(single_slot("igniter:store:api:organization:acme:*"), None);
+        assert_eq!(single_slot("igniter:store:api:{}:kv:*"), None);
+        assert_eq!(single_slot("igniter:store:api:{organization:*}"), None);
+        assert_eq!(single_slot("igniter:store:api:[{]a}:*"), None);
+        assert_eq!(single_slot("*{a}"), None);
+        // An escaped glob character is literal; braces need no escape.
+        assert_eq!(single_slot(r"a\*{b}*").as_deref(), Some("a*{b}"));
+    }
 }

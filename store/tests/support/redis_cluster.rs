@@ -55,12 +55,25 @@ impl RedisCluster {
     /// With fewer than 3 primaries (Redis Cluster needs 3), or when the
     /// cluster is not ready within 30 s.
     pub fn start(primaries: usize, replicas_per_primary: usize) -> RedisCluster {
+        RedisCluster::start_with_args(primaries, replicas_per_primary, &[])
+    }
+
+    /// [`RedisCluster::start`], each node started with `args` too (e.g.
+    /// `["--enable-debug-command", "local"]`).
+    pub fn start_with_args(
+        primaries: usize,
+        replicas_per_primary: usize,
+        args: &[&str],
+    ) -> RedisCluster {
         assert!(primaries >= 3, "a Redis Cluster needs at least 3 primaries");
         let count = primaries * (1 + replicas_per_primary);
+        let node = || {
+            args.iter()
+                .fold(RedisServer::builder().cluster(), |b, a| b.arg(*a))
+                .start()
+        };
         let nodes: Vec<RedisServer> = thread::scope(|scope| {
-            let handles: Vec<_> = (0..count)
-                .map(|_| scope.spawn(|| RedisServer::builder().cluster().start()))
-                .collect();
+            let handles: Vec<_> = (0..count).map(|_| scope.spawn(node)).collect();
             handles
                 .into_iter()
                 .map(|handle| {

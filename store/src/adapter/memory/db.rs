@@ -323,23 +323,6 @@ impl Db {
     }
 }
 
-/// The literal start of a glob pattern: every key it matches begins with it.
-pub(super) fn literal_prefix(pattern: &str) -> String {
-    let mut out = String::new();
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '*' | '?' | '[' => break,
-            '\\' => match chars.next() {
-                Some(escaped) => out.push(escaped),
-                None => out.push('\\'),
-            },
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 pub(super) fn ttl_of(entry: &Entry, now: Instant) -> KeyTtl {
     match entry.expires_at {
         None => KeyTtl::Persistent,
@@ -348,18 +331,5 @@ pub(super) fn ttl_of(entry: &Entry, now: Instant) -> KeyTtl {
         Some(at) => KeyTtl::Expires(Duration::from_millis(ceil_millis(
             at.saturating_duration_since(now),
         ))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn literal_prefixes() {
-        assert_eq!(literal_prefix(r"a:b\*c*d"), "a:b*c");
-        assert_eq!(literal_prefix("abc"), "abc");
-        assert_eq!(literal_prefix(r"\ü*"), "ü");
-        assert_eq!(literal_prefix("[a]"), "");
     }
 }

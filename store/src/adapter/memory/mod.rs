@@ -28,7 +28,9 @@ mod streams;
 #[cfg(test)]
 mod tests;
 
-use db::{Db, Entry, Now, Value, closed, deadline, literal_prefix, ttl_of};
+use db::{Db, Entry, Now, Value, closed, deadline, ttl_of};
+
+use crate::glob::literal_prefix;
 
 /// Fencing tokens stay below 2^53, so that JavaScript readers (whose numbers
 /// are doubles) read them exactly, as the Redis script does.
