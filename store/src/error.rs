@@ -149,6 +149,11 @@ codes! {
     StreamGroupNotFound => "STORE_STREAM_GROUP_NOT_FOUND",
     /// A stream id is not valid.
     StreamIdInvalid => "STORE_STREAM_ID_INVALID",
+    /// An entry cannot be moved atomically between two streams in different
+    /// Redis Cluster slots (`Streams::move_entry`): nothing was moved. Give
+    /// the store a scope hash tag (`StoreBuilder::scope_hash_tag`) to keep a
+    /// tenant's streams in one slot.
+    StreamCrossSlot => "STORE_STREAM_CROSS_SLOT",
     /// An actor key is declared twice.
     DuplicateActor => "STORE_DUPLICATE_ACTOR",
     /// An actor key breaks the name rules.

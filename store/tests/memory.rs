@@ -240,6 +240,39 @@ async fn deadline_applies_to_every_operation() {
         ) -> igniter_store::StoreResult<adapter::AutoClaim> {
             std::future::pending().await
         }
+        async fn xclaim(
+            &self,
+            _: &str,
+            _: &adapter::GroupRead,
+            _: Duration,
+            _: &[String],
+        ) -> igniter_store::StoreResult<Vec<adapter::RawEntry>> {
+            std::future::pending().await
+        }
+        async fn xinfo_groups(
+            &self,
+            _: &str,
+        ) -> igniter_store::StoreResult<Vec<adapter::GroupInfo>> {
+            std::future::pending().await
+        }
+        async fn xinfo_consumers(
+            &self,
+            _: &str,
+            _: &str,
+        ) -> igniter_store::StoreResult<Vec<adapter::ConsumerInfo>> {
+            std::future::pending().await
+        }
+        async fn xdel(&self, _: &str, _: &[String]) -> igniter_store::StoreResult<u64> {
+            std::future::pending().await
+        }
+        async fn xmove(
+            &self,
+            _: &str,
+            _: &str,
+            _: &str,
+        ) -> igniter_store::StoreResult<Option<String>> {
+            std::future::pending().await
+        }
         async fn close(&self) -> igniter_store::StoreResult<()> {
             Ok(())
         }

@@ -24,8 +24,8 @@ use crate::error::{ErrorCode, StoreError, StoreResult};
 
 /// The store on Redis Cluster, through the `redis` crate's `cluster-async`.
 ///
-/// Every operation works as on one server, and no `CROSSSLOT` error ever
-/// reaches the caller:
+/// Every operation works as on one server but one (a stream entry's move
+/// across slots, refused), and no `CROSSSLOT` error ever reaches the caller:
 ///
 /// - single-key commands and scripts go to the key's slot (a claim's fencing
 ///   key shares the claim key's slot through its hash tag);
@@ -36,6 +36,9 @@ use crate::error::{ErrorCode, StoreError, StoreResult};
 ///   whose details list the keys `written`, `notWritten`, and `unknown` (in
 ///   the slot whose node timed out or dropped the connection: its transaction
 ///   may or may not have been applied); it stops at the first failing slot;
+/// - moving a stream entry (`Streams::move_entry`) is one script when both
+///   streams are in one slot, and refused with `STORE_STREAM_CROSS_SLOT`
+///   otherwise (nothing moves): a scope hash tag keeps them in one slot;
 /// - `dev.scan` and `purge` run SCAN on every primary in turn (the cursor
 ///   names the primary), so every key is returned at least once;
 /// - pub/sub runs on a connection of its own (RESP3), resubscribed by the
@@ -326,6 +329,26 @@ impl Topology for Cluster {
             .with_detail("unknown", unknown)
             .with_source(e)),
         }
+    }
+
+    /// The move's script when both streams are in one slot; across slots
+    /// `STORE_STREAM_CROSS_SLOT`, before any I/O: no script or transaction
+    /// spans two slots, and a move in two steps could lose or double the
+    /// entry if it stopped between them.
+    async fn xmove(
+        adapter: &Redis<Self>,
+        from: &str,
+        id: &str,
+        to: &str,
+    ) -> StoreResult<Option<String>> {
+        if Slot::for_key(from.as_bytes()) != Slot::for_key(to.as_bytes()) {
+            return Err(StoreError::new(
+                ErrorCode::StreamCrossSlot,
+                "the two streams are in different Redis Cluster slots, where an entry \
+                 cannot be moved atomically; a scope hash tag keeps a tenant's streams in one slot",
+            ));
+        }
+        super::redis::stream_admin::move_entry(&mut adapter.open()?, from, id, to).await
     }
 
     /// One `DEL` or `UNLINK` per slot.

@@ -41,7 +41,8 @@ pub use backend::Backend;
 
 pub use pubsub::{RawMessage, RawSubscription, RecvError, TopicKind};
 pub use streams::{
-    AutoClaim, DATA_FIELD, GroupRead, MaxLen, PendingEntry, PendingSummary, RangeQuery, RawEntry,
+    AutoClaim, ConsumerInfo, DATA_FIELD, GroupInfo, GroupRead, MaxLen, PendingEntry,
+    PendingSummary, RangeQuery, RawEntry,
 };
 
 /// Parses an integer as Redis's `string2ll` does: an optional `-`, no `+`, no
@@ -412,6 +413,52 @@ pub trait StoreAdapter: Any + Send + Sync {
         start: &str,
     ) -> impl Future<Output = StoreResult<AutoClaim>> + Send;
 
+    /// `XCLAIM key group consumer min_idle ids...`: the pending entries of
+    /// `ids` idle for at least `min_idle` become `consumer`'s, delivered now,
+    /// their delivery counts incremented; returns them. Ids not pending are
+    /// skipped; ids pending but no longer in the stream are dropped from the
+    /// pending list and not returned (Redis 7). A missing key or group fails
+    /// with `STORE_STREAM_GROUP_NOT_FOUND`; an id that is not `<ms>-<seq>`
+    /// with `STORE_STREAM_ID_INVALID`, before anything changes. No ids: no
+    /// entries, without I/O.
+    fn xclaim(
+        &self,
+        key: &str,
+        read: &GroupRead,
+        min_idle: Duration,
+        ids: &[String],
+    ) -> impl Future<Output = StoreResult<Vec<RawEntry>>> + Send;
+
+    /// `XINFO GROUPS key`, in name order; empty when the key does not exist
+    /// (where Redis answers `no such key`).
+    fn xinfo_groups(&self, key: &str) -> impl Future<Output = StoreResult<Vec<GroupInfo>>> + Send;
+
+    /// `XINFO CONSUMERS key group`, in name order; empty when the key or the
+    /// group does not exist (where Redis answers an error).
+    fn xinfo_consumers(
+        &self,
+        key: &str,
+        group: &str,
+    ) -> impl Future<Output = StoreResult<Vec<ConsumerInfo>>> + Send;
+
+    /// `XDEL key ids...`: how many of the entries existed (0 for no ids,
+    /// without I/O). Pending entries stay pending (as in Redis).
+    fn xdel(&self, key: &str, ids: &[String]) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// Moves the entry `id` (`<ms>-<seq>`) of the stream `from` to the end of
+    /// the stream `to`, in one atomic step: `XRANGE from id id`, `XADD to *`
+    /// with its fields, `XDEL from id`. Returns the new id, or `None` when
+    /// `from` holds no such entry (so a repeated move never doubles it). A
+    /// backend that cannot do it atomically for these two keys refuses, and
+    /// changes nothing (Redis Cluster, keys in two slots:
+    /// `STORE_STREAM_CROSS_SLOT`).
+    fn xmove(
+        &self,
+        from: &str,
+        id: &str,
+        to: &str,
+    ) -> impl Future<Output = StoreResult<Option<String>>> + Send;
+
     /// Closes the adapter; operations after it fail with
     /// [`ErrorCode::NotConnected`](crate::ErrorCode::NotConnected).
     fn close(&self) -> impl Future<Output = StoreResult<()>> + Send;
@@ -572,6 +619,43 @@ pub trait DynStoreAdapter: Any + Send + Sync {
         min_idle: Duration,
         start: &str,
     ) -> StoreResult<AutoClaim>;
+
+    /// `XCLAIM key group consumer min_idle ids...`: the pending entries of
+    /// `ids` idle for at least `min_idle` become `consumer`'s, delivered now,
+    /// their delivery counts incremented; returns them. Ids not pending are
+    /// skipped; ids pending but no longer in the stream are dropped from the
+    /// pending list and not returned (Redis 7). A missing key or group fails
+    /// with `STORE_STREAM_GROUP_NOT_FOUND`; an id that is not `<ms>-<seq>`
+    /// with `STORE_STREAM_ID_INVALID`, before anything changes. No ids: no
+    /// entries, without I/O.
+    async fn xclaim(
+        &self,
+        key: &str,
+        read: &GroupRead,
+        min_idle: Duration,
+        ids: &[String],
+    ) -> StoreResult<Vec<RawEntry>>;
+
+    /// `XINFO GROUPS key`, in name order; empty when the key does not exist
+    /// (where Redis answers `no such key`).
+    async fn xinfo_groups(&self, key: &str) -> StoreResult<Vec<GroupInfo>>;
+
+    /// `XINFO CONSUMERS key group`, in name order; empty when the key or the
+    /// group does not exist (where Redis answers an error).
+    async fn xinfo_consumers(&self, key: &str, group: &str) -> StoreResult<Vec<ConsumerInfo>>;
+
+    /// `XDEL key ids...`: how many of the entries existed (0 for no ids,
+    /// without I/O). Pending entries stay pending (as in Redis).
+    async fn xdel(&self, key: &str, ids: &[String]) -> StoreResult<u64>;
+
+    /// Moves the entry `id` (`<ms>-<seq>`) of the stream `from` to the end of
+    /// the stream `to`, in one atomic step: `XRANGE from id id`, `XADD to *`
+    /// with its fields, `XDEL from id`. Returns the new id, or `None` when
+    /// `from` holds no such entry (so a repeated move never doubles it). A
+    /// backend that cannot do it atomically for these two keys refuses, and
+    /// changes nothing (Redis Cluster, keys in two slots:
+    /// `STORE_STREAM_CROSS_SLOT`).
+    async fn xmove(&self, from: &str, id: &str, to: &str) -> StoreResult<Option<String>>;
 
     /// Closes the adapter; operations after it fail with
     /// [`ErrorCode::NotConnected`](crate::ErrorCode::NotConnected).
@@ -736,6 +820,32 @@ impl<T: StoreAdapter> DynStoreAdapter for T {
         start: &str,
     ) -> StoreResult<AutoClaim> {
         StoreAdapter::xautoclaim(self, key, read, min_idle, start).await
+    }
+
+    async fn xclaim(
+        &self,
+        key: &str,
+        read: &GroupRead,
+        min_idle: Duration,
+        ids: &[String],
+    ) -> StoreResult<Vec<RawEntry>> {
+        StoreAdapter::xclaim(self, key, read, min_idle, ids).await
+    }
+
+    async fn xinfo_groups(&self, key: &str) -> StoreResult<Vec<GroupInfo>> {
+        StoreAdapter::xinfo_groups(self, key).await
+    }
+
+    async fn xinfo_consumers(&self, key: &str, group: &str) -> StoreResult<Vec<ConsumerInfo>> {
+        StoreAdapter::xinfo_consumers(self, key, group).await
+    }
+
+    async fn xdel(&self, key: &str, ids: &[String]) -> StoreResult<u64> {
+        StoreAdapter::xdel(self, key, ids).await
+    }
+
+    async fn xmove(&self, from: &str, id: &str, to: &str) -> StoreResult<Option<String>> {
+        StoreAdapter::xmove(self, from, id, to).await
     }
 
     async fn close(&self) -> StoreResult<()> {

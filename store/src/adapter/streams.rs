@@ -115,3 +115,86 @@ pub struct AutoClaim {
     /// Pending ids whose entries no longer exist (removed from the list).
     pub deleted: Vec<String>,
 }
+
+/// One consumer group of a stream (`XINFO GROUPS`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GroupInfo {
+    /// The group's name.
+    pub name: String,
+    /// How many consumers it has.
+    pub consumers: u64,
+    /// How many entries were delivered to it and not acknowledged.
+    pub pending: u64,
+    /// The last entry id delivered to it (`0-0` before any).
+    pub last_delivered_id: String,
+    /// How many entries of the stream it has not been delivered yet; `None`
+    /// when Redis cannot tell (after entries were deleted from the middle of
+    /// the stream with [`Streams::delete`](crate::streams::Streams::delete),
+    /// say), as `XINFO GROUPS` answers nil.
+    pub lag: Option<u64>,
+}
+
+impl GroupInfo {
+    /// A group's information (for adapters).
+    pub fn new(
+        name: String,
+        consumers: u64,
+        pending: u64,
+        last_delivered_id: String,
+        lag: Option<u64>,
+    ) -> Self {
+        GroupInfo {
+            name,
+            consumers,
+            pending,
+            last_delivered_id,
+            lag,
+        }
+    }
+}
+
+/// One consumer of a consumer group (`XINFO CONSUMERS`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConsumerInfo {
+    /// The consumer's name.
+    pub name: String,
+    /// How many entries are pending for it.
+    pub pending: u64,
+    /// How long since it last read or claimed entries (Redis's `idle`).
+    pub idle: Duration,
+}
+
+impl ConsumerInfo {
+    /// A consumer's information (for adapters).
+    pub fn new(name: String, pending: u64, idle: Duration) -> Self {
+        ConsumerInfo {
+            name,
+            pending,
+            idle,
+        }
+    }
+}
+
+/// Whether `id` is a full entry id, `<ms>-<seq>` (two decimal integers, as
+/// the store hands ids out); `STORE_STREAM_ID_INVALID` if not. The stream
+/// operations that take ids of the caller's and do more than Redis's own
+/// parsing would (`XCLAIM`, whose arguments after the ids are options, and
+/// the move, whose `XRANGE id id` reads `<ms>` alone as a range) check them
+/// with it, on every adapter, before any I/O.
+pub(crate) fn check_entry_id(id: &str) -> crate::error::StoreResult<()> {
+    let part = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 20
+            && s.bytes().all(|b| b.is_ascii_digit())
+            && s.parse::<u64>().is_ok()
+    };
+    match id.split_once('-') {
+        Some((ms, seq)) if part(ms) && part(seq) => Ok(()),
+        _ => Err(crate::error::StoreError::new(
+            crate::error::ErrorCode::StreamIdInvalid,
+            "a stream entry id must be `<ms>-<seq>`",
+        )),
+    }
+}

@@ -60,9 +60,9 @@ use crate::telemetry::op;
 /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(run()).unwrap();
 /// ```
 pub struct Group<Z> {
-    core: Core<Z>,
-    group: Arc<str>,
-    consumer: Arc<str>,
+    pub(super) core: Core<Z>,
+    pub(super) group: Arc<str>,
+    pub(super) consumer: Arc<str>,
 }
 
 impl<Z> Clone for Group<Z> {
@@ -93,7 +93,7 @@ impl<Z: Serializer> Group<Z> {
         }
     }
 
-    fn check(&self) -> StoreResult<()> {
+    pub(super) fn check(&self) -> StoreResult<()> {
         if self.group.is_empty() {
             return Err(StoreError::new(
                 ErrorCode::StreamGroupRequired,

@@ -1,5 +1,6 @@
 //! Redis Streams, typed and scoped: [`Streams`].
 
+mod admin;
 mod group;
 mod worker;
 
@@ -15,8 +16,8 @@ use serde::de::DeserializeOwned;
 pub use group::{Ensure, Group, PendingQuery, Read, Reclaim};
 pub use worker::{Delivery, Worker, WorkerBuilder};
 
+pub use crate::adapter::streams::{ConsumerInfo, GroupInfo, PendingEntry, PendingSummary};
 use crate::adapter::streams::{MaxLen, RangeQuery, RawEntry};
-pub use crate::adapter::streams::{PendingEntry, PendingSummary};
 use crate::engine::StoreFuture;
 use crate::engine::{Core, PooledKey};
 use crate::error::{ErrorCode, StoreError, StoreResult};

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use futures::TryStreamExt;
 use igniter_store::adapter::{
-    AutoClaim, Backend, GroupRead, MaxLen, MsetEntry, PendingEntry, PendingSummary, RangeQuery,
-    RawEntry, RawSubscription, ScanReply, SetOptions, TopicKind,
+    AutoClaim, Backend, ConsumerInfo, GroupInfo, GroupRead, MaxLen, MsetEntry, PendingEntry,
+    PendingSummary, RangeQuery, RawEntry, RawSubscription, ScanReply, SetOptions, TopicKind,
 };
 use igniter_store::{
     ErrorCode, Store, StoreAdapter, StoreResult, adapter::KeyTtl, adapter::ScanCursor,
@@ -1012,6 +1012,27 @@ impl StoreAdapter for CountingAdapter {
         start: &str,
     ) -> StoreResult<AutoClaim> {
         self.count().xautoclaim(key, read, min_idle, start).await
+    }
+    async fn xclaim(
+        &self,
+        key: &str,
+        read: &GroupRead,
+        min_idle: Duration,
+        ids: &[String],
+    ) -> StoreResult<Vec<RawEntry>> {
+        self.count().xclaim(key, read, min_idle, ids).await
+    }
+    async fn xinfo_groups(&self, key: &str) -> StoreResult<Vec<GroupInfo>> {
+        self.count().xinfo_groups(key).await
+    }
+    async fn xinfo_consumers(&self, key: &str, group: &str) -> StoreResult<Vec<ConsumerInfo>> {
+        self.count().xinfo_consumers(key, group).await
+    }
+    async fn xdel(&self, key: &str, ids: &[String]) -> StoreResult<u64> {
+        self.count().xdel(key, ids).await
+    }
+    async fn xmove(&self, from: &str, id: &str, to: &str) -> StoreResult<Option<String>> {
+        self.count().xmove(from, id, to).await
     }
     async fn close(&self) -> StoreResult<()> {
         self.count().close().await

@@ -16,9 +16,9 @@ use tokio::time::Instant;
 
 use super::pubsub::{DEFAULT_SUBSCRIBER_CAPACITY, Fanout};
 use super::{
-    AutoClaim, GroupRead, KeyTtl, MaxLen, MsetEntry, PendingEntry, PendingSummary, RangeQuery,
-    RawEntry, RawSubscription, ScanCursor, ScanReply, SetCondition, SetOptions, StoreAdapter,
-    TopicKind,
+    AutoClaim, ConsumerInfo, GroupInfo, GroupRead, KeyTtl, MaxLen, MsetEntry, PendingEntry,
+    PendingSummary, RangeQuery, RawEntry, RawSubscription, ScanCursor, ScanReply, SetCondition,
+    SetOptions, StoreAdapter, TopicKind,
 };
 use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::glob;
@@ -508,6 +508,32 @@ impl StoreAdapter for MemoryAdapter {
         start: &str,
     ) -> StoreResult<AutoClaim> {
         self.auto_claim(key, read, min_idle, start)
+    }
+
+    async fn xclaim(
+        &self,
+        key: &str,
+        read: &GroupRead,
+        min_idle: Duration,
+        ids: &[String],
+    ) -> StoreResult<Vec<RawEntry>> {
+        self.claim(key, read, min_idle, ids)
+    }
+
+    async fn xinfo_groups(&self, key: &str) -> StoreResult<Vec<GroupInfo>> {
+        self.group_infos(key)
+    }
+
+    async fn xinfo_consumers(&self, key: &str, group: &str) -> StoreResult<Vec<ConsumerInfo>> {
+        self.consumer_infos(key, group)
+    }
+
+    async fn xdel(&self, key: &str, ids: &[String]) -> StoreResult<u64> {
+        self.stream_delete(key, ids)
+    }
+
+    async fn xmove(&self, from: &str, id: &str, to: &str) -> StoreResult<Option<String>> {
+        self.stream_move(from, id, to)
     }
 
     async fn close(&self) -> StoreResult<()> {

@@ -28,6 +28,7 @@ use crate::adapter::{
 };
 use crate::error::{ErrorCode, StoreError, StoreResult};
 
+mod admin;
 mod blocking;
 mod id;
 #[cfg(test)]
@@ -52,11 +53,20 @@ pub(super) struct StreamData {
     /// Which stream this is, unique in the adapter: a blocked read fails when
     /// its stream is replaced, even by a new stream.
     identity: u64,
+    /// How many entries were ever added (Redis's `entries_added`), for lags.
+    entries_added: u64,
+    /// The first entry's id as Redis keeps it (`first_id`): `0-0` in a new
+    /// stream, the largest id once removals emptied it.
+    first_id: StreamId,
+    /// The largest id ever removed by `XDEL` (`max_deleted_entry_id`).
+    max_deleted: StreamId,
 }
 
 struct Group {
     /// The last id delivered by `XREADGROUP ... >`.
     last_delivered: StreamId,
+    /// How many entries it read, when Redis knows it (`entries_read`).
+    entries_read: Option<u64>,
     pel: BTreeMap<StreamId, Pending>,
     /// By name, in Redis's (byte) order.
     consumers: BTreeMap<String, Consumer>,
@@ -82,7 +92,29 @@ impl StreamData {
             last_id: StreamId::MIN,
             groups: BTreeMap::new(),
             identity,
+            entries_added: 0,
+            first_id: StreamId::MIN,
+            max_deleted: StreamId::MIN,
         }
+    }
+
+    /// Appends an entry at `id`, above the last id (`streamAppendItem`).
+    fn append(&mut self, id: StreamId, data: Option<Bytes>) {
+        self.entries.insert(id, data);
+        self.last_id = id;
+        self.entries_added += 1;
+        if self.entries.len() == 1 {
+            self.first_id = id;
+        }
+    }
+
+    /// After entries were removed: the first id as Redis sets it
+    /// (`streamGetEdgeID`), the largest id when none is left.
+    fn removed(&mut self) {
+        self.first_id = self
+            .entries
+            .first_key_value()
+            .map_or(StreamId::MAX, |(id, _)| *id);
     }
 
     /// The id of a new entry at `now_ms` (`streamNextID`).
@@ -106,6 +138,9 @@ impl StreamData {
             self.entries.pop_first();
             removed += 1;
         }
+        if removed > 0 {
+            self.removed();
+        }
         removed
     }
 }
@@ -114,6 +149,7 @@ impl Group {
     fn new(last_delivered: StreamId) -> Self {
         Group {
             last_delivered,
+            entries_read: None,
             pel: BTreeMap::new(),
             consumers: BTreeMap::new(),
         }
@@ -254,8 +290,7 @@ impl MemoryAdapter {
         let (mut db, now) = self.open_live()?;
         let stream = db.stream_or_create(key, now)?;
         let id = stream.next_id(wall_clock_ms())?;
-        stream.entries.insert(id, Some(payload));
-        stream.last_id = id;
+        stream.append(id, Some(payload));
         if let Some(max_len) = max_len {
             stream.trim(max_len);
         }

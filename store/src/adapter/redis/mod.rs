@@ -12,7 +12,8 @@
 //! - the connection types, the adapter's name, and its [`Backend`] variant;
 //! - how a blocking connection is opened;
 //! - the multi-key and keyspace-wide commands, which a cluster splits by slot
-//!   (`MGET`, `MSET`, `DEL`/`UNLINK`) or runs on every primary (`SCAN`). The
+//!   (`MGET`, `MSET`, `DEL`/`UNLINK`), refuses across slots (the move of a
+//!   stream entry) or runs on every primary (`SCAN`). The
 //!   single-server versions are the trait's defaults, so [`Single`] says
 //!   nothing but its types and its blocking connections.
 //!
@@ -39,8 +40,9 @@ use redis::{ErrorKind, RedisError, ServerErrorKind};
 
 use super::pubsub::TopicKind;
 use super::{
-    AutoClaim, GroupRead, KeyTtl, MaxLen, MsetEntry, PendingEntry, PendingSummary, RangeQuery,
-    RawEntry, RawSubscription, ScanCursor, ScanReply, SetOptions, StoreAdapter,
+    AutoClaim, ConsumerInfo, GroupInfo, GroupRead, KeyTtl, MaxLen, MsetEntry, PendingEntry,
+    PendingSummary, RangeQuery, RawEntry, RawSubscription, ScanCursor, ScanReply, SetOptions,
+    StoreAdapter,
 };
 use crate::adapter::Backend;
 use crate::error::{ErrorCode, StoreError, StoreResult};
@@ -50,6 +52,7 @@ pub(crate) mod commands;
 pub(crate) mod connection;
 pub(crate) mod pubsub;
 mod single;
+pub(crate) mod stream_admin;
 pub(crate) mod streams;
 
 use blocking::BlockingPool;
@@ -139,6 +142,17 @@ pub trait Topology: sealed::Sealed + Sized + Send + Sync + 'static {
         keys: &[Bytes],
     ) -> impl Future<Output = StoreResult<u64>> + Send {
         async move { commands::delete(&mut adapter.open()?, command, keys).await }
+    }
+
+    /// The move of one stream entry from `from` to `to`: one script.
+    #[doc(hidden)]
+    fn xmove(
+        adapter: &Redis<Self>,
+        from: &str,
+        id: &str,
+        to: &str,
+    ) -> impl Future<Output = StoreResult<Option<String>>> + Send {
+        async move { stream_admin::move_entry(&mut adapter.open()?, from, id, to).await }
     }
 
     /// One step of `SCAN` over the whole keyspace.
@@ -552,6 +566,32 @@ impl<T: Topology> StoreAdapter for Redis<T> {
         start: &str,
     ) -> StoreResult<AutoClaim> {
         streams::autoclaim(&mut self.open()?, key, read, min_idle, start).await
+    }
+
+    async fn xclaim(
+        &self,
+        key: &str,
+        read: &GroupRead,
+        min_idle: Duration,
+        ids: &[String],
+    ) -> StoreResult<Vec<RawEntry>> {
+        stream_admin::claim(&mut self.open()?, key, read, min_idle, ids).await
+    }
+
+    async fn xinfo_groups(&self, key: &str) -> StoreResult<Vec<GroupInfo>> {
+        stream_admin::info_groups(&mut self.open()?, key).await
+    }
+
+    async fn xinfo_consumers(&self, key: &str, group: &str) -> StoreResult<Vec<ConsumerInfo>> {
+        stream_admin::info_consumers(&mut self.open()?, key, group).await
+    }
+
+    async fn xdel(&self, key: &str, ids: &[String]) -> StoreResult<u64> {
+        stream_admin::del(&mut self.open()?, key, ids).await
+    }
+
+    async fn xmove(&self, from: &str, id: &str, to: &str) -> StoreResult<Option<String>> {
+        T::xmove(self, from, id, to).await
     }
 
     async fn close(&self) -> StoreResult<()> {

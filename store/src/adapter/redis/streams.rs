@@ -17,14 +17,14 @@ use crate::adapter::streams::{
 };
 use crate::error::{ErrorCode, StoreError, StoreResult};
 
-fn protocol_error(what: &str) -> StoreError {
+pub(super) fn protocol_error(what: &str) -> StoreError {
     StoreError::new(
         ErrorCode::OperationFailed,
         format!("Redis answered {what} in an unexpected shape"),
     )
 }
 
-fn text(v: &Value) -> Option<String> {
+pub(super) fn text(v: &Value) -> Option<String> {
     match v {
         Value::BulkString(b) => String::from_utf8(b.clone()).ok(),
         Value::SimpleString(s) => Some(s.clone()),
@@ -34,14 +34,14 @@ fn text(v: &Value) -> Option<String> {
     }
 }
 
-fn int(v: &Value) -> Option<u64> {
+pub(super) fn int(v: &Value) -> Option<u64> {
     match v {
         Value::Int(i) => u64::try_from(*i).ok(),
         other => text(other)?.parse().ok(),
     }
 }
 
-fn items(v: Value) -> Option<Vec<Value>> {
+pub(super) fn items(v: Value) -> Option<Vec<Value>> {
     match v {
         Value::Array(items) | Value::Set(items) => Some(items),
         Value::Nil => Some(Vec::new()),
@@ -50,7 +50,7 @@ fn items(v: Value) -> Option<Vec<Value>> {
 }
 
 /// `v` as a string, taking its bytes rather than copying them.
-fn into_text(v: Value) -> Option<String> {
+pub(super) fn into_text(v: Value) -> Option<String> {
     match v {
         Value::BulkString(b) => String::from_utf8(b).ok(),
         Value::SimpleString(s) => Some(s),
@@ -88,7 +88,7 @@ fn entry(v: Value) -> Option<RawEntry> {
     Some(RawEntry { id, data })
 }
 
-fn entries(v: Value) -> Option<Vec<RawEntry>> {
+pub(super) fn entries(v: Value) -> Option<Vec<RawEntry>> {
     // XAUTOCLAIM in Redis 6.2 leaves nil in place of deleted entries.
     items(v)?
         .into_iter()

@@ -90,6 +90,7 @@ impl MemoryAdapter {
             Some(_) => return Err(wrong_type()),
             None => return Err(no_group()),
         };
+        let counters = stream.counters();
         let StreamData {
             entries,
             groups,
@@ -105,7 +106,7 @@ impl MemoryAdapter {
             .take(count)
             .map(|(id, data)| {
                 group.deliver(*id, &read.consumer, now, true);
-                group.last_delivered = *id;
+                group.read_up_to(*id, &counters);
                 entry(*id, data)
             })
             .collect();
