@@ -18,7 +18,6 @@ use igniter_store::StoreActors;
 use igniter_store::scope::Complete;
 use serde::de::IgnoredAny;
 
-use crate::compat::{GroupAdmin as _, StreamsAdmin as _};
 use crate::html::{self, Notice, path_segment};
 use crate::pages::{BOARD_CONSUMER, plain, registered, store_error};
 use crate::{Ctx, Inner, csrf};

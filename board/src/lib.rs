@@ -96,7 +96,6 @@
 //! [`Streams::delete`]: igniter_store::streams::Streams::delete
 
 mod actions;
-mod compat;
 mod csrf;
 mod html;
 mod pages;

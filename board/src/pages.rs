@@ -2,12 +2,12 @@
 
 use std::future::IntoFuture;
 
-use crate::compat::{ConsumerInfo, GroupAdmin as _, GroupInfo, StreamsAdmin as _};
 use axum::extract::{Query, RawPathParams, State};
 use axum::http::StatusCode;
 use axum::response::{Html as HtmlResponse, IntoResponse, Response};
 use futures::future::try_join_all;
 use igniter_store::scope::Complete;
+use igniter_store::streams::{ConsumerInfo, GroupInfo};
 use igniter_store::streams::{PendingEntry, StreamEntry};
 use igniter_store::{ErrorCode, Serializer, Store, StoreActors, StoreError, StoreResult};
 use serde::Deserialize;

@@ -455,3 +455,147 @@ async fn assets_are_served_by_the_board() {
         page.body
     );
 }
+
+/// The path a `303` sends the browser to.
+fn location(reply: &Reply) -> &str {
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    reply.headers[header::LOCATION].to_str().unwrap()
+}
+
+#[tokio::test]
+async fn retry_moves_an_entry_back_once_and_delete_removes_one() {
+    let store = store();
+    seed(&store).await;
+    let acme = store.scope(tenant::Organization, "acme").unwrap();
+    let second = acme
+        .streams()
+        .append(
+            DEAD,
+            &Job {
+                name: "second".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let app = app(&store, true);
+    let page = get(&app, "/tenants/acme/board/dead/jobs:run").await;
+    let csrf = token(&page.body);
+    let first = acme.streams().range::<Job>(DEAD).await.unwrap()[0]
+        .id
+        .clone();
+    assert!(page.body.contains(&format!("value=\"{first}\"")));
+
+    let retry = "/tenants/acme/board/dead/jobs:run/retry";
+    let reply = post(&app, retry, &format!("id={first}&csrf={csrf}")).await;
+    assert_eq!(
+        location(&reply),
+        "/tenants/acme/board/dead/jobs:run?done=retried"
+    );
+    let back: Vec<String> = acme
+        .streams()
+        .range::<Job>(&jobs::RUN)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.data.unwrap().name)
+        .collect();
+    assert_eq!(back, ["acme-job-visible", "acme-dead-letter"]);
+    assert_eq!(acme.streams().len(DEAD).await.unwrap(), 1);
+    let page = get(&app, "/tenants/acme/board/dead/jobs:run?done=retried").await;
+    assert!(page.body.contains("appended back to its stream"));
+    assert!(!page.body.contains("acme-dead-letter"), "{}", page.body);
+
+    // Retried again (a double click, a second tab): gone, nothing doubled.
+    let reply = post(&app, retry, &format!("id={first}&csrf={csrf}")).await;
+    assert!(location(&reply).ends_with("?done=gone"));
+    assert_eq!(acme.streams().len(&jobs::RUN).await.unwrap(), 2);
+
+    // globex's board cannot reach acme's entry, even with globex's token.
+    let globex_page = get(&app, "/tenants/globex/board/dead/jobs:run").await;
+    assert!(!globex_page.body.contains(&second));
+    let delete = "/tenants/acme/board/dead/jobs:run/delete";
+    let reply = post(&app, delete, &format!("id={second}&csrf={csrf}")).await;
+    assert!(location(&reply).ends_with("?done=deleted"));
+    assert_eq!(acme.streams().len(DEAD).await.unwrap(), 0);
+    let reply = post(&app, delete, &format!("id={second}&csrf={csrf}")).await;
+    assert!(location(&reply).ends_with("?done=gone"));
+}
+
+#[tokio::test]
+async fn the_stream_page_shows_groups_consumers_pending_and_claims() {
+    let store = store();
+    seed(&store).await;
+    let acme = store.scope(tenant::Organization, "acme").unwrap();
+    // A second consumer that read nothing yet exists once it claims or
+    // reads: make it read an empty batch after a new entry is taken.
+    acme.streams()
+        .append(&jobs::RUN, &Job { name: "two".into() })
+        .await
+        .unwrap();
+    let other = acme.streams().group("runners", "runner-2");
+    assert_eq!(other.read(&jobs::RUN).count(1).await.unwrap().len(), 1);
+
+    let app = app(&store, true);
+    let page = get(&app, "/tenants/acme/board/streams/jobs:run").await;
+    assert_eq!(page.status, StatusCode::OK);
+    for shown in [
+        "Group <code>runners</code>",
+        "<code>runner-1</code>",
+        "<code>runner-2</code>",
+        "Oldest pending entries",
+        "Claim the pending entries of",
+    ] {
+        assert!(page.body.contains(shown), "{shown:?} in:\n{}", page.body);
+    }
+    let csrf = token(&page.body);
+    let claim = "/tenants/acme/board/streams/jobs:run/claim";
+    let reply = post(
+        &app,
+        claim,
+        &format!("group=runners&from=runner-1&to=runner-2&csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(
+        location(&reply),
+        "/tenants/acme/board/streams/jobs:run?done=claimed"
+    );
+    let pending = acme
+        .streams()
+        .group("runners", "runner-2")
+        .pending_entries(&jobs::RUN)
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 2);
+    assert!(pending.iter().all(|p| p.consumer == "runner-2"));
+    // runner-1 has nothing left to claim.
+    let reply = post(
+        &app,
+        claim,
+        &format!("group=runners&from=runner-1&to=runner-2&csrf={csrf}"),
+    )
+    .await;
+    assert!(location(&reply).ends_with("?done=nothing-to-claim"));
+    // A consumer the group does not have is never created by a claim.
+    let reply = post(
+        &app,
+        claim,
+        &format!("group=runners&from=runner-2&to=intruder&csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    let reply = post(
+        &app,
+        claim,
+        &format!("group=nope&from=runner-2&to=runner-1&csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    let consumers = acme
+        .streams()
+        .group("runners", "x")
+        .consumers(&jobs::RUN)
+        .await
+        .unwrap();
+    let names: Vec<&str> = consumers.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["runner-1", "runner-2"]);
+}
