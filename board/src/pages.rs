@@ -380,10 +380,16 @@ fn group_section<S, A, Z>(
                 .raw(")</option>");
         }
         h.raw("</select></label> <label>for <select name=\"to\">");
-        for consumer in &group.consumers {
+        // Preselected: the first consumer other than the first stuck one.
+        let first_other = group.consumers.iter().position(|c| c.name != stuck[0].name);
+        for (i, consumer) in group.consumers.iter().enumerate() {
             h.raw("<option value=\"")
                 .text(&consumer.name)
-                .raw("\">")
+                .raw(if Some(i) == first_other {
+                    "\" selected>"
+                } else {
+                    "\">"
+                })
                 .text(&consumer.name)
                 .raw("</option>");
         }
