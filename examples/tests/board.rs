@@ -520,7 +520,8 @@ async fn in_a_browser_retry_a_dead_letter_and_tail_events() {
 
     // The live tail: open, then an event published through the store.
     browser.goto(&format!("{board}/events")).await;
-    browser.wait_for("Live", false).await;
+    // `open`: the response started, so the board has subscribed.
+    browser.wait_for("Live: waiting for events", false).await;
     service
         .org("acme")
         .events()
@@ -559,7 +560,8 @@ async fn in_a_browser_retry_a_dead_letter_and_tail_events() {
         }
     }
     browser.goto(&format!("{globex}/events")).await;
-    browser.wait_for("Live", false).await;
+    // `open`: the response started, so the board has subscribed.
+    browser.wait_for("Live: waiting for events", false).await;
     service
         .org("acme")
         .events()
