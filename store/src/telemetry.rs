@@ -41,6 +41,10 @@
 //! | `stream.group` (ensure) | `stream.name`, `stream.group`, `stream.created` |
 //! | `stream.read`, `stream.reclaim`, `stream.ack`, `stream.remove_consumer` | `stream.name`, `stream.group`, `stream.consumer`, `stream.count` |
 //! | `stream.pending` | `stream.name`, `stream.group`, `stream.count` |
+//! | `stream.groups`, `stream.delete` | `stream.name`, `stream.count` |
+//! | `stream.consumers` | `stream.name`, `stream.group`, `stream.count` |
+//! | `stream.claim` | `stream.name`, `stream.group`, `stream.consumer`, `stream.count` |
+//! | `stream.move` | `stream.name` (the source), `stream.target`, `stream.moved` |
 //! | `stream.dead_letter` (worker) | `stream.name`, `stream.group` |
 //!
 //! Differences from the TypeScript package's telemetry, on purpose: TTL

@@ -184,6 +184,11 @@ impl Harness for Cluster {
     fn exact_publish_counts(&self) -> bool {
         false
     }
+
+    fn moves_between(&self, from: &str, to: &str) -> bool {
+        use ::redis::cluster_routing::Slot;
+        Slot::for_key(from.as_bytes()) == Slot::for_key(to.as_bytes())
+    }
 }
 
 fn cluster_harness() -> Option<&'static dyn Harness> {
@@ -205,6 +210,7 @@ fn every_written_case_is_listed() {
         include_str!("conformance/cases.rs"),
         include_str!("conformance/events.rs"),
         include_str!("conformance/isolation.rs"),
+        include_str!("conformance/stream_admin.rs"),
         include_str!("conformance/streams.rs"),
     ];
     let written: Vec<&str> = sources

@@ -328,6 +328,36 @@ enum Op {
         group: usize,
         consumer: usize,
     },
+    Groups {
+        h: usize,
+        stream: usize,
+    },
+    Consumers {
+        h: usize,
+        stream: usize,
+        group: usize,
+    },
+    Delete {
+        h: usize,
+        stream: usize,
+        ids: Vec<IdRef>,
+    },
+    /// `Group::claim` of `ids`, with a `min_idle` of 0 or an hour (idle
+    /// times race the two clocks).
+    ClaimIds {
+        h: usize,
+        stream: usize,
+        group: usize,
+        consumer: usize,
+        ids: Vec<IdRef>,
+        all: bool,
+    },
+    Move {
+        h: usize,
+        from: usize,
+        id: IdRef,
+        to: usize,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -544,6 +574,13 @@ fn stream_op() -> BoxedStrategy<Op> {
         6 => (h(), s(), g(), c(), any::<bool>(), 1usize..5)
             .prop_map(|(h, stream, group, consumer, all, count)| Op::Reclaim { h, stream, group, consumer, all, count }),
         3 => (h(), s(), g(), c()).prop_map(|(h, stream, group, consumer)| Op::RemoveConsumer { h, stream, group, consumer }),
+        4 => (h(), s()).prop_map(|(h, stream)| Op::Groups { h, stream }),
+        3 => (h(), s(), g()).prop_map(|(h, stream, group)| Op::Consumers { h, stream, group }),
+        4 => (h(), s(), prop::collection::vec(id_ref(), 0..3))
+            .prop_map(|(h, stream, ids)| Op::Delete { h, stream, ids }),
+        5 => (h(), s(), g(), c(), prop::collection::vec(id_ref(), 0..4), any::<bool>())
+            .prop_map(|(h, stream, group, consumer, ids, all)| Op::ClaimIds { h, stream, group, consumer, ids, all }),
+        3 => (h(), s(), id_ref(), s()).prop_map(|(h, from, id, to)| Op::Move { h, from, id, to }),
         1 => h().prop_map(|h| Op::Purge { h }),
     ]
     .boxed()
@@ -575,9 +612,16 @@ enum Obs {
         consumers: Vec<(String, u64)>,
     },
     Pending(Vec<(Option<usize>, String, u64)>),
+    Groups(Vec<GroupObs>),
+    /// `Group::consumers`: name and pending count (idle times race the clocks).
+    Consumers(Vec<(String, u64)>),
     /// The operation had nothing to act on (no claim yet): not run.
     Nothing,
 }
+
+/// One group of `Streams::groups`: name, consumers, pending, the ordinal of
+/// the last delivered entry, lag.
+type GroupObs = (String, u64, u64, Option<usize>, Option<u64>);
 
 type Out = Result<Obs, ErrorCode>;
 
@@ -1085,6 +1129,76 @@ async fn apply(side: &mut Side, op: &Op) -> Out {
                 .await,
             Obs::Count,
         ),
+        Op::Groups { h, stream } => {
+            let s = side.h(*h);
+            let key = stream_key(&s, *stream);
+            match s.streams().groups(STREAMS[*stream]).await {
+                Ok(groups) => Ok(Obs::Groups(
+                    groups
+                        .into_iter()
+                        .map(|g| {
+                            let last = side.ordinal(&key, &g.last_delivered_id);
+                            (g.name, g.consumers, g.pending, last, g.lag)
+                        })
+                        .collect(),
+                )),
+                Err(e) => Err(e.code()),
+            }
+        }
+        Op::Consumers { h, stream, group } => code(
+            side.h(*h)
+                .streams()
+                .group(GROUPS[*group], "c1")
+                .consumers(STREAMS[*stream])
+                .await,
+            |consumers| {
+                Obs::Consumers(consumers.into_iter().map(|c| (c.name, c.pending)).collect())
+            },
+        ),
+        Op::Delete { h, stream, ids } => {
+            let s = side.h(*h);
+            let key = stream_key(&s, *stream);
+            let ids: Vec<String> = ids.iter().map(|r| side.resolve(&key, r)).collect();
+            code(s.streams().delete(STREAMS[*stream], &ids).await, Obs::Count)
+        }
+        Op::ClaimIds {
+            h,
+            stream,
+            group,
+            consumer,
+            ids,
+            all,
+        } => {
+            let s = side.h(*h);
+            let key = stream_key(&s, *stream);
+            let ids: Vec<String> = ids.iter().map(|r| side.resolve(&key, r)).collect();
+            let min_idle = if *all {
+                Duration::ZERO
+            } else {
+                Duration::from_secs(3600)
+            };
+            let streams = s.streams();
+            let g = streams.group(GROUPS[*group], CONSUMERS[*consumer]);
+            match g.claim::<Value>(STREAMS[*stream], &ids, min_idle).await {
+                Ok(entries) => Ok(side.delivered(&key, entries)),
+                Err(e) => Err(e.code()),
+            }
+        }
+        Op::Move { h, from, id, to } => {
+            let s = side.h(*h);
+            let (from_key, to_key) = (stream_key(&s, *from), stream_key(&s, *to));
+            let id = side.resolve(&from_key, id);
+            match s
+                .streams()
+                .move_entry(STREAMS[*from], &id, STREAMS[*to])
+                .await
+            {
+                // the moved entry is a new append of the target
+                Ok(Some(new_id)) => Ok(Obs::Ordinal(Some(side.record_append(&to_key, &new_id)))),
+                Ok(None) => Ok(Obs::Ordinal(None)),
+                Err(e) => Err(e.code()),
+            }
+        }
     }
 }
 
@@ -1649,6 +1763,31 @@ fn regression_wrong_types() {
             ttl: long,
         },
         Op::StringAtStream { h: 0, stream: 0 },
+        Op::Groups { h: 0, stream: 0 },
+        Op::Consumers {
+            h: 0,
+            stream: 0,
+            group: 0,
+        },
+        Op::Delete {
+            h: 0,
+            stream: 0,
+            ids: vec![IdRef::Lit("x"), IdRef::Lit("0-1")],
+        },
+        Op::ClaimIds {
+            h: 0,
+            stream: 0,
+            group: 0,
+            consumer: 0,
+            ids: vec![IdRef::Lit("0-1")],
+            all: true,
+        },
+        Op::Move {
+            h: 0,
+            from: 1,
+            id: IdRef::Nth(0),
+            to: 0,
+        },
         Op::Append {
             h: 0,
             stream: 0,
@@ -1680,4 +1819,109 @@ fn regression_wrong_types() {
         },
         Op::Purge { h: 0 },
     ]);
+}
+
+/// The stream administration operations on a fixed sequence through every
+/// branch of Redis 7.0's lag (exact, estimated, unknown after an `XDEL`
+/// ahead of a group, a group at `$` falling behind) and of `XCLAIM`
+/// (deleted ids dropped, another consumer's entries taken).
+#[test]
+fn stream_admin_agrees() {
+    let append = |stream: usize, v: i64| Op::Append {
+        h: 0,
+        stream,
+        value: json!(v),
+        max_len: None,
+    };
+    let groups = Op::Groups { h: 0, stream: 0 };
+    let mut ops = vec![groups.clone()];
+    ops.extend((0..4).map(|v| append(0, v)));
+    ops.extend([
+        Op::Ensure {
+            h: 0,
+            stream: 0,
+            group: 0,
+            start: IdRef::Lit("0"),
+        },
+        Op::Ensure {
+            h: 0,
+            stream: 0,
+            group: 1,
+            start: IdRef::Lit("$"),
+        },
+        groups.clone(),
+        Op::Read {
+            h: 0,
+            stream: 0,
+            group: 0,
+            consumer: 0,
+            count: Some(2),
+            block: false,
+        },
+        groups.clone(),
+        append(0, 4),
+        groups.clone(),
+        Op::Delete {
+            h: 0,
+            stream: 0,
+            ids: vec![IdRef::Nth(2)],
+        },
+        groups.clone(),
+        Op::Read {
+            h: 0,
+            stream: 0,
+            group: 0,
+            consumer: 1,
+            count: None,
+            block: false,
+        },
+        groups.clone(),
+        Op::Delete {
+            h: 0,
+            stream: 0,
+            ids: vec![IdRef::Nth(0)],
+        },
+        Op::ClaimIds {
+            h: 0,
+            stream: 0,
+            group: 0,
+            consumer: 2,
+            ids: vec![IdRef::Nth(0), IdRef::Nth(1), IdRef::Nth(4)],
+            all: true,
+        },
+        Op::Consumers {
+            h: 0,
+            stream: 0,
+            group: 0,
+        },
+        Op::PendingEntries {
+            h: 0,
+            stream: 0,
+            group: 0,
+            consumer: 0,
+            mine: false,
+            count: 10,
+        },
+        Op::Move {
+            h: 0,
+            from: 0,
+            id: IdRef::Nth(1),
+            to: 1,
+        },
+        Op::Move {
+            h: 0,
+            from: 0,
+            id: IdRef::Nth(1),
+            to: 1,
+        },
+        groups.clone(),
+        Op::Trim {
+            h: 0,
+            stream: 0,
+            max_len: 0,
+        },
+        groups,
+        Op::Groups { h: 0, stream: 1 },
+    ]);
+    replay(ops);
 }

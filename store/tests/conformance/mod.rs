@@ -16,6 +16,7 @@ use igniter_store::adapter::Backend;
 pub mod cases;
 pub mod events;
 pub mod isolation;
+pub mod stream_admin;
 pub mod streams;
 
 /// Every case, for [`conformance_suite!`].
@@ -24,6 +25,7 @@ pub mod all {
     pub use super::cases::*;
     pub use super::events::*;
     pub use super::isolation::*;
+    pub use super::stream_admin::*;
     pub use super::streams::*;
 }
 
@@ -36,6 +38,14 @@ pub trait Harness: Send + Sync + 'static {
     /// Whether `publish` counts every subscription of the process (one
     /// server), or only those on the node that took the publish (a cluster).
     fn exact_publish_counts(&self) -> bool {
+        true
+    }
+
+    /// Whether `Streams::move_entry` moves an entry between these two full
+    /// stream keys, or refuses with `STORE_STREAM_CROSS_SLOT` (a cluster,
+    /// for keys in two slots).
+    fn moves_between(&self, from: &str, to: &str) -> bool {
+        let _ = (from, to);
         true
     }
 
@@ -137,6 +147,9 @@ macro_rules! conformance_suite {
             streams_consumers_split_and_reclaim, streams_undecodable_entries_are_reported, streams_errors,
             streams_blocking_read_wakes_on_append, streams_worker_dead_letters_poison, streams_at_least_once,
             streams_worker_recovers_when_its_group_is_gone, streams_group_moves_into_a_task,
+            streams_groups_describe_each_group, streams_consumers_pending_and_idle,
+            streams_delete_removes_entries, streams_move_entry_moves_once,
+            streams_claim_takes_named_pending_entries, streams_admin_stays_in_its_tenant,
             events_lagging_subscriber_is_told_what_it_lost, events_publish_counts_backend_subscriptions,
             events_envelope_with_bad_data_is_an_error);
     };
