@@ -257,14 +257,17 @@ impl StoreError {
         self
     }
 
-    /// Replaces a generic [`ErrorCode::OperationFailed`] with the code of the
-    /// operation that failed; specific codes (timeouts, connection failures,
-    /// type errors) are kept.
+    /// The same error with another message (the Redis adapters name the
+    /// server that failed).
+    #[cfg(feature = "redis")]
     pub(crate) fn with_message(mut self, message: impl Into<Cow<'static, str>>) -> Self {
         self.message = message.into();
         self
     }
 
+    /// Replaces a generic [`ErrorCode::OperationFailed`] with the code of the
+    /// operation that failed; specific codes (timeouts, connection failures,
+    /// type errors) are kept.
     pub(crate) fn for_operation(mut self, code: ErrorCode) -> Self {
         if self.code == ErrorCode::OperationFailed {
             self.code = code;
