@@ -618,28 +618,7 @@ async fn binary_serves_the_board_and_stops_on_ctrl_c() {
     assert!(page.text().await.unwrap().contains("jobs:send:dead"));
 
     // Ctrl-C: the process this test started, by its pid.
-    let status = Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exited = tokio::task::spawn_blocking(move || {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                return Some(status);
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    })
-    .await
-    .unwrap();
-    let status = exited.expect("the binary stops within 15 s of SIGINT");
+    let status = common::interrupt(child, pid).await;
     assert!(status.success(), "{status}");
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();

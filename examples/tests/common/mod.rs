@@ -96,3 +96,33 @@ pub fn assert_contains(haystack: &str, needles: &[&str]) {
         );
     }
 }
+
+/// Sends SIGINT (Ctrl-C) to the example started as `child` (whose pid is
+/// `pid`) and waits up to 15 s for it to exit: its exit status. Past 15 s
+/// the process is killed and the test fails.
+#[allow(dead_code)]
+pub async fn interrupt(mut child: std::process::Child, pid: u32) -> std::process::ExitStatus {
+    use std::time::{Duration, Instant};
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exited = tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    })
+    .await
+    .unwrap();
+    exited.expect("the binary stops within 15 s of SIGINT")
+}
