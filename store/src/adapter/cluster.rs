@@ -434,24 +434,17 @@ impl Topology for Cluster {
 
 impl Cluster {
     /// The keys matching `pattern` in the slot of `tagged` (a key with its
-    /// hash tag), from the slot's primary: `CLUSTER KEYSLOT` for the slot's
-    /// number, then `CLUSTER GETKEYSINSLOT`, whose cost follows what the slot
-    /// holds (the tenant's keys, and the few of other tenants that hash to
-    /// the same slot: about one 16384th of the keyspace).
+    /// hash tag), from the slot's primary: `CLUSTER GETKEYSINSLOT`, whose
+    /// cost follows what the slot holds (the tenant's keys, and the few of
+    /// other tenants that hash to the same slot: about one 16384th of the
+    /// keyspace).
     async fn scan_slot(
         adapter: &Redis<Self>,
         tagged: &str,
         pattern: &str,
     ) -> StoreResult<ScanReply> {
         let mut con = adapter.open()?;
-        let slot: u16 = con
-            .route_command(
-                redis::cmd("CLUSTER").arg("KEYSLOT").arg(tagged).clone(),
-                RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random),
-            )
-            .await
-            .and_then(|v| redis::from_redis_value(v).map_err(Into::into))
-            .map_err(map_error)?;
+        let slot = slot_of(tagged.as_bytes());
         let primary = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(Route::new(
             slot,
             SlotAddr::Master,
@@ -532,6 +525,31 @@ fn single_slot(pattern: &str) -> Option<String> {
     (close > 0).then_some(literal)
 }
 
+/// The number of the slot of `key` (CRC16-XMODEM of its hash tag, or of the
+/// whole key, modulo 16384), which `CLUSTER GETKEYSINSLOT` takes: the
+/// `redis` crate computes the slot ([`Slot::for_key`]) but does not expose
+/// its number.
+fn slot_of(key: &[u8]) -> u16 {
+    let tag = key
+        .iter()
+        .position(|&b| b == b'{')
+        .and_then(|open| {
+            let close = key[open + 1..].iter().position(|&b| b == b'}')?;
+            (close > 0).then(|| &key[open + 1..open + 1 + close])
+        })
+        .unwrap_or(key);
+    let crc = tag.iter().fold(0u16, |crc, &b| {
+        (0..8).fold(crc ^ (u16::from(b) << 8), |crc, _| {
+            if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            }
+        })
+    });
+    crc % 16384
+}
+
 /// Groups `items` by the slot of their key, keeping each item's position.
 fn by_slot<T>(
     items: impl IntoIterator<Item = T>,
@@ -572,7 +590,32 @@ fn parse_cursor(cursor: &ScanCursor) -> StoreResult<Option<((String, u16), Strin
 
 #[cfg(test)]
 mod tests {
-    use super::single_slot;
+    use redis::cluster_routing::{Route, SlotAddr};
+
+    use super::{single_slot, slot_of};
+
+    #[test]
+    fn slot_numbers_are_the_redis_crates() {
+        for key in [
+            "",
+            "a",
+            "123456789",
+            "igniter:store:api:{organization:acme}:kv:x",
+            "{}:x",
+            "a{b}c{d}",
+            "{ü}",
+            "no}{tag",
+        ] {
+            assert_eq!(
+                Route::new(slot_of(key.as_bytes()), SlotAddr::Master),
+                Route::with_key(key, SlotAddr::Master),
+                "{key:?}"
+            );
+        }
+        // The reference value of CRC16-XMODEM, and Redis's own example.
+        assert_eq!(slot_of(b"123456789"), 0x31c3 % 16384);
+        assert_eq!(slot_of(b"{user1000}.following"), slot_of(b"user1000"));
+    }
 
     #[test]
     fn a_pattern_names_one_slot_only_through_a_whole_literal_hash_tag() {
