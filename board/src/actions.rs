@@ -16,9 +16,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use igniter_store::Serializer;
 use igniter_store::StoreActors;
 use igniter_store::scope::Complete;
+use igniter_store::streams::is_entry_id;
 use serde::de::IgnoredAny;
 
-use crate::html::{self, Notice, path_segment};
+use crate::html::{Notice, path_segment};
 use crate::pages::{BOARD_CONSUMER, plain, registered, store_error};
 use crate::{Ctx, Inner, csrf};
 
@@ -63,7 +64,7 @@ fn checked<S, A, Z>(
 /// A form's entry id, if it is one (`<ms>-<seq>`).
 fn entry_id(fields: &HashMap<String, String>) -> Result<&str, Refused> {
     match fields.get("id") {
-        Some(id) if html::id_time(id).is_some() => Ok(id),
+        Some(id) if is_entry_id(id) => Ok(id),
         _ => Err(Refused(StatusCode::BAD_REQUEST, "That is not an entry id.")),
     }
 }
@@ -189,10 +190,7 @@ pub(crate) async fn claim<S: Complete, A: StoreActors, Z: Serializer>(
     }
     let streams = ctx.handle.streams();
     let result = async {
-        let groups = streams.groups(name).await?;
-        if !groups.iter().any(|g| g.name == group_name) {
-            return Ok(None);
-        }
+        // No such group (or stream): no consumers.
         let consumers = streams
             .group(group_name, BOARD_CONSUMER)
             .consumers(name)
@@ -218,7 +216,11 @@ pub(crate) async fn claim<S: Complete, A: StoreActors, Z: Serializer>(
             .claim::<IgnoredAny>(name, &ids, Duration::ZERO)
             .await?;
         tracing::info!(action = "claim", count = claimed.len(), "board action");
-        Ok(Some(Notice::Claimed))
+        Ok(Some(if ids.len() == CLAIM_MAX {
+            Notice::ClaimedSome
+        } else {
+            Notice::Claimed
+        }))
     }
     .await;
     match result {

@@ -104,6 +104,9 @@ pub(crate) enum Notice {
     Retried,
     Deleted,
     Claimed,
+    /// A claim that took as many entries as one claim takes (1,000): the
+    /// consumer may have more.
+    ClaimedSome,
     Gone,
     NothingToClaim,
 }
@@ -115,6 +118,7 @@ impl Notice {
             Notice::Retried => "retried",
             Notice::Deleted => "deleted",
             Notice::Claimed => "claimed",
+            Notice::ClaimedSome => "claimed-some",
             Notice::Gone => "gone",
             Notice::NothingToClaim => "nothing-to-claim",
         }
@@ -125,6 +129,7 @@ impl Notice {
             Notice::Retried,
             Notice::Deleted,
             Notice::Claimed,
+            Notice::ClaimedSome,
             Notice::Gone,
             Notice::NothingToClaim,
         ]
@@ -137,6 +142,10 @@ impl Notice {
             Notice::Retried => ("ok", "The entry was appended back to its stream."),
             Notice::Deleted => ("ok", "The entry was deleted."),
             Notice::Claimed => ("ok", "The entries were claimed."),
+            Notice::ClaimedSome => (
+                "warn",
+                "1,000 entries were claimed, as many as one claim takes: claim again for the rest.",
+            ),
             Notice::Gone => (
                 "warn",
                 "That entry is no longer there (retried or deleted already).",
@@ -256,17 +265,33 @@ pub(crate) fn payload_text(raw: &[u8], limit: usize) -> (String, bool) {
     } else {
         None
     };
-    let (text, cut_before) = match pretty {
-        Some(text) => (text, false),
+    match pretty {
+        Some(text) => cut_at(text, limit, false),
         None => {
             let n = raw.len().min(limit.saturating_add(4));
-            (
+            cut_at(
                 String::from_utf8_lossy(&raw[..n]).into_owned(),
+                limit,
                 n < raw.len(),
             )
         }
-    };
-    if text.len() <= limit && !cut_before {
+    }
+}
+
+/// A decoded payload as pretty JSON, cut at `limit` bytes: the text, and
+/// whether it was cut.
+pub(crate) fn value_text(value: &serde_json::Value, limit: usize) -> (String, bool) {
+    cut_at(
+        serde_json::to_string_pretty(value).unwrap_or_default(),
+        limit,
+        false,
+    )
+}
+
+/// `text` cut at `limit` bytes (on a character boundary); whether it was cut
+/// there or `already_cut` before.
+fn cut_at(text: String, limit: usize, already_cut: bool) -> (String, bool) {
+    if text.len() <= limit && !already_cut {
         return (text, false);
     }
     let mut cut = limit.min(text.len());

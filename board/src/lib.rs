@@ -225,7 +225,11 @@ impl<S: Complete, A: StoreActors, Z: Serializer> Board<S, A, Z> {
     /// Shows `stream` (as [`Board::stream`]) and the entries of
     /// `dead_letters`, the stream its worker dead-letters to (the one given
     /// to [`WorkerBuilder::dead_letter`](igniter_store::streams::WorkerBuilder::dead_letter)).
-    /// A retried entry goes back to `stream`.
+    /// A retried entry goes back to `stream`, in one atomic step
+    /// ([`Streams::move_entry`](igniter_store::streams::Streams::move_entry)).
+    /// On Redis Cluster the two streams must share a slot: give the store
+    /// [`scope_hash_tag`](igniter_store::StoreBuilder::scope_hash_tag), or
+    /// every retry fails with `STORE_STREAM_CROSS_SLOT` (and nothing moves).
     pub fn dead_letters(
         mut self,
         stream: &(impl AnyStream + ?Sized),
@@ -453,8 +457,9 @@ fn base_path(original: &str, inner: &str) -> String {
     } else {
         original.strip_suffix(inner).unwrap_or("")
     };
-    // A base of `//host/..` would make every relative link leave the site.
-    let trimmed = base.trim_start_matches('/');
+    // A base of `//host/..` (or `/\\host/..`, which browsers read alike)
+    // would make every relative link leave the site.
+    let trimmed = base.trim_start_matches(['/', '\\']);
     if trimmed.is_empty() {
         String::new()
     } else {
@@ -551,6 +556,14 @@ mod tests {
         assert_eq!(base_path("/streams/jobs", "/streams/jobs"), "");
         assert_eq!(
             base_path("//evil.example/board", "/"),
+            "/evil.example/board"
+        );
+        assert_eq!(
+            base_path("/\\evil.example/board", "/"),
+            "/evil.example/board"
+        );
+        assert_eq!(
+            base_path("\\/\\evil.example/board", "/"),
             "/evil.example/board"
         );
     }

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{Html as HtmlResponse, IntoResponse, Response};
 use futures::future::try_join_all;
 use igniter_store::scope::Complete;
-use igniter_store::streams::{ConsumerInfo, GroupInfo};
+use igniter_store::streams::{ConsumerInfo, GroupInfo, is_entry_id};
 use igniter_store::streams::{PendingEntry, StreamEntry};
 use igniter_store::{ErrorCode, Serializer, Store, StoreActors, StoreError, StoreResult};
 use serde::Deserialize;
@@ -474,7 +474,7 @@ pub(crate) async fn dead_letters<S: Complete, A: StoreActors, Z: Serializer>(
             "This stream has no dead-letter stream on this board.",
         );
     };
-    let after = query.after.filter(|id| html::id_time(id).is_some());
+    let after = query.after.filter(|id| is_entry_id(id));
     let streams = ctx.handle.streams();
     let mut range = streams
         .range::<IgnoredAny>(dead.as_str())

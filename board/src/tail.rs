@@ -78,8 +78,7 @@ pub(crate) async fn stream<S: Complete, A: StoreActors, Z: Serializer>(
                 .map(move |item| {
                     let data = match item {
                         Ok(event) => {
-                            let text = serde_json::to_string(&event.data).unwrap_or_default();
-                            let (payload, truncated) = html::payload_text(text.as_bytes(), limit);
+                            let (payload, truncated) = html::value_text(&event.data, limit);
                             serde_json::json!({
                                 "channel": name,
                                 "timestamp": event.timestamp,

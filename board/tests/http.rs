@@ -370,6 +370,16 @@ async fn actions_need_the_token_and_the_same_origin() {
     )
     .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    // A signed number is no entry id either (the store refuses it): a 400,
+    // not the store's error page.
+    let reply = post_with(
+        &app,
+        retry,
+        &format!("id=%2B5-0&csrf={acme_token}"),
+        &[("origin", "http://board.test")],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
 }
 
 #[tokio::test]

@@ -177,24 +177,35 @@ impl ConsumerInfo {
     }
 }
 
-/// Whether `id` is a full entry id, `<ms>-<seq>` (two decimal integers, as
-/// the store hands ids out); `STORE_STREAM_ID_INVALID` if not. The stream
-/// operations that take ids of the caller's and do more than Redis's own
-/// parsing would (`XCLAIM`, whose arguments after the ids are options, and
-/// the move, whose `XRANGE id id` reads `<ms>` alone as a range) check them
-/// with it, on every adapter, before any I/O.
+/// Whether `id` is a full entry id, `<ms>-<seq>`: two decimal integers
+/// that fit in a `u64`, digits only (no sign), as Redis hands ids out. The
+/// ids [`Group::claim`](crate::streams::Group::claim) and
+/// [`Streams::move_entry`](crate::streams::Streams::move_entry) accept.
+///
+/// ```
+/// use igniter_store::streams::is_entry_id;
+/// assert!(is_entry_id("1700000000000-0"));
+/// assert!(!is_entry_id("1700000000000"));
+/// assert!(!is_entry_id("+5-0"));
+/// assert!(!is_entry_id("FORCE"));
+/// ```
+pub fn is_entry_id(id: &str) -> bool {
+    let part = |s: &str| s.bytes().all(|b| b.is_ascii_digit()) && s.parse::<u64>().is_ok();
+    id.split_once('-')
+        .is_some_and(|(ms, seq)| part(ms) && part(seq))
+}
+
+/// [`is_entry_id`], or `STORE_STREAM_ID_INVALID`. The stream operations
+/// that take ids of the caller's and do more than Redis's own parsing would
+/// (`XCLAIM`, whose arguments after the ids are options, and the move, whose
+/// `XRANGE id id` reads `<ms>` alone as a range) check them with it, on
+/// every adapter, before any I/O.
 pub(crate) fn check_entry_id(id: &str) -> crate::error::StoreResult<()> {
-    let part = |s: &str| {
-        !s.is_empty()
-            && s.len() <= 20
-            && s.bytes().all(|b| b.is_ascii_digit())
-            && s.parse::<u64>().is_ok()
-    };
-    match id.split_once('-') {
-        Some((ms, seq)) if part(ms) && part(seq) => Ok(()),
-        _ => Err(crate::error::StoreError::new(
-            crate::error::ErrorCode::StreamIdInvalid,
-            "a stream entry id must be `<ms>-<seq>`",
-        )),
+    if is_entry_id(id) {
+        return Ok(());
     }
+    Err(crate::error::StoreError::new(
+        crate::error::ErrorCode::StreamIdInvalid,
+        "a stream entry id must be `<ms>-<seq>`",
+    ))
 }

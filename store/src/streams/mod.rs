@@ -16,7 +16,9 @@ use serde::de::DeserializeOwned;
 pub use group::{Ensure, Group, PendingQuery, Read, Reclaim};
 pub use worker::{Delivery, Worker, WorkerBuilder};
 
-pub use crate::adapter::streams::{ConsumerInfo, GroupInfo, PendingEntry, PendingSummary};
+pub use crate::adapter::streams::{
+    ConsumerInfo, GroupInfo, PendingEntry, PendingSummary, is_entry_id,
+};
 use crate::adapter::streams::{MaxLen, RangeQuery, RawEntry};
 use crate::engine::StoreFuture;
 use crate::engine::{Core, PooledKey};

@@ -55,9 +55,6 @@ pub(super) struct StreamData {
     identity: u64,
     /// How many entries were ever added (Redis's `entries_added`), for lags.
     entries_added: u64,
-    /// The first entry's id as Redis keeps it (`first_id`): `0-0` in a new
-    /// stream, the largest id once removals emptied it.
-    first_id: StreamId,
     /// The largest id ever removed by `XDEL` (`max_deleted_entry_id`).
     max_deleted: StreamId,
 }
@@ -70,6 +67,16 @@ struct Group {
     pel: BTreeMap<StreamId, Pending>,
     /// By name, in Redis's (byte) order.
     consumers: BTreeMap<String, Consumer>,
+}
+
+/// What claiming one pending entry did ([`Group::claim_one`]).
+enum ClaimOne {
+    /// Its entry was deleted: it left the pending list.
+    Gone,
+    /// Delivered too recently: left as it was.
+    TooRecent,
+    /// Now the claiming consumer's.
+    Taken(RawEntry),
 }
 
 struct Pending {
@@ -93,7 +100,6 @@ impl StreamData {
             groups: BTreeMap::new(),
             identity,
             entries_added: 0,
-            first_id: StreamId::MIN,
             max_deleted: StreamId::MIN,
         }
     }
@@ -103,18 +109,6 @@ impl StreamData {
         self.entries.insert(id, data);
         self.last_id = id;
         self.entries_added += 1;
-        if self.entries.len() == 1 {
-            self.first_id = id;
-        }
-    }
-
-    /// After entries were removed: the first id as Redis sets it
-    /// (`streamGetEdgeID`), the largest id when none is left.
-    fn removed(&mut self) {
-        self.first_id = self
-            .entries
-            .first_key_value()
-            .map_or(StreamId::MAX, |(id, _)| *id);
     }
 
     /// The id of a new entry at `now_ms` (`streamNextID`).
@@ -137,9 +131,6 @@ impl StreamData {
         while self.entries.len() as u64 > max_len.len {
             self.entries.pop_first();
             removed += 1;
-        }
-        if removed > 0 {
-            self.removed();
         }
         removed
     }
@@ -200,6 +191,29 @@ impl Group {
     }
 
     /// Removes `id` from the PEL; whether it was pending.
+    /// Claims the pending `id` (delivered at `delivered_at`) for `consumer`
+    /// if idle at least `min_idle` ms, as `XCLAIM` and `XAUTOCLAIM` both do;
+    /// a pending id whose entry is gone leaves the pending list.
+    fn claim_one(
+        &mut self,
+        id: StreamId,
+        delivered_at: Instant,
+        entries: &BTreeMap<StreamId, Option<Bytes>>,
+        consumer: &str,
+        now: Instant,
+        min_idle: u64,
+    ) -> ClaimOne {
+        let Some(data) = entries.get(&id) else {
+            self.forget(id);
+            return ClaimOne::Gone;
+        };
+        if idle_ms(delivered_at, now) < min_idle {
+            return ClaimOne::TooRecent;
+        }
+        self.deliver(id, consumer, now, false);
+        ClaimOne::Taken(entry(id, data))
+    }
+
     fn forget(&mut self, id: StreamId) -> bool {
         let Some(pending) = self.pel.remove(&id) else {
             return false;
@@ -485,17 +499,11 @@ impl MemoryAdapter {
                 break;
             };
             from = Bound::Excluded(id);
-            let Some(data) = entries.get(&id) else {
-                group.forget(id);
-                claimed.deleted.push(id.to_string());
-                left -= 1;
-                continue;
-            };
-            if idle_ms(delivered_at, now) < min_idle {
-                continue;
+            match group.claim_one(id, delivered_at, entries, &read.consumer, now, min_idle) {
+                ClaimOne::Gone => claimed.deleted.push(id.to_string()),
+                ClaimOne::TooRecent => continue,
+                ClaimOne::Taken(entry) => claimed.entries.push(entry),
             }
-            group.deliver(id, &read.consumer, now, false);
-            claimed.entries.push(entry(id, data));
             left -= 1;
         }
         let next = group.pel.range((from, Bound::Unbounded)).next();

@@ -382,7 +382,8 @@ fn loading(e: &RedisError) -> bool {
         })
 }
 
-fn detail_has(e: &RedisError, needle: &str) -> bool {
+/// Whether Redis's error says `needle`, in its detail or its whole text.
+pub(super) fn detail_has(e: &RedisError, needle: &str) -> bool {
     e.detail().is_some_and(|d| d.contains(needle)) || e.to_string().contains(needle)
 }
 

@@ -58,9 +58,7 @@ fn field<'v>(pairs: &'v [(String, Value)], name: &str) -> Option<&'v Value> {
 /// Whether Redis refused because the key (or the group) does not exist,
 /// which these commands answer as "nothing".
 fn missing(e: &redis::RedisError) -> bool {
-    e.code() == Some("NOGROUP")
-        || e.detail().is_some_and(|d| d.contains("no such key"))
-        || e.to_string().contains("no such key")
+    e.code() == Some("NOGROUP") || super::detail_has(e, "no such key")
 }
 
 fn group_info(v: Value) -> Option<GroupInfo> {

@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use super::id::{StreamId, parse_strict};
-use super::{Group, StreamData, entry, idle_ms, no_group, wall_clock_ms};
+use super::{ClaimOne, Group, StreamData, idle_ms, no_group, wall_clock_ms};
 use crate::adapter::memory::MemoryAdapter;
 use crate::adapter::streams::check_entry_id;
 use crate::adapter::{ConsumerInfo, GroupInfo, GroupRead, RawEntry, ceil_millis};
@@ -87,7 +87,12 @@ impl StreamData {
         Counters {
             entries_added: self.entries_added,
             length: self.entries.len() as u64,
-            first_id: self.first_id,
+            // Redis's `first_id`, read only while the stream has entries
+            // (both users of it answer an empty stream before): its first.
+            first_id: self
+                .entries
+                .first_key_value()
+                .map_or(StreamId::MAX, |(id, _)| *id),
             last_id: self.last_id,
             max_deleted: self.max_deleted,
         }
@@ -99,7 +104,6 @@ impl StreamData {
             return false;
         }
         self.max_deleted = self.max_deleted.max(id);
-        self.removed();
         true
     }
 }
@@ -218,15 +222,11 @@ impl MemoryAdapter {
             let Some(delivered_at) = group.pel.get(&id).map(|p| p.delivered_at) else {
                 continue;
             };
-            let Some(data) = entries.get(&id) else {
-                group.forget(id);
-                continue;
-            };
-            if min_idle > 0 && idle_ms(delivered_at, now) < min_idle {
-                continue;
+            if let ClaimOne::Taken(entry) =
+                group.claim_one(id, delivered_at, entries, &read.consumer, now, min_idle)
+            {
+                claimed.push(entry);
             }
-            group.deliver(id, &read.consumer, now, false);
-            claimed.push(entry(id, data));
         }
         Ok(claimed)
     }
@@ -250,7 +250,7 @@ impl MemoryAdapter {
         else {
             return Ok(None);
         };
-        db.stream(to, now)?;
+        // A target of another type: `WRONGTYPE` before anything changes.
         let target = db.stream_or_create(to, now)?;
         let new_id = target.next_id(wall_clock_ms())?;
         target.append(new_id, data);
