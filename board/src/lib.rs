@@ -388,8 +388,14 @@ pub(crate) struct Ctx<S, A, Z> {
 }
 
 impl<S, A, Z> Ctx<S, A, Z> {
+    /// The token of the action forms; empty on a read-only board, which has
+    /// no forms (and refuses every POST).
     pub(crate) fn token(&self, inner: &Inner<S, A, Z>) -> String {
-        inner.csrf.token(&self.tenant)
+        if inner.actions {
+            inner.csrf.token(&self.tenant)
+        } else {
+            String::new()
+        }
     }
 }
 

@@ -65,12 +65,20 @@ pub(crate) async fn stream<S: Complete, A: StoreActors, Z: Serializer>(
     State(inner): State<crate::State<S, A, Z>>,
     ctx: Ctx<S, A, Z>,
 ) -> Response {
+    let events = ctx.handle.events();
+    // Every channel at once: one round trip, not one per channel.
+    let subscriptions = futures::future::try_join_all(
+        inner
+            .channels
+            .iter()
+            .map(|channel| events.subscribe(channel)),
+    );
+    let subscriptions = match subscriptions.await {
+        Ok(subscriptions) => subscriptions,
+        Err(e) => return store_error(&ctx.base, inner.actions, &e),
+    };
     let mut streams: Vec<BoxStream<'static, Result<Event, Infallible>>> = Vec::new();
-    for channel in &inner.channels {
-        let subscription = match ctx.handle.events().subscribe(channel).await {
-            Ok(subscription) => subscription,
-            Err(e) => return store_error(&ctx.base, inner.actions, &e),
-        };
+    for (channel, subscription) in inner.channels.iter().zip(subscriptions) {
         let name = channel.name();
         let limit = inner.payload_limit;
         streams.push(
