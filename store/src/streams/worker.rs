@@ -1,7 +1,7 @@
 //! [`Worker`]: a stream of deliveries for one consumer of a group.
 
 use crate::engine::call;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -300,17 +300,40 @@ impl<T: DeserializeOwned + Send + 'static, Z: Serializer> State<T, Z> {
             ErrorCode::StreamReadFailed,
             async {
                 let entries = reclaim(core, key, group, consumer, min_idle, count).await?;
-                // The delivery count of each, now that it is this consumer's.
+                // The delivery count of each, now that it is this consumer's:
+                // one XPENDING over the claimed ids' range (XAUTOCLAIM hands
+                // them out in id order), and one more per entry only where
+                // that page did not reach (more of this consumer's pending
+                // entries in between than it asked for).
+                let (Some(first), Some(last)) = (entries.first(), entries.last()) else {
+                    return Ok(Vec::new());
+                };
+                let range = |start: &str, end: &str, count: usize| RangeQuery {
+                    start: start.to_owned(),
+                    end: end.to_owned(),
+                    count: Some(count),
+                    reverse: false,
+                };
+                let page = range(
+                    &first.id,
+                    &last.id,
+                    entries.len().saturating_mul(2).max(100),
+                );
+                let pending = call!(core, xpending(key, group, &page, Some(consumer)))?;
+                let counts: HashMap<&str, u64> = pending
+                    .iter()
+                    .map(|p| (p.id.as_str(), p.deliveries))
+                    .collect();
                 let mut counted = Vec::with_capacity(entries.len());
                 for entry in entries {
-                    let query = RangeQuery {
-                        start: entry.id.clone(),
-                        end: entry.id.clone(),
-                        count: Some(1),
-                        reverse: false,
+                    let deliveries = match counts.get(entry.id.as_str()) {
+                        Some(&deliveries) => deliveries,
+                        None => {
+                            let one = range(&entry.id, &entry.id, 1);
+                            let pending = call!(core, xpending(key, group, &one, Some(consumer)))?;
+                            pending.first().map_or(1, |p| p.deliveries)
+                        }
                     };
-                    let pending = call!(core, xpending(key, group, &query, Some(consumer)))?;
-                    let deliveries = pending.first().map_or(1, |p| p.deliveries);
                     counted.push((entry, deliveries));
                 }
                 Ok(counted)
