@@ -1,6 +1,6 @@
 //! Key-value entries with TTLs: [`Kv`].
 
-use crate::engine::{at_once, call};
+use crate::engine::call;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
@@ -12,9 +12,8 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::adapter::KeyTtl;
 use crate::adapter::memory::MemoryAdapter;
-use crate::adapter::{KeyTtl, SetOptions, StoreAdapter};
-use crate::engine::SetCommand;
 use crate::engine::{Core, check_ttl};
 use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::key::Namespace;
@@ -60,6 +59,20 @@ impl<'a, Z: Serializer> Kv<'a, Z> {
     /// The value at `key`, decoded as `T`, or `None` when there is none.
     pub async fn get<T: DeserializeOwned>(&self, key: &str) -> StoreResult<Option<T>> {
         let core = self.core;
+        if let Some(memory) = core.memory() {
+            // Completes on the first poll: no deadline to arm, no adapter
+            // future to poll.
+            return op!(
+                now core,
+                "kv",
+                "kv",
+                "get",
+                ErrorCode::GetFailed,
+                core.with_key(Namespace::Kv, key, |full| memory.get_string(full))
+                    .and_then(|found| found.map(|bytes| core.serializer().decode(&bytes)).transpose()),
+                |v| kv.found = v.is_some()
+            );
+        }
         op!(
             core,
             "kv",
@@ -224,40 +237,33 @@ impl<'a, T: Serialize + ?Sized, Z: Serializer> IntoFuture for KvSet<'a, T, Z> {
         } = self;
         // Checked and encoded now: the future then holds no `&T`, so `T`
         // need not be `Sync`.
-        let command = core.set_command(Namespace::Kv, key, value, ttl);
-        let state = match (core.memory(), command) {
-            (
-                _,
-                Ok(SetCommand::Bytes {
-                    value,
-                    options,
-                    memory: Some(memory),
-                }),
-            ) => SetState::Now {
+        let state = match core.memory() {
+            // In the order of `Core::set_command`: the key, the TTL, then
+            // the value's encoding and size.
+            Some(memory) => SetState::Now {
                 core,
                 memory,
                 key,
-                prepared: Ok((value, options)),
+                prepared: core
+                    .check(key)
+                    .and_then(|()| ttl.map(check_ttl).transpose())
+                    .and_then(|checked| Ok((core.encode(value)?, checked))),
                 ttl,
             },
-            (Some(memory), Err(e)) => SetState::Now {
-                core,
-                memory,
-                key,
-                prepared: Err(e),
-                ttl,
-            },
-            (_, command) => SetState::Later(Box::pin(async move {
-                op!(
-                    core,
-                    "kv",
-                    "kv",
-                    "set",
-                    ErrorCode::SetFailed,
-                    async { core.set_run(Namespace::Kv, key, command?).await.map(drop) },
-                    |_v| kv.ttl = ms(ttl)
-                )
-            })),
+            None => {
+                let command = core.set_command(Namespace::Kv, key, value, ttl);
+                SetState::Later(Box::pin(async move {
+                    op!(
+                        core,
+                        "kv",
+                        "kv",
+                        "set",
+                        ErrorCode::SetFailed,
+                        async { core.set_run(Namespace::Kv, key, command?).await.map(drop) },
+                        |_v| kv.ttl = ms(ttl)
+                    )
+                }))
+            }
         };
         KvSetFuture { state }
     }
@@ -275,13 +281,14 @@ pub struct KvSetFuture<'a, Z> {
 }
 
 enum SetState<'a, Z> {
-    /// On the memory adapter: the checked and encoded value, written on the
-    /// first poll.
+    /// On the memory adapter: the checked and encoded value and its TTL,
+    /// written on the first poll.
     Now {
         core: &'a Core<Z>,
         memory: &'a MemoryAdapter,
         key: &'a str,
-        prepared: StoreResult<(Bytes, SetOptions)>,
+        prepared: StoreResult<(Bytes, Option<Duration>)>,
+        /// As given, for telemetry.
         ttl: Option<Duration>,
     },
     /// On any other adapter.
@@ -313,11 +320,9 @@ impl<Z: Serializer> Future for KvSetFuture<'_, Z> {
                 "kv",
                 "set",
                 ErrorCode::SetFailed,
-                prepared.and_then(|(value, options)| {
+                prepared.and_then(|(value, checked)| {
                     core.with_checked_key(Namespace::Kv, key, |full| {
-                        // The memory adapter's own `set`, unboxed: its future
-                        // completes on this first poll.
-                        at_once(StoreAdapter::set(memory, full, value, options)).map(drop)
+                        memory.set_string(full, value, checked)
                     })
                 }),
                 |_v| kv.ttl = ms(ttl)

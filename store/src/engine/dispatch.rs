@@ -42,13 +42,9 @@ pub(crate) enum SetCommand<'a> {
         target: crate::adapter::redis::connection::RedisTarget<'a>,
         cmd: redis::Cmd,
     },
-    /// The encoded value, for any other adapter; `memory` when it is the
-    /// memory adapter, whose set runs at once.
-    Bytes {
-        value: Bytes,
-        options: SetOptions,
-        memory: Option<&'a MemoryAdapter>,
-    },
+    /// The encoded value, for a custom adapter (a kv set on the memory
+    /// adapter takes its own path, in `kv.rs`, and runs on its first poll).
+    Bytes { value: Bytes, options: SetOptions },
 }
 
 /// Awaits `method(args..)` of [`StoreAdapter`] on the adapter of `core` (a
@@ -177,7 +173,6 @@ impl<Z: Serializer> Core<Z> {
         Ok(SetCommand::Bytes {
             value: self.encode(value)?,
             options,
-            memory: self.memory(),
         })
     }
 
@@ -194,19 +189,8 @@ impl<Z: Serializer> Core<Z> {
             SetCommand::Redis { target, cmd } => {
                 crate::adapter::redis::commands::set_reply(&mut target.open()?, &cmd).await
             }
-            SetCommand::Bytes {
-                value,
-                options,
-                memory: Some(memory),
-            } => self.with_checked_key(ns, key, |full| {
-                at_once(StoreAdapter::set(memory, full, value, options))
-            }),
             // A custom adapter (a Redis set is a `SetCommand::Redis`).
-            SetCommand::Bytes {
-                value,
-                options,
-                memory: None,
-            } => {
+            SetCommand::Bytes { value, options } => {
                 let full = self.pooled_key(ns, key)?;
                 self.shared
                     .backend

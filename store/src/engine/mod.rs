@@ -27,7 +27,7 @@ mod dispatch;
 mod scratch;
 
 pub(crate) use checks::{check_key, check_ttl};
-pub(crate) use dispatch::{SetCommand, at_once, call};
+pub(crate) use dispatch::call;
 pub(crate) use scratch::PooledKey;
 
 /// A boxed future of the store, returned by the awaitable builders.

@@ -10,13 +10,21 @@
 //! file: every lookup goes through [`Db::live`], [`Db::live_mut`] or
 //! [`Db::live_keys`], which take the operation's [`Now`], so no command can
 //! see an expired key.
+//!
+//! Keys are held twice, sharing one allocation: in a hash map, for the
+//! lookup every command makes (one hash of the key, one comparison), and in
+//! an ordered set, for scans, which read the range of a pattern's literal
+//! prefix and so follow a tenant's size rather than the keyspace's. A
+//! B-tree alone answered both, but compared the key at every level, and
+//! keys of one store share a long prefix (`igniter:store:<service>:...`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::ops::Bound;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use hashbrown::HashMap;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -36,8 +44,11 @@ pub(super) const RECLAIM_PER_OPERATION: usize = 64;
 
 pub(super) struct Db {
     /// Every key, live or expired but not yet reclaimed: read it only through
-    /// the lookups that take a [`Now`].
-    map: BTreeMap<String, Entry>,
+    /// the lookups that take a [`Now`]. Hashed with foldhash (hashbrown's
+    /// default), seeded at random per map.
+    map: HashMap<Arc<str>, Entry>,
+    /// The keys of `map`, in order, for [`Db::live_keys`].
+    order: BTreeSet<Arc<str>>,
     /// Every key with a TTL, by deadline, so expired keys are reclaimed in
     /// order without a background task.
     expiries: BTreeSet<(Instant, String)>,
@@ -73,7 +84,8 @@ impl Now {
 
 /// The keys [`Db::clear`] removed, freed when dropped.
 pub(super) struct Cleared {
-    _map: BTreeMap<String, Entry>,
+    _map: HashMap<Arc<str>, Entry>,
+    _order: BTreeSet<Arc<str>>,
     _expiries: BTreeSet<(Instant, String)>,
 }
 
@@ -84,7 +96,9 @@ pub(super) struct Entry {
 
 pub(super) enum Value {
     Str(Bytes),
-    Stream(StreamData),
+    /// Boxed: a stream's state is three times a string's, and every entry
+    /// of the map would otherwise be as large, and be moved as a whole.
+    Stream(Box<StreamData>),
 }
 
 pub(super) fn closed() -> StoreError {
@@ -106,7 +120,8 @@ pub(super) fn deadline(now: Instant, ttl: Duration) -> Instant {
 impl Db {
     pub(super) fn new(wake: Arc<Notify>) -> Self {
         Db {
-            map: BTreeMap::new(),
+            map: HashMap::new(),
+            order: BTreeSet::new(),
             expiries: BTreeSet::new(),
             streams_created: 0,
             wake,
@@ -136,7 +151,8 @@ impl Db {
             let Some((_, key)) = self.expiries.pop_first() else {
                 break;
             };
-            if let Some(entry) = self.map.remove(&key) {
+            if let Some((key, entry)) = self.map.remove_entry(key.as_str()) {
+                self.order.remove(&key);
                 self.removed(&entry.value);
             }
             reclaimed += 1;
@@ -161,12 +177,15 @@ impl Db {
     /// made to walk a long run of expired keys in one call.
     pub(super) fn live_keys(
         &self,
-        start: Bound<String>,
+        start: Bound<&str>,
         now: Now,
-    ) -> impl Iterator<Item = (&String, bool)> {
-        self.map
-            .range::<String, _>((start, Bound::Unbounded))
-            .map(move |(key, e)| (key, !now.passed(e.expires_at)))
+    ) -> impl Iterator<Item = (&str, bool)> {
+        self.order
+            .range::<str, _>((start, Bound::Unbounded))
+            .map(move |key| {
+                let expires_at = self.map.get(&**key).and_then(|e| e.expires_at);
+                (&**key, !now.passed(expires_at))
+            })
     }
 
     /// How many keys are live at `now`. Counts the expired keys not yet
@@ -199,6 +218,7 @@ impl Db {
         self.wake.notify_waiters();
         Cleared {
             _map: std::mem::take(&mut self.map),
+            _order: std::mem::take(&mut self.order),
             _expiries: std::mem::take(&mut self.expiries),
         }
     }
@@ -274,7 +294,9 @@ impl Db {
                 // keys (MSET) does not outpace reclamation: the map then grows
                 // only while no expired key is left in it.
                 self.reclaim(now, 1);
-                self.map.insert(key.to_owned(), Entry { value, expires_at });
+                let shared: Arc<str> = Arc::from(key);
+                self.order.insert(Arc::clone(&shared));
+                self.map.insert(shared, Entry { value, expires_at });
                 self.expiry_changed(key, stream, None, expires_at);
                 None
             }
@@ -284,10 +306,11 @@ impl Db {
     /// Deletes `key`; whether it was live (an expired key is deleted too, and
     /// counts as missing, as `DEL` answers in Redis).
     pub(super) fn remove(&mut self, key: &str, now: Now) -> bool {
-        match self.map.remove(key) {
-            Some(entry) => {
+        match self.map.remove_entry(key) {
+            Some((key, entry)) => {
+                self.order.remove(&key);
                 if let Some(at) = entry.expires_at {
-                    self.expiries.remove(&(at, key.to_owned()));
+                    self.expiries.remove(&(at, key.to_string()));
                 }
                 self.removed(&entry.value);
                 !now.passed(entry.expires_at)

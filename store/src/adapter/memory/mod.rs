@@ -181,6 +181,30 @@ impl MemoryAdapter {
         Ok((db, now))
     }
 
+    /// `GET key`, at once: the engine's kv get on this adapter calls it
+    /// directly, with no future to poll.
+    pub(crate) fn get_string(&self, key: &str) -> StoreResult<Option<Bytes>> {
+        let (db, now) = self.open_live()?;
+        Ok(db.string(key, now)?.cloned())
+    }
+
+    /// `SET key value [PX ttl]`, at once: the engine's kv set on this
+    /// adapter calls it directly, with no future to poll.
+    pub(crate) fn set_string(
+        &self,
+        key: &str,
+        value: Bytes,
+        ttl: Option<Duration>,
+    ) -> StoreResult<()> {
+        let (mut db, now) = self.open_live()?;
+        let at = ttl.map(|ttl| deadline(Instant::now(), ttl));
+        let old = db.replace(key, Value::Str(value), at, now);
+        // The old value is freed after the lock is released.
+        drop(db);
+        drop(old);
+        Ok(())
+    }
+
     /// [`MemoryAdapter::open_live`] for an operation that needs the time
     /// anyway (a deadline, an idle time): the clock is read once.
     fn open(&self) -> StoreResult<(MutexGuard<'_, Db>, Instant, Now)> {
@@ -207,20 +231,19 @@ impl StoreAdapter for MemoryAdapter {
     // is observable before it is polled (it writes nothing), and the engine's
     // memory fast path pays for no state machine on every get.
     fn get(&self, key: &str) -> impl Future<Output = StoreResult<Option<Bytes>>> + Send {
-        std::future::ready(
-            self.open_live()
-                .and_then(|(db, now)| Ok(db.string(key, now)?.cloned())),
-        )
+        std::future::ready(self.get_string(key))
     }
 
     async fn set(&self, key: &str, value: Bytes, options: SetOptions) -> StoreResult<bool> {
+        if options.condition == SetCondition::Always {
+            return self.set_string(key, value, options.ttl).map(|()| true);
+        }
         let (mut db, now) = self.open_live()?;
-        if options.condition == SetCondition::IfAbsent && db.live(key, now).is_some() {
+        if db.live(key, now).is_some() {
             return Ok(false);
         }
         let at = options.ttl.map(|ttl| deadline(Instant::now(), ttl));
         let old = db.replace(key, Value::Str(value), at, now);
-        // The old value is freed after the lock is released.
         drop(db);
         drop(old);
         Ok(true)
@@ -401,8 +424,9 @@ impl StoreAdapter for MemoryAdapter {
         let prefix = literal_prefix(pattern);
         // The cursor is the last key examined, relative to the pattern's
         // literal prefix (so it names no scope): `k<rest of the key>`.
+        let resumed;
         let start = if cursor.is_done() {
-            Bound::Included(prefix.clone())
+            Bound::Included(prefix.as_str())
         } else {
             let rest = cursor.as_str().strip_prefix('k').ok_or_else(|| {
                 StoreError::new(
@@ -410,10 +434,11 @@ impl StoreAdapter for MemoryAdapter {
                     "the scan cursor was not made by this adapter",
                 )
             })?;
-            Bound::Excluded(format!("{prefix}{rest}"))
+            resumed = format!("{prefix}{rest}");
+            Bound::Excluded(resumed.as_str())
         };
         let mut keys = Vec::new();
-        let mut last: Option<&String> = None;
+        let mut last: Option<&str> = None;
         // Expired keys count as examined but are never returned.
         let range = db.live_keys(start, now);
         for (examined, (key, live)) in range.enumerate() {

@@ -281,7 +281,7 @@ impl Db {
         if self.live(key, now).is_none() {
             self.streams_created += 1;
             let stream = StreamData::new(self.streams_created);
-            self.insert(key, Value::Stream(stream), None, now);
+            self.insert(key, Value::Stream(Box::new(stream)), None, now);
         }
         self.stream_mut(key, now)?.ok_or_else(wrong_type)
     }

@@ -96,7 +96,7 @@ impl MemoryAdapter {
             groups,
             identity,
             ..
-        } = stream;
+        } = &mut **stream;
         let group = groups.get_mut(&read.group).ok_or_else(no_group)?;
         // COUNT 0 is no limit, as in Redis.
         let count = read.count.filter(|&n| n > 0).unwrap_or(usize::MAX);
