@@ -187,11 +187,13 @@ impl KeySpace {
     }
 
     /// The length of the full key of `key` in `ns`.
+    #[inline]
     pub(crate) fn key_len(&self, ns: Namespace, key: &str) -> usize {
         self.base.len() + infix(ns).len() + key.len()
     }
 
     /// Appends the full key of `key` in `ns`, `<base>:<ns>:<key>`, to `out`.
+    #[inline]
     pub(crate) fn push_key(&self, ns: Namespace, key: &str, out: &mut String) {
         out.reserve(self.key_len(ns, key));
         out.push_str(&self.base);
@@ -333,6 +335,7 @@ impl redis::ToRedisArgs for RedisKey<'_> {
 const EVENTS_INFIX: &str = ":events:";
 
 /// A namespace with its colons, `:kv:`, to copy in one piece.
+#[inline]
 const fn infix(ns: Namespace) -> &'static str {
     match ns {
         Namespace::Kv => ":kv:",

@@ -350,10 +350,12 @@ impl Chain {
     }
 
     /// The innermost scope key, for telemetry (never the identifier).
+    #[inline]
     pub(crate) fn innermost_key(&self) -> Option<&'static str> {
         self.links.last().map(|l| l.key)
     }
 
+    #[inline]
     pub(crate) fn depth(&self) -> usize {
         self.links.len()
     }

@@ -49,6 +49,7 @@ impl<Z: Serializer> Core<Z> {
     }
 }
 
+#[inline]
 pub(crate) fn check_key(key: &str) -> StoreResult<()> {
     if key.is_empty() {
         return Err(StoreError::new(

@@ -42,9 +42,14 @@ pub(crate) enum SetCommand<'a> {
         target: crate::adapter::redis::connection::RedisTarget<'a>,
         cmd: redis::Cmd,
     },
-    /// The encoded value, for a custom adapter (a kv set on the memory
-    /// adapter takes its own path, in `kv.rs`, and runs on its first poll).
-    Bytes { value: Bytes, options: SetOptions },
+    /// The encoded value and the adapter to write it with: a custom one (a
+    /// kv set on the memory adapter takes its own path, in `kv.rs`, and runs
+    /// on its first poll).
+    Bytes {
+        value: Bytes,
+        options: SetOptions,
+        adapter: &'a dyn crate::adapter::DynStoreAdapter,
+    },
 }
 
 /// Awaits `method(args..)` of [`StoreAdapter`] on the adapter of `core` (a
@@ -173,6 +178,7 @@ impl<Z: Serializer> Core<Z> {
         Ok(SetCommand::Bytes {
             value: self.encode(value)?,
             options,
+            adapter: self.shared.backend.adapter(),
         })
     }
 
@@ -190,13 +196,13 @@ impl<Z: Serializer> Core<Z> {
                 crate::adapter::redis::commands::set_reply(&mut target.open()?, &cmd).await
             }
             // A custom adapter (a Redis set is a `SetCommand::Redis`).
-            SetCommand::Bytes { value, options } => {
+            SetCommand::Bytes {
+                value,
+                options,
+                adapter,
+            } => {
                 let full = self.pooled_key(ns, key)?;
-                self.shared
-                    .backend
-                    .adapter()
-                    .set(&full, value, options)
-                    .await
+                adapter.set(&full, value, options).await
             }
         }
     }

@@ -88,25 +88,30 @@ impl<Z: Serializer> Core<Z> {
         thread_local! {
             static KEY: RefCell<String> = const { RefCell::new(String::new()) };
         }
-        // The buffer is taken out while `f` runs, and put back after: an `f`
-        // that builds a key itself, or a thread whose locals are being
-        // destroyed, gets a new string.
-        let mut full = KEY
-            .try_with(|buffer| buffer.try_borrow_mut().map(|mut b| std::mem::take(&mut *b)))
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or_default();
-        full.clear();
-        self.chain.space.push_key(ns, key, &mut full);
-        let result = f(&full);
-        if full.capacity() <= POOLED_KEY_CAPACITY {
-            let _ = KEY.try_with(|buffer| {
-                if let Ok(mut slot) = buffer.try_borrow_mut() {
-                    *slot = full;
-                }
-            });
+        // The buffer stays borrowed while `f` runs: an `f` that builds a key
+        // itself, or a thread whose locals are being destroyed, gets a new
+        // string.
+        let mut f = Some(f);
+        let in_buffer = KEY.try_with(|buffer| {
+            let mut full = buffer.try_borrow_mut().ok()?;
+            full.clear();
+            self.chain.space.push_key(ns, key, &mut full);
+            let result = (f.take()?)(&full);
+            if full.capacity() > POOLED_KEY_CAPACITY {
+                *full = String::new();
+            }
+            Some(result)
+        });
+        match (in_buffer, f) {
+            (Ok(Some(result)), _) => result,
+            (_, Some(f)) => f(&self.chain.space.key(ns, key)),
+            // `f` ran, yet gave no result back: cannot happen, but is no
+            // reason to panic.
+            (_, None) => Err(crate::error::StoreError::new(
+                crate::error::ErrorCode::OperationFailed,
+                "the operation's key was not built",
+            )),
         }
-        result
     }
 }
 

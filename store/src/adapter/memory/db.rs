@@ -131,6 +131,7 @@ impl Db {
     /// Begins an operation: reclaims up to [`RECLAIM_PER_OPERATION`] expired
     /// keys and answers the operation's [`Now`]. `clock` is read only when
     /// some key has a TTL, so a store without TTLs never reads it.
+    #[inline]
     pub(super) fn begin(&mut self, clock: impl FnOnce() -> Instant) -> Now {
         if self.expiries.is_empty() {
             return Now(None);
@@ -161,6 +162,7 @@ impl Db {
     }
 
     /// The entry of `key`, unless it is missing or expired at `now`.
+    #[inline]
     pub(super) fn live(&self, key: &str, now: Now) -> Option<&Entry> {
         self.map.get(key).filter(|e| !now.passed(e.expires_at))
     }
@@ -236,7 +238,22 @@ impl Db {
 
     /// Keeps `expiries` in step with a key whose deadline went from `old` to
     /// `at`.
+    #[inline]
     fn expiry_changed(
+        &mut self,
+        key: &str,
+        stream: bool,
+        old: Option<Instant>,
+        at: Option<Instant>,
+    ) {
+        // Most writes: a string without a TTL, before and after.
+        if !stream && old.is_none() && at.is_none() {
+            return;
+        }
+        self.expiry_index_changed(key, stream, old, at);
+    }
+
+    fn expiry_index_changed(
         &mut self,
         key: &str,
         stream: bool,
@@ -272,6 +289,7 @@ impl Db {
 
     /// [`Db::insert`], handing back the value it replaced (live or expired),
     /// so that the caller can free it after releasing the lock.
+    #[inline]
     pub(super) fn replace(
         &mut self,
         key: &str,
@@ -327,6 +345,7 @@ impl Db {
         }
     }
 
+    #[inline]
     pub(super) fn string(&self, key: &str, now: Now) -> StoreResult<Option<&Bytes>> {
         match self.live(key, now) {
             None => Ok(None),

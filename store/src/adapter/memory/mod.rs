@@ -163,6 +163,7 @@ impl MemoryAdapter {
         drop(cleared);
     }
 
+    #[inline]
     fn db(&self) -> MutexGuard<'_, Db> {
         // No code path panics while holding the lock; should one ever do so,
         // the data is still consistent, so keep serving it.
@@ -172,6 +173,7 @@ impl MemoryAdapter {
     /// Locks the data and reclaims a bounded number of expired keys (see
     /// [`Db::begin`]), or fails when closed; the operation's [`Now`], for
     /// which the clock is read only when some key has a TTL.
+    #[inline]
     fn open_live(&self) -> StoreResult<(MutexGuard<'_, Db>, Now)> {
         if self.inner.closed.load(Ordering::Acquire) {
             return Err(closed());
@@ -183,6 +185,7 @@ impl MemoryAdapter {
 
     /// `GET key`, at once: the engine's kv get on this adapter calls it
     /// directly, with no future to poll.
+    #[inline]
     pub(crate) fn get_string(&self, key: &str) -> StoreResult<Option<Bytes>> {
         let (db, now) = self.open_live()?;
         Ok(db.string(key, now)?.cloned())
@@ -190,6 +193,7 @@ impl MemoryAdapter {
 
     /// `SET key value [PX ttl]`, at once: the engine's kv set on this
     /// adapter calls it directly, with no future to poll.
+    #[inline]
     pub(crate) fn set_string(
         &self,
         key: &str,
