@@ -33,8 +33,8 @@ use crate::adapter::{KeyTtl, ceil_millis, parse_integer};
 use crate::error::{ErrorCode, StoreError, StoreResult};
 
 /// How many expired keys one operation reclaims at most (besides one per key
-/// it creates). Reclaiming a key is two B-tree removals and the frees of its
-/// key and value, about 0.3–1 µs with 500k keys in the map, so 64 keep an
+/// it creates). Reclaiming a key is a hash-map and two B-tree removals and
+/// the frees of its key and value, about 0.3–1 µs with 500k keys in the map, so 64 keep an
 /// operation within tens of microseconds (far under the 1 ms a caller may
 /// notice) while 500k keys expiring together are reclaimed within about 8k
 /// operations. Redis's active expiry, which samples 20 keys per loop, does
@@ -45,7 +45,7 @@ pub(super) const RECLAIM_PER_OPERATION: usize = 64;
 pub(super) struct Db {
     /// Every key, live or expired but not yet reclaimed: read it only through
     /// the lookups that take a [`Now`]. Hashed with foldhash (hashbrown's
-    /// default), seeded at random per map.
+    /// default), randomly seeded.
     map: HashMap<Arc<str>, Entry>,
     /// The keys of `map`, in order, for [`Db::live_keys`].
     order: BTreeSet<Arc<str>>,

@@ -68,7 +68,10 @@ fn wall_clock_micros() -> i64 {
 ///   a decimal integer (as Redis parses it) is refused, overflow is refused.
 /// - SCAN uses Redis's glob rules and returns, page by page, every key present
 ///   for the whole scan exactly once (keys are kept in order; the cursor is the
-///   last key returned).
+///   last key returned). A scan reads the range of its pattern's literal
+///   prefix, so a tenant's `purge` costs its own keys, not the adapter's.
+/// - Lookups go through a hash map (`hashbrown`, hashed with foldhash,
+///   randomly seeded), beside the ordered set that scans read.
 /// - Streams follow Redis 7: ids from the wall clock, consumer groups with
 ///   pending entries, blocking group reads that hold no lock while they wait
 ///   (so they delay no other operation), `XAUTOCLAIM` with deleted entries.
