@@ -182,10 +182,20 @@ impl fmt::Display for ErrorCode {
 /// assert_eq!(err.code(), ErrorCode::TtlInvalid);
 /// assert_eq!(err.code().as_str(), "STORE_TTL_INVALID");
 /// ```
-#[derive(Debug, thiserror::Error)]
-#[error("{code}: {message}")]
+///
+/// One pointer wide (its contents are boxed, as `std::io::Error`'s are), so
+/// that a `StoreResult<T>` is hardly larger than a `T` on the path where
+/// nothing fails.
+#[derive(thiserror::Error)]
+#[error(transparent)]
 #[non_exhaustive]
 pub struct StoreError {
+    inner: Box<Inner>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{code}: {message}")]
+struct Inner {
     code: ErrorCode,
     message: Cow<'static, str>,
     details: Option<Box<Map<String, Value>>>,
@@ -193,29 +203,43 @@ pub struct StoreError {
     source: Option<BoxError>,
 }
 
+impl fmt::Debug for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoreError")
+            .field("code", &self.inner.code)
+            .field("message", &self.inner.message)
+            .field("details", &self.inner.details)
+            .field("source", &self.inner.source)
+            .finish()
+    }
+}
+
 impl StoreError {
     /// An error with `code` and `message`. The message must not hold keys,
     /// values or identifiers: it is recorded in telemetry.
     pub fn new(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
         StoreError {
-            code,
-            message: message.into(),
-            details: None,
-            source: None,
+            inner: Box::new(Inner {
+                code,
+                message: message.into(),
+                details: None,
+                source: None,
+            }),
         }
     }
 
     /// Adds the underlying cause.
     #[must_use]
     pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
-        self.source = Some(source.into());
+        self.inner.source = Some(source.into());
         self
     }
 
     /// Adds one structured detail (for example `availableScopes`).
     #[must_use]
     pub fn with_detail(mut self, name: &str, value: impl Into<Value>) -> Self {
-        self.details
+        self.inner
+            .details
             .get_or_insert_with(Default::default)
             .insert(name.to_owned(), value.into());
         self
@@ -223,17 +247,17 @@ impl StoreError {
 
     /// The stable code.
     pub fn code(&self) -> ErrorCode {
-        self.code
+        self.inner.code
     }
 
     /// The message, free of keys, values and identifiers.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.inner.message
     }
 
     /// Structured details, when the error has any.
     pub fn details(&self) -> Option<&Map<String, Value>> {
-        self.details.as_deref()
+        self.inner.details.as_deref()
     }
 
     /// Rewrites every string of the array details `fields` with `f` (the
@@ -243,7 +267,7 @@ impl StoreError {
         fields: &[&str],
         f: impl Fn(&str) -> String,
     ) -> Self {
-        if let Some(details) = self.details.as_deref_mut() {
+        if let Some(details) = self.inner.details.as_deref_mut() {
             for field in fields {
                 if let Some(Value::Array(items)) = details.get_mut(*field) {
                     for item in items.iter_mut() {
@@ -261,7 +285,7 @@ impl StoreError {
     /// server that failed).
     #[cfg(feature = "redis")]
     pub(crate) fn with_message(mut self, message: impl Into<Cow<'static, str>>) -> Self {
-        self.message = message.into();
+        self.inner.message = message.into();
         self
     }
 
@@ -269,9 +293,43 @@ impl StoreError {
     /// operation that failed; specific codes (timeouts, connection failures,
     /// type errors) are kept.
     pub(crate) fn for_operation(mut self, code: ErrorCode) -> Self {
-        if self.code == ErrorCode::OperationFailed {
-            self.code = code;
+        if self.inner.code == ErrorCode::OperationFailed {
+            self.inner.code = code;
         }
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_is_one_pointer_wide_and_keeps_its_parts() {
+        assert_eq!(
+            std::mem::size_of::<StoreError>(),
+            std::mem::size_of::<usize>()
+        );
+        assert_eq!(
+            std::mem::size_of::<StoreResult<()>>(),
+            std::mem::size_of::<usize>()
+        );
+        let cause = std::io::Error::other("refused");
+        let e = StoreError::new(ErrorCode::NotConnected, "no server")
+            .with_detail("attempts", 3)
+            .with_source(cause)
+            .for_operation(ErrorCode::GetFailed);
+        assert_eq!(e.code(), ErrorCode::NotConnected);
+        assert_eq!(e.to_string(), "STORE_NOT_CONNECTED: no server");
+        assert_eq!(
+            e.details().and_then(|d| d.get("attempts")),
+            Some(&Value::from(3))
+        );
+        let source = std::error::Error::source(&e).map(ToString::to_string);
+        assert_eq!(source.as_deref(), Some("refused"));
+        let generic =
+            StoreError::new(ErrorCode::OperationFailed, "x").for_operation(ErrorCode::GetFailed);
+        assert_eq!(generic.code(), ErrorCode::GetFailed);
+        assert!(format!("{e:?}").starts_with("StoreError { code: NotConnected"));
     }
 }
