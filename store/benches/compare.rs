@@ -27,7 +27,8 @@
 //!   --toggle-collect='*measured*'` (instructions per operation). Cases:
 //!   `mem-get`, `mem-set`, `mem-get-d3`, `redis-get`, `redis-set`,
 //!   `redis-get-d3`, `redis-set-d3`, `redis-incr`, `redis-mget`,
-//!   `redis-mset` (1,000 keys an operation), each followed by `-store`
+//!   `redis-mset` (1,000 keys an operation), `redis-xread` (a group read
+//!   of 100 entries and their ack an operation), each followed by `-store`
 //!   or `-raw` (`-d3`: on a store scoped 3 deep, and its keys for raw).
 //! - `BENCH_PROFILE_TASKS=<t>`: run the profiled case as `t` loops at once
 //!   (`n / t` operations each), so that commands are pipelined as under load.
@@ -1314,6 +1315,8 @@ const STREAM_ENTRIES: u64 = 100_000;
 const STREAM_TASKS: usize = 4;
 const STREAM_COUNT: usize = 100;
 const GROUP: &str = "workers";
+/// The stream of the profiled group read (`BENCH_PROFILE=redis-xread-*`).
+const XREAD_STREAM: &str = "profiled";
 
 fn job(i: u64) -> Job {
     Job {
@@ -1662,6 +1665,7 @@ fn profile_mode(case: &str) {
         .collect();
     let counter_rel = "hits:prof";
     let counter_full = store.counter().key(counter_rel).expect("key");
+    let xread_raw_key = &format!("{}:raw", store.streams().key(XREAD_STREAM).expect("key"));
     // One loop for every case; `n` operations.
     let (store, keys, value, map, raw, counter_full, batch_rel, batch_full) = (
         &store,
@@ -1730,6 +1734,55 @@ fn profile_mode(case: &str) {
                         .collect();
                     black_box(v);
                 }
+                ("redis-xread", true) => {
+                    let group = store.streams();
+                    let group = group.group(GROUP, "c0");
+                    let entries = group
+                        .read::<Job>(XREAD_STREAM)
+                        .count(STREAM_COUNT)
+                        .await
+                        .expect("read");
+                    assert_eq!(entries.len(), STREAM_COUNT, "a full page");
+                    let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+                    for e in &entries {
+                        black_box(e.data.as_ref().expect("a job"));
+                    }
+                    group.ack(XREAD_STREAM, &ids).await.expect("ack");
+                }
+                ("redis-xread", false) => {
+                    let con = con.as_mut().expect("raw");
+                    let reply: StreamReadReply = redis::cmd("XREADGROUP")
+                        .arg("GROUP")
+                        .arg(GROUP)
+                        .arg("c0")
+                        .arg("COUNT")
+                        .arg(STREAM_COUNT)
+                        .arg("STREAMS")
+                        .arg(xread_raw_key)
+                        .arg(">")
+                        .query_async(con)
+                        .await
+                        .expect("XREADGROUP");
+                    let entries: Vec<_> = reply.keys.into_iter().flat_map(|k| k.ids).collect();
+                    assert_eq!(entries.len(), STREAM_COUNT, "a full page");
+                    let mut ids = Vec::with_capacity(entries.len());
+                    for e in &entries {
+                        let Some(Value::BulkString(data)) = e.map.get("data") else {
+                            panic!("an entry without data");
+                        };
+                        let job: Job = serde_json::from_slice(data).expect("decode");
+                        black_box(job);
+                        ids.push(e.id.as_str());
+                    }
+                    let acked: u64 = redis::cmd("XACK")
+                        .arg(xread_raw_key)
+                        .arg(GROUP)
+                        .arg(&ids)
+                        .query_async(con)
+                        .await
+                        .expect("XACK");
+                    black_box(acked);
+                }
                 ("redis-incr", true) => {
                     black_box(store.counter().increment(counter_rel).await.expect("incr"));
                 }
@@ -1755,6 +1808,41 @@ fn profile_mode(case: &str) {
             }
         }
     };
+    // A group read takes 100 entries an operation: every one it will read,
+    // warm-up included, is appended first, on both sides.
+    let xread_warm = 5;
+    if what == "redis-xread" {
+        rt.block_on(async {
+            let store_key = store.streams().key(XREAD_STREAM).expect("key");
+            let con = &mut raw.clone().expect("raw");
+            for key in [&store_key, xread_raw_key] {
+                let _: () = redis::cmd("XGROUP")
+                    .arg("CREATE")
+                    .arg(key)
+                    .arg(GROUP)
+                    .arg("0")
+                    .arg("MKSTREAM")
+                    .query_async(con)
+                    .await
+                    .expect("XGROUP CREATE");
+                let total = (ops + xread_warm) * STREAM_COUNT as u64;
+                for chunk in (0..total).collect::<Vec<_>>().chunks(1000) {
+                    let mut pipe = redis::pipe();
+                    for i in chunk {
+                        let bytes = serde_json::to_vec(&job(*i)).expect("encode");
+                        pipe.cmd("XADD")
+                            .arg(key)
+                            .arg("*")
+                            .arg("data")
+                            .arg(bytes)
+                            .ignore();
+                    }
+                    pipe.query_async::<()>(con).await.expect("XADD");
+                }
+            }
+        });
+        rt.block_on(run(xread_warm));
+    }
     // Every key exists (for gets), then a warm-up outside the measurement.
     rt.block_on(async {
         for (rel, full) in keys.0.iter().zip(&keys.1) {
@@ -1767,7 +1855,9 @@ fn profile_mode(case: &str) {
             }
         }
     });
-    rt.block_on(run(if what.contains("-m") { 20 } else { 1_000 }));
+    if what != "redis-xread" {
+        rt.block_on(run(if what.contains("-m") { 20 } else { 1_000 }));
+    }
     {
         use std::future::IntoFuture;
         let (kv, counter) = (store.kv(), store.counter());
