@@ -1454,40 +1454,11 @@ async fn streams_raw_round(raw: &ConnectionManager, key: String) -> Vec<Sample> 
                 let (mut n, mut lat) = (0u64, Vec::new());
                 loop {
                     let t0 = Instant::now();
-                    let reply: StreamReadReply = redis::cmd("XREADGROUP")
-                        .arg("GROUP")
-                        .arg(GROUP)
-                        .arg(&consumer)
-                        .arg("COUNT")
-                        .arg(STREAM_COUNT)
-                        .arg("STREAMS")
-                        .arg(&*key)
-                        .arg(">")
-                        .query_async(&mut con)
-                        .await
-                        .expect("XREADGROUP");
-                    let entries: Vec<_> = reply.keys.into_iter().flat_map(|k| k.ids).collect();
-                    if entries.is_empty() {
+                    let read = raw_read_ack(&mut con, &key, &consumer).await;
+                    if read == 0 {
                         break;
                     }
-                    let mut ids = Vec::with_capacity(entries.len());
-                    for e in &entries {
-                        let Some(Value::BulkString(data)) = e.map.get("data") else {
-                            panic!("an entry without data");
-                        };
-                        let job: Job = serde_json::from_slice(data).expect("decode");
-                        black_box(job);
-                        ids.push(e.id.as_str());
-                    }
-                    let acked: u64 = redis::cmd("XACK")
-                        .arg(&*key)
-                        .arg(GROUP)
-                        .arg(&ids)
-                        .query_async(&mut con)
-                        .await
-                        .expect("XACK");
-                    black_box(acked);
-                    n += entries.len() as u64;
+                    n += read as u64;
                     lat.push(nanos(t0.elapsed()));
                 }
                 (n, lat)
@@ -1498,6 +1469,46 @@ async fn streams_raw_round(raw: &ConnectionManager, key: String) -> Vec<Sample> 
     assert_eq!(read.ops, STREAM_ENTRIES, "every entry read once");
     drop_key(raw, &key).await;
     vec![append, read]
+}
+
+/// Workload 6's raw group read, also profiled (`redis-xread-raw`): one
+/// `XREADGROUP COUNT 100` as `consumer`, each entry decoded, then one
+/// `XACK` of them; how many entries it read.
+async fn raw_read_ack(con: &mut ConnectionManager, key: &str, consumer: &str) -> usize {
+    let reply: StreamReadReply = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg(GROUP)
+        .arg(consumer)
+        .arg("COUNT")
+        .arg(STREAM_COUNT)
+        .arg("STREAMS")
+        .arg(key)
+        .arg(">")
+        .query_async(con)
+        .await
+        .expect("XREADGROUP");
+    let entries: Vec<_> = reply.keys.into_iter().flat_map(|k| k.ids).collect();
+    if entries.is_empty() {
+        return 0;
+    }
+    let mut ids = Vec::with_capacity(entries.len());
+    for e in &entries {
+        let Some(Value::BulkString(data)) = e.map.get("data") else {
+            panic!("an entry without data");
+        };
+        let job: Job = serde_json::from_slice(data).expect("decode");
+        black_box(job);
+        ids.push(e.id.as_str());
+    }
+    let acked: u64 = redis::cmd("XACK")
+        .arg(key)
+        .arg(GROUP)
+        .arg(&ids)
+        .query_async(con)
+        .await
+        .expect("XACK");
+    black_box(acked);
+    entries.len()
 }
 
 /// One sample of tasks that each return how many operations they did and
@@ -1751,37 +1762,8 @@ fn profile_mode(case: &str) {
                 }
                 ("redis-xread", false) => {
                     let con = con.as_mut().expect("raw");
-                    let reply: StreamReadReply = redis::cmd("XREADGROUP")
-                        .arg("GROUP")
-                        .arg(GROUP)
-                        .arg("c0")
-                        .arg("COUNT")
-                        .arg(STREAM_COUNT)
-                        .arg("STREAMS")
-                        .arg(xread_raw_key)
-                        .arg(">")
-                        .query_async(con)
-                        .await
-                        .expect("XREADGROUP");
-                    let entries: Vec<_> = reply.keys.into_iter().flat_map(|k| k.ids).collect();
-                    assert_eq!(entries.len(), STREAM_COUNT, "a full page");
-                    let mut ids = Vec::with_capacity(entries.len());
-                    for e in &entries {
-                        let Some(Value::BulkString(data)) = e.map.get("data") else {
-                            panic!("an entry without data");
-                        };
-                        let job: Job = serde_json::from_slice(data).expect("decode");
-                        black_box(job);
-                        ids.push(e.id.as_str());
-                    }
-                    let acked: u64 = redis::cmd("XACK")
-                        .arg(xread_raw_key)
-                        .arg(GROUP)
-                        .arg(&ids)
-                        .query_async(con)
-                        .await
-                        .expect("XACK");
-                    black_box(acked);
+                    let read = raw_read_ack(con, xread_raw_key, "c0").await;
+                    assert_eq!(read, STREAM_COUNT, "a full page");
                 }
                 ("redis-incr", true) => {
                     black_box(store.counter().increment(counter_rel).await.expect("incr"));
