@@ -185,8 +185,13 @@ impl Db {
         self.order
             .range::<str, _>((start, Bound::Unbounded))
             .map(move |key| {
-                let expires_at = self.map.get(&**key).and_then(|e| e.expires_at);
-                (&**key, !now.passed(expires_at))
+                // A key of the set is always in the map; were it not, it
+                // would not be live.
+                let live = self
+                    .map
+                    .get(&**key)
+                    .is_some_and(|e| !now.passed(e.expires_at));
+                (&**key, live)
             })
     }
 
@@ -312,9 +317,11 @@ impl Db {
                 // keys (MSET) does not outpace reclamation: the map then grows
                 // only while no expired key is left in it.
                 self.reclaim(now, 1);
+                // The map first: a scan never lists a key the map lacks.
                 let shared: Arc<str> = Arc::from(key);
-                self.order.insert(Arc::clone(&shared));
-                self.map.insert(shared, Entry { value, expires_at });
+                self.map
+                    .insert(Arc::clone(&shared), Entry { value, expires_at });
+                self.order.insert(shared);
                 self.expiry_changed(key, stream, None, expires_at);
                 None
             }
@@ -328,7 +335,7 @@ impl Db {
             Some((key, entry)) => {
                 self.order.remove(&key);
                 if let Some(at) = entry.expires_at {
-                    self.expiries.remove(&(at, key.to_string()));
+                    self.expiries.remove(&(at, String::from(&*key)));
                 }
                 self.removed(&entry.value);
                 !now.passed(entry.expires_at)

@@ -71,7 +71,9 @@ fn wall_clock_micros() -> i64 {
 ///   last key returned). A scan reads the range of its pattern's literal
 ///   prefix, so a tenant's `purge` costs its own keys, not the adapter's.
 /// - Lookups go through a hash map (`hashbrown`, hashed with foldhash,
-///   randomly seeded), beside the ordered set that scans read.
+///   randomly seeded), beside the ordered set that scans read. foldhash is
+///   fast, not cryptographic: where untrusted parties name keys in a
+///   long-running service, prefer Redis (SECURITY.md, "Known gaps").
 /// - Streams follow Redis 7: ids from the wall clock, consumer groups with
 ///   pending entries, blocking group reads that hold no lock while they wait
 ///   (so they delay no other operation), `XAUTOCLAIM` with deleted entries.
@@ -242,8 +244,11 @@ impl StoreAdapter for MemoryAdapter {
     }
 
     async fn set(&self, key: &str, value: Bytes, options: SetOptions) -> StoreResult<bool> {
-        if options.condition == SetCondition::Always {
-            return self.set_string(key, value, options.ttl).map(|()| true);
+        match options.condition {
+            SetCondition::Always => {
+                return self.set_string(key, value, options.ttl).map(|()| true);
+            }
+            SetCondition::IfAbsent => {}
         }
         let (mut db, now) = self.open_live()?;
         if db.live(key, now).is_some() {
