@@ -1808,10 +1808,10 @@ fn profile_mode(case: &str) {
                     .await
                     .expect("XGROUP CREATE");
                 let total = (ops + xread_warm) * STREAM_COUNT as u64;
-                for chunk in (0..total).collect::<Vec<_>>().chunks(1000) {
+                for first in (0..total).step_by(1000) {
                     let mut pipe = redis::pipe();
-                    for i in chunk {
-                        let bytes = serde_json::to_vec(&job(*i)).expect("encode");
+                    for i in first..(first + 1000).min(total) {
+                        let bytes = serde_json::to_vec(&job(i)).expect("encode");
                         pipe.cmd("XADD")
                             .arg(key)
                             .arg("*")

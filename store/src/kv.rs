@@ -68,8 +68,7 @@ impl<'a, Z: Serializer> Kv<'a, Z> {
                 "kv",
                 "get",
                 ErrorCode::GetFailed,
-                core.with_key(Namespace::Kv, key, |full| memory.get_string(full))
-                    .and_then(|found| found.map(|bytes| core.serializer().decode(&bytes)).transpose()),
+                core.memory_get(memory, Namespace::Kv, key, |bytes| core.serializer().decode(bytes)),
                 |v| kv.found = v.is_some()
             );
         }

@@ -116,6 +116,19 @@ impl<Z: Serializer> Core<Z> {
         Ok(self.chain.space.redis_key(ns, key))
     }
 
+    /// `GET` of `key` in `ns` on the memory adapter, read by `read`: at
+    /// once, with no future (an operation that calls it needs no deadline).
+    pub(crate) fn memory_get<R>(
+        &self,
+        memory: &MemoryAdapter,
+        ns: Namespace,
+        key: &str,
+        read: impl FnOnce(&[u8]) -> StoreResult<R>,
+    ) -> StoreResult<Option<R>> {
+        let found = self.with_key(ns, key, |full| memory.get_string(full))?;
+        found.map(|bytes| read(&bytes)).transpose()
+    }
+
     /// `GET` of `key` in `ns`, read by `read`.
     pub(crate) async fn get_with<R>(
         &self,
@@ -124,8 +137,7 @@ impl<Z: Serializer> Core<Z> {
         read: impl FnOnce(&[u8]) -> StoreResult<R>,
     ) -> StoreResult<Option<R>> {
         if let Backend::Memory(memory) = &self.shared.backend {
-            let found = self.with_key(ns, key, |full| at_once(StoreAdapter::get(memory, full)))?;
-            return found.map(|bytes| read(&bytes)).transpose();
+            return self.memory_get(memory, ns, key, read);
         }
         #[cfg(feature = "redis")]
         if let Some(target) = self.shared.backend.redis() {
